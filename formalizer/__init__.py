@@ -1,0 +1,1 @@
+"""Natural language to formal: deterministic claim extraction and chain-of-thought step checking."""

@@ -1,0 +1,105 @@
+"""Rewrite the math notations found in CoT text into one plain infix spelling.
+
+Handles LaTeX (``\\( \\)``, ``\\frac{a}{b}``, ``\\times``, ``\\cdot``, ``\\div``, ``\\sqrt``,
+``\\le`` ...), unicode operators (``× ÷ − ≤ ≥ ≠ ≈ ² ³ √``), currency (``$5.50``), thousands
+separators (``1,000``) and ``$...$`` math delimiters. The result is still prose: claim spans are
+found in it afterwards by :mod:`formalizer.extract`. Every loop here is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_FRAC_DIGITS = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
+_SQRT_N = re.compile(r"\\sqrt\s*\[([^\[\]{}]*)\]\s*\{([^{}]*)\}")
+_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
+_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname|boxed|mathbf)\s*\{([^{}]*)\}")
+_COMMANDS = [
+    (re.compile(r"\\(?:times|cdot|ast)(?![A-Za-z])"), " * "),
+    (re.compile(r"\\div(?![A-Za-z])"), " / "),
+    (re.compile(r"\\(?:leq|le|leqslant)(?![A-Za-z])"), " ≤ "),
+    (re.compile(r"\\(?:geq|ge|geqslant)(?![A-Za-z])"), " ≥ "),
+    (re.compile(r"\\(?:neq|ne)(?![A-Za-z])"), " ≠ "),
+    (re.compile(r"\\(?:approx|simeq|thickapprox)(?![A-Za-z])"), " ≈ "),
+    (re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])"), ""),
+    (re.compile(r"\\%"), "%"),
+    (re.compile(r"\\\$"), "$"),
+    (re.compile(r"\\[,;:! ]|~"), " "),
+    (re.compile(r"\\[()\[\]]"), " "),
+    (re.compile(r"\{,\}"), ""),
+]
+_UNICODE = str.maketrans({
+    "×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "–": "-", "＝": "=",
+    "²": "^2", "³": "^3",
+})
+_UNICODE_REL = [("≤", " <= "), ("≥", " >= "), ("≠", " != "), ("≈", " ~= ")]
+_MIXED_NUMBER = re.compile(r"(?<![\d./])(\d+)\s+(\d+)/(\d+)(?![\d./])")
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?!\d|[.,]\d)")
+_AND_FRACTION = re.compile(r"(?<![\d./])(\d+) and (\d+)/(\d+)(?![\d./])")
+_TIGHT_TIMES = re.compile(r"(?<=\d)\s*[xX](?=\s*\$?\d)")
+_ROOT_NUMBER = re.compile(r"√\s*(\d+(?:\.\d+)?)")
+_ROOT_PAREN = re.compile(r"√\s*\(")
+_ELLIPSIS_PERCENT = re.compile(r"(\d)\.{2,}\s*%")
+_UNIT_POWER = re.compile(r"(?<=[A-Za-z]{2})[²³]")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_CURRENCY = re.compile(r"\$(?=\s?-?\.?\d)\s?")
+_MATH_DOLLAR = re.compile(r"\$+")
+_POWER_BRACE = re.compile(r"\^\s*\{([^{}]*)\}")
+_APPROX_WORDS = re.compile(
+    r"=\s*(?:about|approximately|approx\.?|roughly|around|nearly|almost)\b\s*", re.IGNORECASE)
+_MAX_PASSES = 32
+
+
+def _mixed(m: re.Match[str]) -> str:
+    """``1 1/2`` -> ``(1+1/2)`` when it is a proper mixed number, else unchanged."""
+    whole, num, den = m.group(1), m.group(2), m.group(3)
+    if int(num) < int(den):
+        return f"({whole}+{num}/{den})"
+    return m.group(0)
+
+
+def _fixpoint(pattern: re.Pattern[str], repl: str, text: str) -> str:
+    for _ in range(_MAX_PASSES):
+        new = pattern.sub(repl, text)
+        if new == text:
+            return new
+        text = new
+    return text
+
+
+def normalize_math(text: str) -> str:
+    """Plain infix spelling of the math in ``text``; prose words are left as they are."""
+    if "\\" in text or "{" in text:
+        text = _fixpoint(_WRAPPERS, r" \1 ", text)
+        text = _fixpoint(_FRAC, r"((\1)/(\2))", text)
+        text = _FRAC_DIGITS.sub(r"((\1)/(\2))", text)
+        text = _fixpoint(_SQRT_N, r"((\2)^(1/(\1)))", text)
+        text = _fixpoint(_SQRT, r"sqrt(\1)", text)
+        text = _fixpoint(_POWER_BRACE, r"^(\1)", text)
+        for pattern, repl in _COMMANDS:
+            text = pattern.sub(repl, text)
+        text = text.replace("{", "(").replace("}", ")")
+    if "²" in text or "³" in text:
+        text = _UNIT_POWER.sub("", text)  # cm³, ft²: part of the unit, not a power
+    if "√" in text:
+        text = _ROOT_PAREN.sub("sqrt(", _ROOT_NUMBER.sub(r"sqrt(\1)", text))
+    if "%" in text:
+        text = _ELLIPSIS_PERCENT.sub(r"\1%", text)
+    text = text.translate(_UNICODE)
+    for sym, repl in _UNICODE_REL:
+        if sym in text:
+            text = text.replace(sym, repl)
+    if "$" in text:
+        text = _CURRENCY.sub("", text)
+        text = _MATH_DOLLAR.sub(" ", text)
+    if "," in text:
+        text = _THOUSANDS.sub("", text)
+    text = _TIGHT_TIMES.sub(" * ", text)
+    text = _SPACE_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), text)
+    if "/" in text:
+        text = _AND_FRACTION.sub(_mixed, text)
+        text = _MIXED_NUMBER.sub(_mixed, text)
+    if "=" in text:
+        text = _APPROX_WORDS.sub(" ~= ", text)
+    return text

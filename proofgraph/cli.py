@@ -1,0 +1,171 @@
+"""``proofgraph`` command line: check, entail, export, runs.
+
+Exit codes: 0 all rows processed; 2 usage error or unusable input file; 3 some rows rejected.
+Bad input never prints a traceback: one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
+_EXAMPLES = Path(__file__).parent / "examples"
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="input file (JSON Lines; for check also plain text)")
+    p.add_argument("--out", type=Path, help="write one JSON result per row here (resumable)")
+    p.add_argument("--store", type=Path, help="SQLite store for runs, graphs and verdicts")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--timeout-ms", type=_positive, default=2000, help="Z3 timeout per query")
+    p.add_argument("--rlimit", type=_positive, default=5_000_000, help="Z3 resource limit")
+    p.add_argument("--limit", type=_positive, help="process only the first N rows")
+    p.add_argument("--fresh", action="store_true",
+                   help="replace an --out file that holds another run's results")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress on stderr (default: when stderr is a terminal)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="proofgraph",
+        description="Formal verification for LLM reasoning: step-check chain-of-thought math, "
+                    "decide first-order entailment, record proof graphs with provenance.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="step-check chain-of-thought solutions",
+                           description="Per-step verdicts for CoT math solutions: calculator "
+                                       "annotations and prose equations, exact arithmetic "
+                                       "first, Z3 for unknowns.")
+    _add_common(check)
+    check.add_argument("--format", dest="fmt", default="auto",
+                       choices=("auto", "steps", "gsm8k", "text"))
+    check.add_argument("--html", type=Path, help="write a self-contained HTML step report")
+    entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
+                            description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
+                                        " answers True / False / Uncertain with evidence.")
+    _add_common(entail)
+    export = sub.add_parser("export", help="export a stored run (JSONL, graph JSON/GraphML, HTML)")
+    export.add_argument("--store", type=Path, required=True)
+    export.add_argument("--run", required=True, help="run id (see `proofgraph runs`)")
+    export.add_argument("--jsonl", type=Path, help="results as JSON Lines")
+    export.add_argument("--graph", type=Path, help="the run's merged proof graph (.json or .graphml)")
+    export.add_argument("--html", type=Path, help="HTML step report (check runs)")
+    runs = sub.add_parser("runs", help="list the runs of a store")
+    runs.add_argument("--store", type=Path, required=True)
+    sub.add_parser("example", help="print the path of the shipped GSM8K example file")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"proofgraph: error: {message}", file=sys.stderr)
+    return code
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
+        return
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+
+
+def _job(args: argparse.Namespace) -> int:
+    from proofgraph.jobs import JobOptions, run_check, run_entail
+
+    opts = JobOptions(out=args.out, store=args.store, html=getattr(args, "html", None),
+                      fmt=getattr(args, "fmt", "auto"), timeout_ms=args.timeout_ms,
+                      rlimit=args.rlimit, fresh=args.fresh, progress=args.progress,
+                      limit=args.limit,
+                      report=lambda message: print(message, file=sys.stderr))
+    job = run_check if args.command == "check" else run_entail
+    summary, _ = job(args.input, opts)
+    _print_summary(summary, args.json)
+    return EXIT_REJECTED if summary["rejected"] else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from prover import graph as pg
+    from prover.report.html import render_step_report
+    from prover.store import Store
+
+    if not args.store.is_file():
+        return _fail(f"{args.store}: no such store")
+    with Store(args.store) as store:
+        known = {r["run_id"] for r in store.runs()}
+        if args.run not in known:
+            return _fail(f"run {args.run!r} is not in {args.store}; known: "
+                         f"{', '.join(sorted(known)) or 'none'}")
+        results = [r for _, r in store.item_results(args.run)]
+        if args.jsonl:
+            with args.jsonl.open("w", encoding="utf-8") as handle:
+                for row in results:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if args.graph:
+            graph = store.run_graph(args.run)
+            if args.graph.suffix.lower() == ".graphml":
+                pg.write_graphml(graph, args.graph)
+            else:
+                args.graph.write_text(json.dumps(pg.to_json(graph), ensure_ascii=False),
+                                      encoding="utf-8")
+        if args.html:
+            args.html.write_text(render_step_report(results, title=f"proofgraph run {args.run}",
+                                                    summary={"run_id": args.run,
+                                                             "rows": len(results)}),
+                                 encoding="utf-8")
+        print(json.dumps({"run_id": args.run, "rows": len(results)}))
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from prover.store import Store
+
+    if not args.store.is_file():
+        return _fail(f"{args.store}: no such store")
+    with Store(args.store) as store:
+        for run in store.runs():
+            print(json.dumps(run, ensure_ascii=False, sort_keys=True))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``proofgraph`` console script; returns the exit code."""
+    from formalizer.inputs import BadInputFile
+    from prover.runs import RunConflict
+    from prover.store import StoreError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("check", "entail"):
+            return _job(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "runs":
+            return _runs(args)
+        print(_EXAMPLES / "gsm8k_sample.jsonl")
+        return EXIT_OK
+    except (BadInputFile, RunConflict, StoreError) as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to resume", 130)
+    except OSError as err:
+        return _fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""prover/fol package."""

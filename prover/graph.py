@@ -1,0 +1,271 @@
+"""Proof graphs: content-addressed ``networkx.DiGraph`` objects with typed nodes and edges.
+
+Node ids are ``sha256(kind, whitespace-normalised text, backend)`` so the same statement, step,
+claim or goal gets the same id in every run and process, and graphs from different runs merge.
+A ``DiGraph`` holds at most one edge per ordered pair; adding a second edge of a *different*
+``etype`` on the same pair is an error rather than a silent overwrite.
+
+Attribute values must be JSON-able (they are stored in SQLite and exported as JSON/GraphML).
+Merging is last-writer-wins per attribute key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+NODE_KINDS: frozenset[str] = frozenset({"statement", "step", "claim", "goal"})
+EDGE_TYPES: frozenset[str] = frozenset({"contains", "entailment", "formalization", "tactic"})
+CORE_NODE_ATTRS: tuple[str, ...] = ("kind", "text", "backend")
+#: Attribute names that would collide with the node-link JSON layout.
+_RESERVED_NODE_ATTRS = frozenset({"id"})
+_RESERVED_EDGE_ATTRS = frozenset({"source", "target", "etype"})
+_GRAPHML_META = "proofgraph_graphml"
+# Characters that XML cannot carry verbatim (or that parsers normalise, like \r).
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def normalize_text(text: str) -> str:
+    """Collapse every run of whitespace to one space and strip the ends."""
+    return " ".join(text.split())
+
+
+def node_id(kind: str, text: str, backend: str) -> str:
+    """Content address of a node: sha256 hex of (kind, normalised text, backend); stable forever."""
+    _check_kind(kind)
+    payload = json.dumps([kind, normalize_text(text), backend], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def new_graph(**graph_attrs: Any) -> nx.DiGraph:
+    """An empty proof graph, optionally with JSON-able graph-level attributes."""
+    _check_jsonable(graph_attrs)
+    return nx.DiGraph(**graph_attrs)
+
+
+def add_node(g: nx.DiGraph, kind: str, text: str, backend: str, **attrs: Any) -> str:
+    """Add (or merge into) the node for ``(kind, text, backend)`` and return its id.
+
+    Idempotent: the same content again returns the same id and updates the extra attributes;
+    the stored ``text`` stays the first spelling seen.
+    """
+    nid = node_id(kind, text, backend)
+    bad = _RESERVED_NODE_ATTRS.intersection(attrs)
+    if bad:
+        raise ValueError(f"reserved node attribute name(s): {sorted(bad)}")
+    _check_jsonable(attrs)
+    if nid in g:
+        g.nodes[nid].update(attrs)
+    else:
+        g.add_node(nid, kind=kind, text=text, backend=backend, **attrs)
+    return nid
+
+
+def add_edge(g: nx.DiGraph, src: str, dst: str, etype: str, **attrs: Any) -> None:
+    """Add a typed edge between two existing nodes; re-adding the same etype merges attributes.
+
+    Raises ``ValueError`` for an unknown etype, a missing endpoint, or an existing edge of
+    another etype on the same pair.
+    """
+    _check_etype(etype)
+    for end in (src, dst):
+        if end not in g:
+            raise ValueError(f"edge endpoint {end!r} is not a node of the graph")
+    bad = _RESERVED_EDGE_ATTRS.intersection(attrs)
+    if bad:
+        raise ValueError(f"reserved edge attribute name(s): {sorted(bad)}")
+    _check_jsonable(attrs)
+    if g.has_edge(src, dst):
+        data = g.edges[src, dst]
+        if data.get("etype") != etype:
+            raise ValueError(
+                f"edge {src[:12]}->{dst[:12]} already has etype {data.get('etype')!r}, "
+                f"cannot also be {etype!r} (one edge per ordered pair)"
+            )
+        data.update(attrs)
+    else:
+        g.add_edge(src, dst, etype=etype, **attrs)
+
+
+def merge(graphs: Iterable[nx.DiGraph]) -> nx.DiGraph:
+    """Union of proof graphs: shared ids merge, later graphs win per attribute key."""
+    out = nx.DiGraph()
+    for g in graphs:
+        out.graph.update(g.graph)
+        for n, data in g.nodes(data=True):
+            if n in out:
+                out.nodes[n].update(data)
+            else:
+                out.add_node(n, **data)
+        for u, v, data in g.edges(data=True):
+            if out.has_edge(u, v):
+                old = out.edges[u, v].get("etype")
+                if old != data.get("etype"):
+                    raise ValueError(f"conflicting etypes {old!r}/{data.get('etype')!r} on {u}->{v}")
+                out.edges[u, v].update(data)
+            else:
+                out.add_edge(u, v, **data)
+    return out
+
+
+def to_json(g: nx.DiGraph) -> dict[str, Any]:
+    """Node-link JSON dict (``nodes``/``edges`` lists); ``from_json`` restores the same graph."""
+    return nx.node_link_data(g, edges="edges")
+
+
+def from_json(d: Mapping[str, Any]) -> nx.DiGraph:
+    """Inverse of :func:`to_json`; always returns a ``DiGraph``."""
+    return nx.node_link_graph(dict(d), directed=True, multigraph=False, edges="edges")
+
+
+def graphs_equal(a: nx.DiGraph, b: nx.DiGraph) -> bool:
+    """True when both graphs have the same nodes, edges and all attributes (graph-level too)."""
+    return (
+        a.graph == b.graph
+        and dict(a.nodes(data=True)) == dict(b.nodes(data=True))
+        and {(u, v): d for u, v, d in a.edges(data=True)}
+        == {(u, v): d for u, v, d in b.edges(data=True)}
+    )
+
+
+def write_graphml(g: nx.DiGraph, path: str | Path) -> None:
+    """Write GraphML; attributes GraphML cannot hold verbatim are JSON-encoded and listed.
+
+    Per attribute name: all-str (XML-safe), all-bool, all-int or all-float columns stay typed;
+    anything else (dict, list, None, mixed types, unsafe characters) becomes JSON text, and the
+    encoded names go in a graph attribute so :func:`read_graphml` can decode them exactly.
+    """
+    h = nx.DiGraph()
+    node_json = _json_columns(d for _, d in g.nodes(data=True))
+    edge_json = _json_columns(d for _, _, d in g.edges(data=True))
+    meta = {"version": 1, "node_json": sorted(node_json), "edge_json": sorted(edge_json),
+            "graph": g.graph}
+    h.graph[_GRAPHML_META] = json.dumps(meta, ensure_ascii=True, sort_keys=True)
+    for n, d in g.nodes(data=True):
+        h.add_node(n, **_encode(d, node_json))
+    for u, v, d in g.edges(data=True):
+        h.add_edge(u, v, **_encode(d, edge_json))
+    nx.write_graphml(h, str(path))
+
+
+def read_graphml(path: str | Path) -> nx.DiGraph:
+    """Read a file written by :func:`write_graphml` back into the identical ``DiGraph``."""
+    h = nx.read_graphml(str(path))
+    meta = json.loads(h.graph.get(_GRAPHML_META, "{}"))
+    node_json = set(meta.get("node_json", ()))
+    edge_json = set(meta.get("edge_json", ()))
+    g = nx.DiGraph(**meta.get("graph", {}))
+    for n, d in h.nodes(data=True):
+        g.add_node(n, **_decode(d, node_json))
+    for u, v, d in h.edges(data=True):
+        g.add_edge(u, v, **_decode(d, edge_json))
+    return g
+
+
+def solution_graph(solution: Mapping[str, Any], *, backend: str | None = None) -> tuple[nx.DiGraph, str]:
+    """Build the proof graph of one step-checked solution dict; returns ``(graph, root_id)``.
+
+    Layout: statement -contains-> step (attr ``index``); step -formalization-> claim when the
+    claim has a formal form (node text = formal form) else step -contains-> claim (node text =
+    source); definition claim -entailment-> later claims whose formal form uses the bound name.
+    Context-dependent data (``source_text``, step ``index``) sit on edges, verdicts on nodes.
+    """
+    prov = solution.get("provenance") or {}
+    be = backend or str(prov.get("backend") or "z3")
+    g = new_graph()
+    root = add_node(g, "statement", str(solution.get("problem") or ""), be)
+    bound: dict[str, str] = {}  # name -> definition claim node id
+    for step in solution.get("steps") or []:
+        sid = add_node(g, "step", str(step.get("text", "")), be, verdict=step.get("verdict"))
+        _add_edge_once(g, root, sid, "contains", index=step.get("index"))
+        for ci, claim in enumerate(step.get("claims") or []):
+            formal = claim.get("formal")
+            cid = add_node(
+                g, "claim", str(formal or claim.get("source") or ""), be,
+                claim_kind=claim.get("kind"), formal=formal, verdict=_claim_verdict(claim),
+                binds=claim.get("binds"),
+            )
+            etype = "formalization" if formal else "contains"
+            _add_edge_once(g, sid, cid, etype, source_text=claim.get("source"), claim_index=ci)
+            for name in set(_IDENT.findall(formal or "")):
+                if name in bound and bound[name] != cid:
+                    _add_edge_once(g, bound[name], cid, "entailment", via=name)
+            if claim.get("binds"):
+                bound[str(claim["binds"])] = cid
+    return g, root
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _claim_verdict(claim: Mapping[str, Any]) -> dict[str, Any] | None:
+    if claim.get("verdict") is None:
+        return None
+    out: dict[str, Any] = {"verdict": claim["verdict"]}
+    for key in ("reason", "tolerance"):
+        if claim.get(key) is not None:
+            out[key] = claim[key]
+    if claim.get("evidence"):
+        out["evidence"] = claim["evidence"]
+    return out
+
+
+def _add_edge_once(g: nx.DiGraph, src: str, dst: str, etype: str, **attrs: Any) -> None:
+    """Like :func:`add_edge` but keeps the first edge when the pair already has another etype."""
+    if src == dst:
+        return
+    if g.has_edge(src, dst) and g.edges[src, dst].get("etype") != etype:
+        return
+    add_edge(g, src, dst, etype, **attrs)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in NODE_KINDS:
+        raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_KINDS)}")
+
+
+def _check_etype(etype: str) -> None:
+    if etype not in EDGE_TYPES:
+        raise ValueError(f"unknown edge type {etype!r}; expected one of {sorted(EDGE_TYPES)}")
+
+
+def _check_jsonable(attrs: Mapping[str, Any]) -> None:
+    try:
+        json.dumps(dict(attrs), allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"attribute values must be JSON-able: {exc}") from exc
+
+
+def _scalar_type(v: Any) -> type | None:
+    if isinstance(v, bool):
+        return bool
+    if isinstance(v, int):
+        return int
+    if isinstance(v, float):
+        return float
+    if isinstance(v, str) and not _XML_UNSAFE.search(v):
+        return str
+    return None
+
+
+def _json_columns(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Attribute names whose values are not one single GraphML-safe scalar type."""
+    types: dict[str, set[type | None]] = {}
+    for d in rows:
+        for k, v in d.items():
+            types.setdefault(k, set()).add(_scalar_type(v))
+    return {k for k, ts in types.items() if len(ts) != 1 or None in ts}
+
+
+def _encode(d: Mapping[str, Any], json_cols: set[str]) -> dict[str, Any]:
+    return {k: json.dumps(v, ensure_ascii=True) if k in json_cols else v for k, v in d.items()}
+
+
+def _decode(d: Mapping[str, Any], json_cols: set[str]) -> dict[str, Any]:
+    return {k: json.loads(v) if k in json_cols else v for k, v in d.items()}

@@ -1,0 +1,1 @@
+"""prover/z3 package."""

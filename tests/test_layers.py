@@ -1,0 +1,74 @@
+"""Architecture rules that must not erode: layering, no eval/exec, no network at import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("proofgraph", "search", "prover", "formalizer")
+FORBIDDEN = {
+    "search": {"proofgraph", "prover", "formalizer"},
+    "prover": {"proofgraph", "formalizer"},
+    "formalizer": {"proofgraph", "search"},
+}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layers_depend_downward_only(package: str) -> None:
+    files = _modules(package)
+    assert files, f"{package}/ has no modules"
+    for path in files:
+        bad = _imported_roots(path) & FORBIDDEN[package]
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_no_eval_or_exec_anywhere() -> None:
+    for package in (*PACKAGES, "scripts"):
+        for path in _modules(package):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    assert node.func.id not in ("eval", "exec"), f"{path}:{node.lineno}"
+
+
+def test_importing_every_module_touches_no_network() -> None:
+    script = f"""
+import importlib, pkgutil, socket, sys
+sys.path.insert(0, {str(ROOT)!r})
+def refuse(*args, **kwargs):
+    raise AssertionError("network access at import: " + repr(args))
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+count = 0
+for name in {PACKAGES!r}:
+    package = importlib.import_module(name)
+    count += 1
+    for info in pkgutil.walk_packages(package.__path__, name + "."):
+        importlib.import_module(info.name)
+        count += 1
+print(count)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.strip()) >= 20
