@@ -141,6 +141,8 @@ def _sniff_text(path: Path) -> bool:
     """True when the file does not look like JSON Lines (first non-blank byte is not '{')."""
     if path.suffix.lower() in (".txt", ".md"):
         return True
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        return False
     try:
         with path.open("rb") as handle:
             head = handle.read(4096).lstrip()

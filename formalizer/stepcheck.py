@@ -56,7 +56,7 @@ class CheckedClaim:
         """The claim as in the JSONL output."""
         out: dict[str, Any] = {"kind": self.kind, "source": self.source, "formal": self.formal,
                                "verdict": None, "reason": None, "tolerance": None,
-                               "evidence": {}, "binds": self.binds,
+                               "evidence": {}, "binds": self.binds, "backend": self.backend,
                                "time_s": round(self.time_s, 6)}
         if self.verdict is not None:
             out.update(self.verdict.to_dict())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted; run the same command again to resume", 130)
     except OSError as err:
         return _fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+    except sqlite3.Error as err:
+        return _fail(f"store: {err}")
 
 
 if __name__ == "__main__":

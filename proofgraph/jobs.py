@@ -19,6 +19,7 @@ from prover import graph as pg
 from prover.arith.check import Limits
 from prover.report.html import render_step_report
 from prover.runs import Progress, ResumableRun, file_digest, make_run_id
+from prover.verdicts import Provenance, Verdict
 
 Reporter = Callable[[str], None]
 
@@ -131,6 +132,23 @@ def _rejected(item: InputError) -> dict[str, Any]:
             "line": item.line - 1, "error": item.message, "steps": [], "first_error": None}
 
 
+def entailment_graph(result: dict[str, Any]) -> tuple[Any, str | None, list]:
+    """Proof graph of one entailment result: premises -entailment-> conclusion for the premises
+    in the unsat core (all premises when there is no core), the verdict on the conclusion."""
+    if result.get("error") or "verdict" not in result:
+        return None, None, []
+    graph = pg.new_graph()
+    conclusion = pg.add_node(graph, "claim", result["conclusion"], "z3-fol",
+                             answer=result["answer"])
+    used = result.get("evidence", {}).get("core_indices")
+    for index, text in enumerate(result["premises"]):
+        node = pg.add_node(graph, "statement", text, "z3-fol")
+        if used is None or index in used:
+            pg.add_edge(graph, node, conclusion, "entailment", premise_index=index)
+    verdict = Verdict.from_dict({**result["verdict"], "evidence": result.get("evidence", {})})
+    return graph, conclusion, [(conclusion, verdict, Provenance.from_dict(result["provenance"]))]
+
+
 def run_entail(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decide every entailment row of ``path``; returns (summary, all results)."""
     from prover.z3.entail import entail_row
@@ -160,15 +178,19 @@ def run_entail(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[
             else:
                 result = entail_row(obj, timeout_ms=opts.timeout_ms, rlimit=opts.rlimit,
                                     run_id=run_id)
+                if not result.get("error"):
+                    result["premises"], result["conclusion"] = obj["premises"], obj["conclusion"]
                 if result.get("error"):
                     err = result["error"]
-                    opts.report(f"{path}:{number}: row {result.get('id')!r}: "
+                    where = f"{err['formula']}: " if err.get("formula") else ""
+                    opts.report(f"{path}:{number}: row {result.get('id')!r}: {where}"
                                 f"{err.get('message', err)}")
             result["line"] = number - 1
             if isinstance(result.get("error"), dict):
                 result["error_detail"] = result.pop("error")
                 result["error"] = result["error_detail"].get("message", "rejected")
-            run.commit(key, number - 1, result)
+            graph, root, verdicts = entailment_graph(result)
+            run.commit(key, number - 1, result, graph=graph, root=root, verdicts=verdicts)
             progress.update(seen)
         finished = True
     finally:

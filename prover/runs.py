@@ -49,21 +49,26 @@ def _dump(result: dict[str, Any]) -> str:
 
 
 def _read_complete_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Parsed complete lines of a JSONL file and the byte length they span (a torn last line,
-    left by a kill mid-write, is excluded)."""
+    """Parsed complete lines of a JSONL results file and the byte length they span.
+
+    A last line without its newline is a write torn by a kill and is left out; a complete line
+    that is not a JSON object means the file is not ours, which raises :class:`RunConflict`.
+    """
     rows: list[dict[str, Any]] = []
     good = 0
     with path.open("rb") as handle:
-        offset = 0
-        for raw in handle:
-            offset += len(raw)
+        for number, raw in enumerate(handle, start=1):
             if not raw.endswith(b"\n"):
                 break
             try:
-                rows.append(json.loads(raw))
+                row = json.loads(raw)
             except ValueError:
-                break
-            good = offset
+                row = None
+            if not isinstance(row, dict):
+                raise RunConflict(f"{path}:{number} is not a proofgraph result line; "
+                                  "use another --out, or --fresh to replace the file")
+            rows.append(row)
+            good += len(raw)
     return rows, good
 
 
@@ -107,6 +112,8 @@ class ResumableRun:
         rows: list[dict[str, Any]] = []
         good = 0
         if path.exists() and not self.fresh:
+            if not path.is_file():
+                raise RunConflict(f"{path} is not a regular file")
             rows, good = _read_complete_lines(path)
             self._check_owner(rows)
         if self.store is not None:

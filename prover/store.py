@@ -112,18 +112,25 @@ class Store:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be 'NORMAL' or 'FULL'")
         self.path = Path(path)
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=True
-        )
-        c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"could not switch {self.path} to WAL mode (got {mode!r})")
-        c.execute(f"PRAGMA synchronous = {synchronous}")
-        c.execute("PRAGMA foreign_keys = ON")
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not an SQLite store")
         try:
+            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s,
+                                         isolation_level=None, check_same_thread=True)
+        except sqlite3.Error as err:
+            raise StoreError(f"{self.path}: cannot open as an SQLite store ({err})") from err
+        c = self._conn
+        try:
+            c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"could not switch {self.path} to WAL mode (got {mode!r})")
+            c.execute(f"PRAGMA synchronous = {synchronous}")
+            c.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
+        except sqlite3.DatabaseError as err:
+            c.close()
+            raise StoreError(f"{self.path}: not an SQLite store ({err})") from err
         except BaseException:
             c.close()
             raise

@@ -26,9 +26,10 @@ from pathlib import Path
 import z3
 
 from formalizer.normalize import normalize_math
-from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var
+from prover.arith.ast import Bin, Expr, Neg, Num, Relation
 from prover.arith.check import ArithChecker
 from prover.arith.parse import parse_chain
+from prover.z3.arith import to_z3
 
 _ANNOTATION = re.compile(r"<<([^<>\n]*)>>")
 
@@ -64,23 +65,12 @@ def fraction_value(e: Expr) -> Fraction:
     return a ** int(b)
 
 
-def z3_term(e: Expr) -> z3.ArithRef:
-    if isinstance(e, Num):
-        return z3.RealVal(f"{e.value.numerator}/{e.value.denominator}")
-    if isinstance(e, Var):
-        return z3.Real(e.name)
-    if isinstance(e, Neg):
-        return -z3_term(e.arg)
-    a, b = z3_term(e.left), z3_term(e.right)
-    ops = {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b}
-    return ops[e.op] if e.op in ops else z3.ToReal(z3.ToInt(a / b))
-
-
 def naive_check(rel: Relation) -> bool:
     """A fresh Solver per claim: unsat of ¬claim means verified."""
     solver = z3.Solver()
     solver.set("timeout", 2000)
-    lhs, rhs = z3_term(rel.left), z3_term(rel.right)
+    ctx = z3.main_ctx()
+    lhs, rhs = to_z3(rel.left, {}, ctx), to_z3(rel.right, {}, ctx)
     claim = {"=": lhs == rhs, "<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs,
              ">=": lhs >= rhs, "!=": lhs != rhs}[rel.op]
     solver.add(z3.Not(claim))

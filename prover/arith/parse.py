@@ -11,7 +11,18 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from prover.arith.ast import REL_OPS, SMT_BIN, SMT_REL, Bin, Expr, Neg, Num, Relation, Var
+from prover.arith.ast import (
+    REL_OPS,
+    SMT_BIN,
+    SMT_REL,
+    Bin,
+    Expr,
+    Neg,
+    Num,
+    Relation,
+    Var,
+    format_number,
+)
 
 MAX_TOKENS = 600
 MAX_DEPTH = 48
@@ -31,7 +42,7 @@ class TooLargeError(ValueError):
 
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<ident>[A-Za-z_][A-Za-z_0-9]*)"
+    r"\s*(?:(?P<num>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)|(?P<ident>[A-Za-z_][A-Za-z_0-9]*)"
     r"|(?P<op>\*\*|//|<=|>=|!=|==|~=|[-+*/^%()=<>]))"
 )
 _REL_SPELLINGS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
@@ -40,10 +51,20 @@ _FUNCTIONS = {"sqrt"}
 
 
 def make_number(digits: str, position: int = 0) -> Num:
-    """Literal from a plain decimal spelling (``12``, ``0.50``, ``.5``), digit count bounded."""
-    if len(digits) - digits.count(".") > MAX_LITERAL_DIGITS:
+    """Literal from a decimal spelling (``12``, ``0.50``, ``.5``, ``1.5e3``), size bounded.
+
+    Scientific notation is spelled out as a plain decimal (``1.5e3`` -> ``1500``) so the
+    stated precision of the formal form is what the number means.
+    """
+    mantissa, _, exponent = digits.lower().partition("e")
+    if len(mantissa) - mantissa.count(".") > MAX_LITERAL_DIGITS or (
+            exponent and len(exponent.lstrip("+-")) > 6) or (
+            exponent and abs(int(exponent)) > MAX_LITERAL_DIGITS):
         raise TooLargeError(f"number literal with more than {MAX_LITERAL_DIGITS} digits")
-    text = "0" + digits if digits.startswith(".") else digits
+    text = "0" + mantissa if mantissa.startswith(".") else mantissa
+    if exponent:
+        value = Fraction(text) * Fraction(10) ** int(exponent)
+        return Num(value, format_number(value, exact=True))
     return Num(Fraction(text), text)
 
 

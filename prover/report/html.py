@@ -99,10 +99,13 @@ def _plain(value: Any) -> str:
 
 
 def verdict_label(verdict: str | None, *, reason: str | None = None,
-                  tolerance: str | None = None, binds: str | None = None) -> str:
+                  tolerance: str | None = None, binds: str | None = None,
+                  premise: bool = False) -> str:
     """Human label with its symbol, e.g. ``✘ refuted`` or ``? unknown: too-large``."""
     if verdict is None:
-        return f"≔ defines {binds}" if binds else "– not checked"
+        if binds:
+            return f"≔ defines {binds}"
+        return "▸ premise (stated)" if premise else "– not checked"
     icon = _ICONS.get(verdict, "?")
     label = f"{icon} {verdict}"
     if verdict == "unknown" and reason:
@@ -114,7 +117,7 @@ def verdict_label(verdict: str | None, *, reason: str | None = None,
     return label
 
 
-def badge(verdict: str | None, **kw: str | None) -> str:
+def badge(verdict: str | None, **kw: Any) -> str:
     """A coloured ``<span>`` badge that also carries the verdict in words."""
     cls = verdict if verdict in _ICONS else ("none" if verdict is None else "other")
     return f'<span class="badge v-{cls}">{_e(verdict_label(verdict, **kw))}</span>'
@@ -142,7 +145,7 @@ def evidence_text(verdict: str | None, evidence: Mapping[str, Any] | None) -> st
 def _claim_html(claim: Mapping[str, Any]) -> str:
     verdict = claim.get("verdict")
     kw = {"reason": claim.get("reason"), "tolerance": claim.get("tolerance"),
-          "binds": claim.get("binds")}
+          "binds": claim.get("binds"), "premise": claim.get("kind") == "constraint"}
     ev = evidence_text(verdict, claim.get("evidence"))
     formal = claim.get("formal")
     time_s = claim.get("time_s")

@@ -40,6 +40,28 @@ def model_value(value: z3.ExprRef) -> str:
     return str(value)
 
 
+def to_z3(expr: Expr, env: dict[str, z3.ArithRef], ctx: z3.Context) -> z3.ArithRef:
+    """The Z3 term of ``expr`` in ``ctx``; variables come from ``env``, literals are exact."""
+    if isinstance(expr, Num):
+        v = expr.value
+        return z3.RealVal(f"{v.numerator}/{v.denominator}", ctx)
+    if isinstance(expr, Var):
+        return env[expr.name]
+    if isinstance(expr, Neg):
+        return -to_z3(expr.arg, env, ctx)
+    left, right = to_z3(expr.left, env, ctx), to_z3(expr.right, env, ctx)
+    if expr.op == "+":
+        return left + right
+    if expr.op == "-":
+        return left - right
+    if expr.op == "*":
+        return left * right
+    if expr.op in ("/", "//"):
+        quotient = _real(left) / _real(right)  # never SMT integer division
+        return quotient if expr.op == "/" else z3.ToReal(z3.ToInt(quotient))
+    return left**right
+
+
 def _real(term: z3.ArithRef) -> z3.ArithRef:
     return z3.ToReal(term) if term.is_int() else term
 
@@ -54,24 +76,7 @@ class Z3ArithBackend:
 
     # ------------------------------------------------------------------ translation
     def _term(self, expr: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
-        if isinstance(expr, Num):
-            v = expr.value
-            return z3.RealVal(f"{v.numerator}/{v.denominator}", self.ctx)
-        if isinstance(expr, Var):
-            return env[expr.name]
-        if isinstance(expr, Neg):
-            return -self._term(expr.arg, env)
-        left, right = self._term(expr.left, env), self._term(expr.right, env)
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        if expr.op == "*":
-            return left * right
-        if expr.op in ("/", "//"):
-            quotient = _real(left) / _real(right)  # never SMT integer division
-            return quotient if expr.op == "/" else z3.ToReal(z3.ToInt(quotient))
-        return left**right
+        return to_z3(expr, env, self.ctx)
 
     def _rel(self, rel: Relation, env: dict[str, z3.ArithRef]) -> z3.BoolRef:
         lhs, rhs = self._term(rel.left, env), self._term(rel.right, env)
@@ -137,7 +142,9 @@ class Z3ArithBackend:
         solver.add(z3.Not(self._rel(exact, env)))
         state = solver.check()
         if state == z3.unsat:
-            core = [to_infix(trackers[str(t)]) for t in solver.unsat_core() if str(t) in trackers]
+            used = sorted((str(t) for t in solver.unsat_core() if str(t) in trackers),
+                          key=lambda tag: int(tag.rsplit("_", 1)[1]))  # premise order
+            core = [to_infix(trackers[tag]) for tag in used]
             return Verdict("verified", evidence={"method": "z3 unsat", "premises_used": core})
         if state == z3.unknown:
             return unknown(unknown_reason(solver), solver.reason_unknown())
