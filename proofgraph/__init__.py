@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["check", "check_solution", "entail", "entail_file", "__version__"]
+__all__ = ["check", "check_solution", "entail", "entail_file", "prove", "__version__"]
 
 
 def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
@@ -57,6 +57,30 @@ def entail_file(path: str | Path, *, out: str | Path | None = None,
     from proofgraph.jobs import JobOptions, run_entail
 
     return run_entail(Path(path), JobOptions(out=_path(out), store=_path(store), progress=False))
+
+
+def prove(theorems: str | Path | list[dict[str, Any]], *, backend: str = "z3",
+          policy: str = "symbolic", out: str | Path | None = None,
+          store: str | Path | None = None, **search: Any) -> tuple[dict[str, Any],
+                                                                   list[dict[str, Any]]]:
+    """Prove theorems (a JSONL path or a list of rows) like ``proofgraph prove``; ``search``
+    takes SearchConfig fields (batch_size, num_candidates, tactic_timeout_s, wall_timeout_s,
+    max_expansions, max_depth, length_normalize, seed). Returns (summary, results)."""
+    import json
+    import tempfile
+
+    from proofgraph.prove import ProveOptions, run_prove
+    from search.best_first import SearchConfig
+
+    opts = ProveOptions(backend=backend, policy=policy, search=SearchConfig(**search),
+                        out=_path(out), store=_path(store), progress=False)
+    if isinstance(theorems, list):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "theorems.jsonl"
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in theorems),
+                            encoding="utf-8")
+            return run_prove(path, opts)
+    return run_prove(Path(theorems), opts)
 
 
 def _path(value: str | Path | None) -> Path | None:

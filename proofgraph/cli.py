@@ -67,6 +67,37 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--jsonl", type=Path, help="results as JSON Lines")
     export.add_argument("--graph", type=Path, help="the run's merged proof graph (.json or .graphml)")
     export.add_argument("--html", type=Path, help="HTML step report (check runs)")
+    prove = sub.add_parser("prove", help="prove theorems by best-first search (Z3, Lean)",
+                           description="Best-first proof search with batched tactic generation; "
+                                       "every proof is replayed and re-checked before it is "
+                                       "reported, and the search DAG goes to the store.")
+    prove.add_argument("input", type=Path, nargs="?",
+                       help="theorems as JSON Lines (z3: {id, smt2, goal}; lean-repl: "
+                            "{id, statement, header?})")
+    prove.add_argument("--row", help="one theorem row as JSON instead of an input file")
+    prove.add_argument("--repo", help="leandojo: a traced local Lean repo")
+    prove.add_argument("--file", help="leandojo: the file of the theorem, relative to --repo")
+    prove.add_argument("--theorem", help="leandojo: the theorem's full name")
+    prove.add_argument("--backend", default="z3", help="z3 | lean-repl | leandojo")
+    prove.add_argument("--policy", default="symbolic",
+                       help="symbolic | hf:PATH | openai:URL#MODEL | vllm:PATH")
+    prove.add_argument("--batch-size", type=_positive, default=8,
+                       help="frontier nodes expanded per policy call")
+    prove.add_argument("--candidates", type=_positive, default=8, help="tactics per state")
+    prove.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
+    prove.add_argument("--wall-timeout", type=float, default=60.0, help="seconds per theorem")
+    prove.add_argument("--max-expansions", type=_positive, default=1000)
+    prove.add_argument("--max-depth", type=_positive, default=64)
+    prove.add_argument("--length-normalize", action="store_true",
+                       help="rank by mean instead of total log-probability")
+    prove.add_argument("--seed", type=int, default=0)
+    prove.add_argument("--out", type=Path, help="one JSON result per theorem (resumable)")
+    prove.add_argument("--store", type=Path, help="SQLite store for runs and search graphs")
+    prove.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    prove.add_argument("--limit", type=_positive, help="prove only the first N theorems")
+    prove.add_argument("--fresh", action="store_true",
+                       help="replace an --out file that holds another run's results")
+    prove.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     runs = sub.add_parser("runs", help="list the runs of a store")
     runs.add_argument("--store", type=Path, required=True)
     sub.add_parser("example", help="print the path of the shipped GSM8K example file")
@@ -97,6 +128,56 @@ def _job(args: argparse.Namespace) -> int:
     job = run_check if args.command == "check" else run_entail
     summary, _ = job(args.input, opts)
     _print_summary(summary, args.json)
+    return EXIT_REJECTED if summary["rejected"] else EXIT_OK
+
+
+def _prove(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from proofgraph.prove import ProveError, ProveOptions, run_prove
+    from search.best_first import SearchConfig
+
+    if args.repo or args.file or args.theorem:
+        if not (args.repo and args.file and args.theorem) or args.row or args.input:
+            return _fail("--repo, --file and --theorem go together, without INPUT or --row")
+        args.row = json.dumps({"id": args.theorem, "repo": args.repo, "file": args.file,
+                               "theorem": args.theorem})
+        args.backend = "leandojo"
+    if (args.input is None) == (args.row is None):
+        return _fail("give either an input file or --row JSON (not both)")
+    try:
+        search = SearchConfig(batch_size=args.batch_size, num_candidates=args.candidates,
+                              tactic_timeout_s=args.tactic_timeout,
+                              wall_timeout_s=args.wall_timeout,
+                              max_expansions=args.max_expansions, max_depth=args.max_depth,
+                              length_normalize=args.length_normalize, seed=args.seed)
+    except ValueError as err:
+        return _fail(str(err))
+    opts = ProveOptions(backend=args.backend, policy=args.policy, search=search, out=args.out,
+                        store=args.store, fresh=args.fresh, progress=args.progress,
+                        limit=args.limit,
+                        report=lambda message: print(message, file=sys.stderr))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.input
+        if args.row is not None:
+            try:
+                row = json.loads(args.row)
+            except ValueError as err:
+                return _fail(f"--row is not valid JSON: {err}")
+            path = Path(tmp) / "row.jsonl"
+            path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+        elif not path.is_file():
+            return _fail(f"{path}: no such file")
+        try:
+            summary, results = run_prove(path, opts)
+        except ProveError as err:
+            return _fail(str(err))
+    if args.json:
+        print(json.dumps({**summary, "results": [
+            {k: r.get(k) for k in ("id", "status", "verdict", "proof", "reason", "error")}
+            for r in results]}, ensure_ascii=False, sort_keys=True))
+    else:
+        _print_summary(summary, False)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
@@ -156,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _job(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "prove":
+            return _prove(args)
         if args.command == "runs":
             return _runs(args)
         print(_EXAMPLES / "gsm8k_sample.jsonl")

@@ -28,6 +28,7 @@ class UnknownReason(str, Enum):
     TOO_LARGE = "too-large"
     DIVISION_BY_ZERO = "division-by-zero"
     VACUOUS = "vacuous-premises"
+    NOT_CHECKED = "not-checked"
 
 
 @dataclass(frozen=True)

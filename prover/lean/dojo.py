@@ -1,0 +1,223 @@
+"""lean-dojo 4.20.0's ``Dojo`` as a search :class:`~search.protocols.Environment`, for theorems
+of a traced local repository, offline and without a GitHub token.
+
+lean-dojo is an optional extra (``pip install 'proofgraph[lean]'``): this module imports it
+lazily, inside functions, and only after :func:`prepare_offline_environment`:
+
+* ``DISABLE_REMOTE_CACHE=1``: otherwise ``LeanGitRepo(<local path>)`` probes the remote cache
+  (dl.fbaipublicfiles.com) and crashes offline;
+* ``GITHUB_ACCESS_TOKEN`` set to a non-empty value is refused (``import lean_dojo`` would call
+  api.github.com with it); when unset it is pinned to ``""``, so the ``load_dotenv()`` lean_dojo
+  runs at import (override=False) cannot bring one in from a ``.env`` file. The token's value is
+  never read.
+
+Only ``Dojo`` on a repository already in lean-dojo's local cache stays offline: tracing
+(``lean_dojo.trace``) needs the GitHub API even for local repositories, so it belongs to
+``scripts/setup_lean.sh``, never to a search.
+
+Outcome mapping: ``TacticState`` -> Progress, ``ProofFinished`` -> Proved, ``LeanError`` ->
+Failed, ``ProofGivenUp`` -> Failed (a sorry is not a proof), ``DojoTacticTimeoutError`` ->
+Timeout and the Dojo is REOPENED (LeanDojo#218: after a timeout Lean is still busy and every
+later tactic times out), ``DojoCrashError`` -> Crashed. A state of an older Dojo is rebuilt by
+replaying its tactic path in the new one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
+
+LEAN_DOJO_VERSION = "4.20.0"
+
+
+class DojoUnavailable(RuntimeError):
+    """lean-dojo cannot be used here (not installed, or a GitHub token is set)."""
+
+
+def prepare_offline_environment() -> None:
+    """Set the environment lean_dojo reads at import so that it stays offline (see module
+    docstring). Raises DojoUnavailable when ``GITHUB_ACCESS_TOKEN`` is set."""
+    if os.environ.get("GITHUB_ACCESS_TOKEN"):
+        raise DojoUnavailable(
+            "GITHUB_ACCESS_TOKEN is set: `import lean_dojo` would call api.github.com with it; "
+            "unset it (the Dojo of an already traced repository needs no token)")
+    os.environ["GITHUB_ACCESS_TOKEN"] = ""
+    os.environ["DISABLE_REMOTE_CACHE"] = "1"
+    os.environ.setdefault("CONTAINER", "native")  # lean_dojo < 2: "docker" pulls an image
+
+
+def load_lean_dojo() -> ModuleType:
+    """``import lean_dojo`` after :func:`prepare_offline_environment`. Raises DojoUnavailable."""
+    prepare_offline_environment()
+    try:
+        module = importlib.import_module("lean_dojo")
+    except ImportError as exc:
+        raise DojoUnavailable("lean-dojo is not installed: pip install 'proofgraph[lean]' "
+                              f"(lean-dojo=={LEAN_DOJO_VERSION})") from exc
+    version = getattr(module, "__version__", "?")
+    if version != LEAN_DOJO_VERSION:
+        warnings.warn(f"lean_dojo {version} found; proofgraph targets {LEAN_DOJO_VERSION}",
+                      stacklevel=2)
+    return module
+
+
+def make_theorem(repo_path: str | Path, file_path: str | Path, full_name: str, *,
+                 commit: str | None = None, lean_dojo: ModuleType | None = None) -> Any:
+    """``Theorem(LeanGitRepo(local repo, commit), file_path, full_name)``; ``commit`` None
+    means the repository's HEAD (``LeanGitRepo.from_path``)."""
+    m = lean_dojo or load_lean_dojo()
+    repo = (m.LeanGitRepo.from_path(str(repo_path)) if commit is None
+            else m.LeanGitRepo(str(repo_path), commit))
+    return m.Theorem(repo, str(file_path), full_name)
+
+
+def is_traced(theorem: Any, lean_dojo: ModuleType | None = None) -> bool:
+    """True when the theorem's repository is in lean-dojo's LOCAL cache (remote disabled), i.e.
+    a Dojo can start without tracing (and without network)."""
+    m = lean_dojo or load_lean_dojo()
+    return bool(m.is_available_in_cache(theorem.repo))
+
+
+@dataclass(frozen=True)
+class DojoPath:
+    """``State.handle`` of :class:`LeanDojoEnv`: the tactic path from the theorem's root."""
+
+    tactics: tuple[str, ...] = ()
+
+
+class _ReplayDiverged(RuntimeError):
+    pass
+
+
+class LeanDojoEnv:
+    """Search Environment over ``Dojo(theorem, timeout=timeout_s,
+    additional_imports=...)``. ``timeout_s`` (whole seconds) is the per-tactic budget enforced by
+    the Dojo: ``apply``'s ``budget_s`` cannot shorten it and Timeout reports ``timeout_s``.
+    One Lean process, so ``max_concurrency`` is 1. Use as a context manager or call close().
+    """
+
+    max_concurrency = 1
+
+    def __init__(self, theorem: Any, *, timeout_s: int = 60,
+                 additional_imports: Sequence[str] = (),
+                 lean_dojo: ModuleType | None = None) -> None:
+        self.theorem = theorem
+        self.timeout_s = int(timeout_s)
+        self.additional_imports = list(additional_imports)
+        self._m = lean_dojo
+        self._ctx: Any = None
+        self._dojo: Any = None
+        self._states: dict[tuple[str, ...], Any] = {}
+        self.generation = 0
+        self.replayed_steps = 0
+
+    @property
+    def lean_dojo(self) -> ModuleType:
+        if self._m is None:
+            self._m = load_lean_dojo()
+        return self._m
+
+    def _open(self) -> None:
+        """Enter a new Dojo (closing any current one); its initial state is path ()."""
+        self.close()
+        ctx = self.lean_dojo.Dojo(self.theorem, timeout=self.timeout_s,
+                                  additional_imports=list(self.additional_imports))
+        self._dojo, init = ctx.__enter__()
+        self._ctx = ctx
+        self._states = {(): init}
+        self.generation += 1
+
+    def close(self) -> None:
+        """Exit the current Dojo (lean-dojo kills its Lean process tree)."""
+        ctx, self._ctx, self._dojo, self._states = self._ctx, None, None, {}
+        if ctx is not None:
+            try:
+                ctx.__exit__(None, None, None)
+            except Exception as exc:  # a dead Dojo may fail to exit; nothing left to do
+                warnings.warn(f"closing the Dojo failed: {exc}", stacklevel=2)
+
+    def __enter__(self) -> LeanDojoEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _state(self, tactic_state: Any, path: tuple[str, ...]) -> State:
+        text = str(tactic_state.pp)
+        return State(text, tuple(g for g in text.split("\n\n") if g.strip()),
+                     handle=DojoPath(path))
+
+    def _materialize(self, path: tuple[str, ...]) -> Any:
+        """The TacticState of ``path`` in the current Dojo (opened, and the path replayed from
+        its longest known prefix, as needed)."""
+        if self._ctx is None:
+            self._open()
+        known = len(path)
+        while path[:known] not in self._states:
+            known -= 1
+        current = self._states[path[:known]]
+        for i in range(known, len(path)):
+            result = self._dojo.run_tac(current, path[i])
+            self.replayed_steps += 1
+            if not isinstance(result, self.lean_dojo.TacticState):
+                raise _ReplayDiverged(f"replaying {path[i]!r} at depth {i} gave "
+                                      f"{type(result).__name__}, not a TacticState")
+            current = self._states[path[:i + 1]] = result
+        return current
+
+    def initial_state(self) -> State:
+        """The theorem's initial state. Raises lean_dojo's DojoInitError and friends."""
+        if self._ctx is None:
+            self._open()
+        return self._state(self._states[()], ())
+
+    def apply(self, state: State, tactic: str, budget_s: float) -> Outcome:
+        """``dojo.run_tac`` on ``state`` (rebuilt by replay if its Dojo is gone)."""
+        if not isinstance(state.handle, DojoPath):
+            raise ValueError("state was not produced by this LeanDojoEnv")
+        m = self.lean_dojo
+        path = state.handle.tactics
+        try:
+            result = self._dojo_run(path, tactic)
+        except m.DojoTacticTimeoutError:
+            self._reopen_after_timeout()
+            return Timeout(float(self.timeout_s))
+        except (m.DojoCrashError, m.DojoInitError) as exc:  # init: reopening failed
+            self.close()
+            return Crashed(f"{type(exc).__name__}: {exc}")
+        except _ReplayDiverged as exc:
+            return Crashed(str(exc))
+        new_path = (*path, tactic)
+        if isinstance(result, m.TacticState):
+            self._states[new_path] = result
+            return Progress(self._state(result, new_path))
+        if isinstance(result, m.ProofFinished):
+            return Proved({"backend": "lean-dojo", "tactics": list(new_path),
+                           "theorem": str(getattr(self.theorem, "full_name", self.theorem)),
+                           "tactic_state_id": getattr(result, "tactic_state_id", None)})
+        if isinstance(result, m.ProofGivenUp):
+            return Failed("proof given up: it contains `sorry`")
+        if isinstance(result, m.LeanError):
+            return Failed(str(result.error))
+        return Failed(f"unexpected Dojo result {type(result).__name__}")
+
+    def _dojo_run(self, path: tuple[str, ...], tactic: str) -> Any:
+        current = self._materialize(path)
+        return self._dojo.run_tac(current, tactic)
+
+    def _reopen_after_timeout(self) -> None:
+        """LeanDojo#218: the timed-out tactic keeps Lean busy, so start a fresh Dojo now; its
+        states are rebuilt by replay when next used. A failing reopen is retried then."""
+        try:
+            self._open()
+        except Exception as exc:  # DojoInitError, a crash... the next apply retries
+            self.close()
+            warnings.warn(f"reopening the Dojo after a timeout failed: {exc}", stacklevel=3)

@@ -1,0 +1,406 @@
+"""Z3 proof goals (``hypotheses ⊢ conclusion``), the tactic grammar, and the structural tactics.
+
+A goal is a frozen pair of Z3 terms living in its theorem's context; its text is a
+deterministic SMT-LIB print (:func:`smt`: recursive functions by name, no ``let`` sharing,
+bound variables by their binder names), so identical goals from different paths print alike.
+Tactics are parsed by :func:`parse_tactic` (never evaluated) and act on ONE goal, returning the
+goals that replace it; the solver-backed tactics (``z3`` and the named Z3 tactics) run in
+:mod:`prover.z3.env`, which owns the budgets. Grammar (``HYP`` is ``3`` or ``h3``)::
+
+    z3 | intro | split | <named z3 tactic>
+    induction SYM | induction2 SYM          (SYM an Int constant with a hypothesis SYM >= t)
+    cases TERM | have TERM                  (TERM a Bool SMT-LIB term)
+    unfold SYM [at HYP]                     (SYM a define-fun-rec function)
+    instantiate HYP TERM+                   (HYP a forall hypothesis)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from prover.z3.theorem import SExprError, Theorem, quote_symbol, read_one, read_sexprs, show
+
+MAX_TACTIC_CHARS = 4000
+_HYP = re.compile(r"h?(\d+)\Z")
+_SUFFIX = re.compile(r"_\d+\Z")
+_UNINTERPRETED = (z3.Z3_OP_UNINTERPRETED, z3.Z3_OP_RECURSIVE)
+STRUCTURAL = ("induction", "induction2", "cases", "have", "unfold", "instantiate", "intro",
+              "split")
+
+
+class TacticError(Exception):
+    """The tactic does not apply; the message becomes ``Failed(reason)``."""
+
+
+# --------------------------------------------------------------------------- printing
+def smt(expr: z3.ExprRef, bound: tuple[str, ...] = (),
+        avoid: frozenset[str] = frozenset()) -> str:
+    """Deterministic SMT-LIB text of ``expr``. ``bound`` holds the enclosing binder names
+    (outermost first) for de Bruijn variables; a binder whose name is in ``avoid`` (the free
+    constants around it) or already bound is printed renamed, so the text is unambiguous."""
+    if z3.is_quantifier(expr):
+        names: list[str] = []
+        for i in range(expr.num_vars()):
+            name = quote_symbol(expr.var_name(i))
+            if name in avoid or name in bound or name in names:
+                name = fresh_name(name, {*avoid, *bound, *names})
+            names.append(name)
+        binders = " ".join(f"({n} {expr.var_sort(i).sexpr()})" for i, n in enumerate(names))
+        kind = "forall" if expr.is_forall() else "exists" if expr.is_exists() else "lambda"
+        return f"({kind} ({binders}) {smt(expr.body(), bound + tuple(names), avoid)})"
+    if z3.is_var(expr):
+        index = z3.get_var_index(expr)
+        return bound[-1 - index] if index < len(bound) else f"(:var {index})"
+    if z3.is_int_value(expr):
+        value = expr.as_long()
+        return str(value) if value >= 0 else f"(- {-value})"
+    if z3.is_rational_value(expr):
+        frac = Fraction(expr.numerator_as_long(), expr.denominator_as_long())
+        num = f"{abs(frac.numerator)}.0" if frac.denominator == 1 else \
+            f"(/ {abs(frac.numerator)}.0 {frac.denominator}.0)"
+        return num if frac >= 0 else f"(- {num})"
+    if not z3.is_app(expr) or z3.is_algebraic_value(expr):
+        return expr.sexpr()
+    decl = expr.decl()
+    if decl.kind() in _UNINTERPRETED:
+        head = quote_symbol(decl.name())
+    else:
+        head = show(read_sexprs(decl.sexpr())[0][1])  # SMT-LIB spelling: ite, not "if"
+    args = " ".join(smt(arg, bound, avoid) for arg in expr.children())
+    return f"({head} {args})" if args else head
+
+
+# --------------------------------------------------------------------------- goals
+@dataclass(frozen=True, eq=False)
+class Goal:
+    """``hyps ⊢ concl`` in a theorem's context; ``text`` is its print (``h0: ...``, ``⊢ ...``)."""
+
+    hyps: tuple[z3.BoolRef, ...]
+    concl: z3.BoolRef
+    text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        avoid = frozenset(quote_symbol(n) for n in constants(self.terms()))
+        lines = [f"h{i}: {smt(h, avoid=avoid)}" for i, h in enumerate(self.hyps)]
+        object.__setattr__(self, "text", "\n".join([*lines, f"⊢ {smt(self.concl, avoid=avoid)}"]))
+
+    def terms(self) -> tuple[z3.ExprRef, ...]:
+        """The hypotheses and the conclusion."""
+        return (*self.hyps, self.concl)
+
+
+def make_goal(hyps: Iterable[z3.BoolRef], concl: z3.BoolRef) -> Goal:
+    """A goal with duplicate hypotheses (same AST) dropped, order kept."""
+    seen: set[int] = set()
+    kept = []
+    for h in hyps:
+        if h.get_id() not in seen:
+            seen.add(h.get_id())
+            kept.append(h)
+    return Goal(tuple(kept), concl)
+
+
+def is_trivial(goal: Goal) -> bool:
+    """The conclusion is ``true`` or a hypothesis, or a hypothesis is ``false``."""
+    if z3.is_true(goal.concl) or any(z3.is_false(h) for h in goal.hyps):
+        return True
+    return any(h.eq(goal.concl) for h in goal.hyps)
+
+
+@dataclass(frozen=True, eq=False)
+class Z3Goals:
+    """A Z3 state's handle: the open goals (first = current) and how earlier goals closed."""
+
+    theorem: Theorem
+    goals: tuple[Goal, ...]
+    closed: tuple[dict[str, Any], ...] = ()
+
+
+def walk(terms: Iterable[z3.ExprRef]) -> Iterable[z3.ExprRef]:
+    """Every sub-term once (quantifier bodies included), pre-order."""
+    seen: set[int] = set()
+    stack = list(terms)[::-1]
+    while stack:
+        term = stack.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        yield term
+        if z3.is_quantifier(term):
+            stack.append(term.body())
+        elif z3.is_app(term):
+            stack.extend(reversed(term.children()))
+
+
+def constants(terms: Iterable[z3.ExprRef]) -> dict[str, z3.ExprRef]:
+    """The free uninterpreted constants of ``terms`` by name, in first-occurrence order."""
+    found: dict[str, z3.ExprRef] = {}
+    for term in walk(terms):
+        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            found.setdefault(term.decl().name(), term)
+    return found
+
+
+def mentions(term: z3.ExprRef, const: z3.ExprRef) -> bool:
+    """Whether ``const`` occurs in ``term``."""
+    return any(t.eq(const) for t in walk([term]))
+
+
+def fresh_name(base: str, taken: Iterable[str]) -> str:
+    """``base_i`` for the smallest i >= 1 not in ``taken`` (a previous ``_i`` suffix is dropped)."""
+    stem, used = _SUFFIX.sub("", base), set(taken)
+    i = 1
+    while f"{stem}_{i}" in used:
+        i += 1
+    return f"{stem}_{i}"
+
+
+# --------------------------------------------------------------------------- tactic grammar
+@dataclass(frozen=True)
+class TacticCall:
+    """A parsed tactic: ``kind`` is ``z3``, a structural tactic or ``named``; ``name`` the
+    symbol (variable, function, Z3 tactic), ``terms`` the SMT-LIB term texts, ``hyp`` an index."""
+
+    kind: str
+    name: str = ""
+    terms: tuple[str, ...] = ()
+    hyp: int | None = None
+
+
+def _hyp_index(atom: str) -> int:
+    match = _HYP.match(atom)
+    if match is None:
+        raise TacticError(f"expected a hypothesis number like h0, got {atom!r}")
+    return int(match.group(1))
+
+
+def _symbol(rest: str, what: str) -> str:
+    words = rest.split()
+    if len(words) != 1 or words[0].startswith(("(", ")")):
+        raise TacticError(f"expected one {what} name, got {rest!r}")
+    return words[0]
+
+
+def parse_tactic(text: str, named: Iterable[str]) -> TacticCall:
+    """Parse one tactic line (grammar in the module docstring); ``named`` lists the accepted
+    Z3 tactic names. Raises :class:`TacticError` for anything else."""
+    text = text.strip()
+    if not text:
+        raise TacticError("empty tactic")
+    if len(text) > MAX_TACTIC_CHARS or "\n" in text:
+        raise TacticError(f"a tactic is one line of at most {MAX_TACTIC_CHARS} characters")
+    head, rest = (text.split(None, 1) + [""])[:2]
+    rest = rest.strip()
+    if head in ("z3", "intro", "split") or head in named:
+        if rest:
+            raise TacticError(f"{head} takes no arguments")
+        return TacticCall("named" if head in named else head, head)
+    try:
+        if head in ("induction", "induction2"):
+            return TacticCall(head, _symbol(rest, "variable"))
+        if head in ("cases", "have"):
+            return TacticCall(head, terms=(show(read_one(rest)),))
+        if head == "unfold":
+            words = rest.split()
+            if len(words) == 3 and words[1] == "at":
+                return TacticCall(head, _symbol(words[0], "function"), hyp=_hyp_index(words[2]))
+            return TacticCall(head, _symbol(rest, "function"))
+        if head == "instantiate":
+            items = read_sexprs(rest)
+            if len(items) < 2 or not isinstance(items[0], str):
+                raise TacticError("usage: instantiate HYP TERM...")
+            return TacticCall(head, terms=tuple(show(t) for t in items[1:]),
+                              hyp=_hyp_index(items[0]))
+    except SExprError as exc:
+        raise TacticError(f"{head}: bad SMT-LIB term: {exc}") from None
+    raise TacticError(f"unknown tactic {head!r}")
+
+
+# --------------------------------------------------------------------------- structural tactics
+def lower_bound(hyp: z3.ExprRef, var: z3.ExprRef) -> z3.ArithRef | None:
+    """``t`` when ``hyp`` says ``var >= t`` (also ``t <= var``, ``var > t``, ``t < var``) and
+    ``t`` does not mention ``var``; else None."""
+    if not z3.is_app(hyp) or hyp.num_args() != 2:
+        return None
+    a, b = hyp.arg(0), hyp.arg(1)
+    kind = hyp.decl().kind()
+    found: z3.ArithRef | None = None
+    if kind == z3.Z3_OP_GE and a.eq(var) or kind == z3.Z3_OP_LE and b.eq(var):
+        found = b if a.eq(var) else a
+    elif kind == z3.Z3_OP_GT and a.eq(var) or kind == z3.Z3_OP_LT and b.eq(var):
+        found = z3.simplify((b if a.eq(var) else a) + 1)
+    if found is None or mentions(found, var):
+        return None
+    return found
+
+
+def induction(theorem: Theorem, goal: Goal, name: str, two_step: bool) -> list[Goal]:
+    """Induction on the Int constant ``name`` from its first lower-bound hypothesis ``n >= t``.
+
+    Hypotheses mentioning n join the motive M(n) = (hyps(n) -> concl(n)). Base: M(t). Step (k
+    fresh): k >= t, M(k) ⊢ M(k+1); ``two_step`` also assumes k >= t+1 -> M(k-1) (a consequence
+    of strong induction), enough for Fibonacci-like recursions.
+    """
+    var = constants(goal.terms()).get(name)
+    if var is None or not z3.is_int(var):
+        raise TacticError(f"induction: {name} is not an Int constant of the goal")
+    bounds = [(i, lower_bound(h, var)) for i, h in enumerate(goal.hyps)]
+    bounds = [(i, t) for i, t in bounds if t is not None]
+    if not bounds:
+        raise TacticError(f"induction: no hypothesis {name} >= t (try cases (>= {name} 0))")
+    index, start = bounds[0]
+    others = [h for i, h in enumerate(goal.hyps) if i != index]
+    dep = [h for h in others if mentions(h, var)]
+    indep = [h for h in others if not mentions(h, var)]
+
+    def at(term: z3.ExprRef, value: z3.ExprRef) -> z3.ExprRef:
+        return z3.substitute(term, (var, value))
+
+    def motive(value: z3.ExprRef) -> z3.BoolRef:
+        concl = at(goal.concl, value)
+        if not dep:
+            return concl
+        premise = at(dep[0], value) if len(dep) == 1 else z3.And([at(h, value) for h in dep])
+        return z3.Implies(premise, concl)
+
+    taken = set(constants(goal.terms())) | theorem.reserved
+    k = z3.Int(fresh_name(name, taken), theorem.ctx)
+    base = make_goal([*indep, *(at(h, start) for h in dep)], at(goal.concl, start))
+    step_hyps = [*indep, k >= start, motive(k)]
+    if two_step:
+        step_hyps.append(z3.Implies(k >= z3.simplify(start + 1), motive(k - 1)))
+    step = make_goal([*step_hyps, *(at(h, k + 1) for h in dep)], at(goal.concl, k + 1))
+    return [base, step]
+
+
+def unfold(theorem: Theorem, goal: Goal, name: str, hyp: int | None) -> list[Goal]:
+    """One unfolding of the recursive function ``name`` in the conclusion (or hypothesis
+    ``hyp``): each outermost application is replaced by the body at its arguments. When some
+    applications have a compound argument (``f(k + 1)``), only those are unfolded: unfolding
+    ``f(x)`` at a free constant only adds a case split."""
+    rec = theorem.rec_defs.get(name)
+    if rec is None:
+        raise TacticError(f"unfold: {name} is not a define-fun-rec function of the theorem")
+    if hyp is not None and not 0 <= hyp < len(goal.hyps):
+        raise TacticError(f"unfold: no hypothesis h{hyp}")
+    target = goal.concl if hyp is None else goal.hyps[hyp]
+    apps = _outermost(target, rec.decl)
+    if not apps:
+        where = "the conclusion" if hyp is None else f"h{hyp}"
+        raise TacticError(f"unfold: {name} does not occur in {where}")
+    compound = [a for a in apps if not all(_atomic(arg) for arg in a.children())]
+    apps = compound or apps
+    new = z3.substitute(target, *[(a, rec.instance(a.children())) for a in apps])
+    if hyp is None:
+        return [make_goal(goal.hyps, new)]
+    return [make_goal(goal.hyps[:hyp] + (new,) + goal.hyps[hyp + 1:], goal.concl)]
+
+
+def _atomic(term: z3.ExprRef) -> bool:
+    return z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED
+
+
+def _outermost(term: z3.ExprRef, decl: z3.FuncDeclRef) -> list[z3.ExprRef]:
+    """Applications of ``decl`` not nested in another one, outside quantifiers (whose bodies
+    hold de Bruijn variables)."""
+    out, seen, stack = [], set(), [term]
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen or not z3.is_app(t):
+            continue
+        seen.add(t.get_id())
+        if t.decl().eq(decl):
+            out.append(t)
+        else:
+            stack.extend(t.children())
+    return out
+
+
+def instantiate(theorem: Theorem, goal: Goal, hyp: int, terms: tuple[str, ...]) -> list[Goal]:
+    """Add the instance of the forall hypothesis ``hyp`` at ``terms`` (filling nested foralls
+    in order; every bound variable must be given, sorts must match)."""
+    if not 0 <= hyp < len(goal.hyps):
+        raise TacticError(f"instantiate: no hypothesis h{hyp}")
+    extra = constants(goal.terms())
+    values = [_term(theorem, t, extra, False) for t in terms]
+    body: z3.ExprRef = goal.hyps[hyp]
+    while values:
+        if not (z3.is_quantifier(body) and body.is_forall()):
+            raise TacticError(f"instantiate: h{hyp} has no forall for {len(values)} more term(s)")
+        n = body.num_vars()
+        if len(values) < n:
+            raise TacticError(f"instantiate: the forall binds {n} variables, {len(values)} given")
+        now, values = values[:n], values[n:]
+        for i, value in enumerate(now):
+            if not value.sort().eq(body.var_sort(i)):
+                raise TacticError(f"instantiate: {smt(value)} has sort {value.sort()}, "
+                                  f"{body.var_name(i)} needs {body.var_sort(i)}")
+        body = z3.substitute_vars(body.body(), *reversed(now))
+    return [make_goal([*goal.hyps, body], goal.concl)]
+
+
+def intro(theorem: Theorem, goal: Goal) -> list[Goal]:
+    """Strip every leading ``forall`` (its variables become fresh constants) and ``=>`` (its
+    premise becomes a hypothesis) from the conclusion, like Lean's ``intros``."""
+    hyps, concl = list(goal.hyps), goal.concl
+    taken = set(constants(goal.terms())) | theorem.reserved
+    while True:
+        if z3.is_implies(concl):
+            hyps.append(concl.arg(0))
+            concl = concl.arg(1)
+        elif z3.is_quantifier(concl) and concl.is_forall():
+            fresh = []
+            for i in range(concl.num_vars()):
+                name = concl.var_name(i)
+                name = name if name not in taken else fresh_name(name, taken)
+                taken.add(name)
+                fresh.append(z3.Const(name, concl.var_sort(i)))
+            concl = z3.substitute_vars(concl.body(), *reversed(fresh))
+        else:
+            break
+    if concl.eq(goal.concl):
+        raise TacticError("intro: the conclusion is neither an implication nor a forall")
+    return [make_goal(hyps, concl)]
+
+
+def split(goal: Goal) -> list[Goal]:
+    """A conjunction ``(and A B ...)`` becomes one goal per conjunct."""
+    if not z3.is_and(goal.concl):
+        raise TacticError("split: the conclusion is not a conjunction")
+    return [make_goal(goal.hyps, c) for c in goal.concl.children()]
+
+
+def _term(theorem: Theorem, text: str, extra: dict[str, z3.ExprRef],
+          bool_only: bool) -> z3.ExprRef:
+    try:
+        return theorem.parse_term(text, extra, bool_only=bool_only)
+    except ValueError as exc:
+        raise TacticError(f"cannot parse {text!r}: {exc}") from None
+
+
+def apply_structural(theorem: Theorem, goal: Goal, call: TacticCall) -> list[Goal]:
+    """Apply a structural (solver-free) tactic to ``goal``: the goals that replace it."""
+    if call.kind in ("cases", "have"):
+        phi = _term(theorem, call.terms[0], constants(goal.terms()), True)
+        if call.kind == "have":
+            return [make_goal(goal.hyps, phi), make_goal([*goal.hyps, phi], goal.concl)]
+        return [make_goal([*goal.hyps, phi], goal.concl),
+                make_goal([*goal.hyps, z3.Not(phi)], goal.concl)]
+    if call.kind in ("induction", "induction2"):
+        return induction(theorem, goal, call.name, call.kind == "induction2")
+    if call.kind == "unfold":
+        return unfold(theorem, goal, call.name, call.hyp)
+    if call.kind == "instantiate":
+        assert call.hyp is not None
+        return instantiate(theorem, goal, call.hyp, call.terms)
+    if call.kind == "intro":
+        return intro(theorem, goal)
+    if call.kind == "split":
+        return split(goal)
+    raise TacticError(f"not a structural tactic: {call.kind}")
