@@ -185,8 +185,10 @@ def test_induction_generalises_dependent_hypotheses_and_needs_a_bound() -> None:
     assert state.goals[1] == ("h0: (> m 0)\nh1: (<= 3 n_1)\n"
                               "h2: (=> (= m (+ n_1 1)) (>= (sum n_1) n_1))\n"
                               "h3: (= m (+ (+ n_1 1) 1))\n⊢ (>= (sum (+ n_1 1)) (+ n_1 1))")
-    for tactic, reason in [("induction m", "no hypothesis m >= t"),
-                           ("induction k", "not an Int constant"),
+    unbounded = Z3Env({"id": "nb", "smt2": f"{SUM} (declare-const n Int)", "goal": "(>= (sum n) 0)"})
+    outcome = apply(unbounded, unbounded.initial_state(), "induction n")
+    assert isinstance(outcome, Failed) and "no hypothesis n >= t" in outcome.reason
+    for tactic, reason in [("induction k", "not an Int constant"),
                            ("induction (+ n 1)", "expected one variable")]:
         outcome = apply(env, env.initial_state(), tactic)
         assert isinstance(outcome, Failed) and reason in outcome.reason, outcome
@@ -254,7 +256,7 @@ def test_named_tactics() -> None:
     solved = step(lin, lin.initial_state(), "solve-eqs")
     assert solved.goals[0].endswith("⊢ false") and "y" not in solved.goals[0]
     simp = Z3Env({"id": "simp", "smt2": "(declare-const x Int) (assert (> (+ x 0) 1))",
-                  "goal": "(> (+ x 1 1) 3)"})
+                  "goal": "(> (+ x 1 1) 4)"})
     simplified = step(simp, simp.initial_state(), "simplify")
     assert "(+ x 0)" not in simplified.text and "⊢" in simplified.text
     assert isinstance(apply(simp, simplified, "simplify"), Failed)  # no change
@@ -282,6 +284,10 @@ WORDS = ["z3", "induction", "induction2", "cases", "have", "unfold", "instantiat
          "(forall ((x Int)) (> x 0))", "(! n :named q)", "(let ((q 1)) (> q 0))"]
 
 
+ENV_FOR_FUZZ = Z3Env(GAUSS)
+FUZZ_STEP = step(ENV_FOR_FUZZ, ENV_FOR_FUZZ.initial_state(), "induction n")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join),
                  st.text(max_size=30)))
@@ -290,10 +296,6 @@ def test_random_tactics_never_raise(tactic: str) -> None:
     for state in (env.initial_state(), FUZZ_STEP):
         outcome = env.apply(state, tactic, FAST)
         assert isinstance(outcome, (Progress, Proved, Failed, Timeout))
-
-
-ENV_FOR_FUZZ = Z3Env(GAUSS)
-FUZZ_STEP = step(ENV_FOR_FUZZ, ENV_FOR_FUZZ.initial_state(), "induction n")
 
 
 def test_parse_tactic_grammar() -> None:
@@ -385,10 +387,10 @@ def test_symbolic_z3_portfolio() -> None:
 
 def test_symbolic_lean_portfolio() -> None:
     goal = "a b : ℕ\nxs : List ℕ\nh : a < b\n⊢ ∀ (c : ℕ), a + c < b + c"
-    assert lean_variables(goal) == (["a", "b"], ["c"])
+    assert lean_variables(goal) == (["a", "b", "xs"], ["c"])
     tactics = lean_portfolio(goal)
     assert tactics[:5] == ["rfl", "decide", "norm_num", "simp", "omega"]
-    assert {"induction a", "induction b", "intro c", "aesop", "exact?", "linarith"} <= set(tactics)
+    assert {"induction a", "induction b", "induction xs", "intro c", "aesop", "exact?", "linarith"} <= set(tactics)
     [cands] = SymbolicPolicy("lean").propose([State(goal, (goal,))], 100)
     assert [c.tactic for c in cands] == tactics
     assert cands[0].logprob == 0.0 and cands[1].logprob < 0

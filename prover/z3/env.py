@@ -5,9 +5,16 @@ current); ``apply`` parses the tactic (:mod:`prover.z3.goals`), runs it on the f
 ``budget_s`` (solver timeout + rlimit; tactic timeout; a watchdog thread interrupts the context
 at 1.5 x budget + 0.1 s), and returns ``Progress``/``Proved``/``Failed``/``Timeout``; a Z3 call
 that overruns the budget is a ``Timeout`` whatever it returned. Z3's ``unknown`` is never a
-proof. ``max_concurrency`` is 1: a Z3 context is not thread-safe and a theorem's recursive
-definitions live in its context (``translate`` does not carry ``define-fun-rec`` bodies), so
-``apply`` holds a per-environment lock; run theorems in parallel with one environment each.
+proof. The rlimit bounds solver checks only (Z3 tactics take no rlimit; they get the timeout
+and the watchdog).
+
+``max_concurrency`` is 1, and ``apply`` holds a per-environment lock. A Z3 context is not
+thread-safe, and z3py reference-counts every term in its context from ``__del__``, so a
+state's terms dropped or copied (``translate``) on one thread while another thread works in
+the same context would race on the counts; translating each call into a private context
+would need the same lock around every touch of the shared terms and buys little for
+millisecond tactics. Parallelism belongs one level up: one environment (one context) per
+theorem, in separate threads or processes.
 
 :func:`check_proof` replays a tactic list from the row in a FRESH environment (fresh context)
 and is the final word on a proof the search reports.
@@ -39,11 +46,13 @@ from prover.z3.goals import (
     smt,
     walk,
 )
-from prover.z3.theorem import Theorem, parse_theorem
+from prover.z3.theorem import Theorem, parse_theorem, z3_message
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
 
 RLIMIT_PER_SECOND = 50_000_000
-"""rlimit units per second of budget (about 2x what Z3 spends per second on a 2024 laptop)."""
+"""rlimit units per second of budget: about twice what Z3 5.4 counted per second of an unrolling
+check on the development machine (27M/s), so the wall-clock timeout normally binds first and the
+rlimit is the machine-independent backstop."""
 
 NAMED_TACTICS: dict[str, str] = {
     "simplify": "simplify", "solve-eqs": "solve-eqs", "propagate-values": "propagate-values",
@@ -158,10 +167,10 @@ def _run_tactic(name: str, ctx: z3.Context, formulas: Sequence[z3.BoolRef],
     try:
         result = tactic(goal)
     except z3.Z3Exception as exc:
-        text = str(exc.value if hasattr(exc, "value") else exc)
+        text = z3_message(exc)
         if _is_budget(text):
             raise TacticTimeout(text) from None
-        raise TacticError(f"{name}: {text.strip()}") from None
+        raise TacticError(f"{name}: {text}") from None
     return [[z3.BoolVal(False, ctx)] if sub.inconsistent() else list(sub) for sub in result]
 
 
@@ -209,8 +218,8 @@ def apply_named(theorem: Theorem, goal: Goal, name: str, limits: Limits) -> list
             raise TacticError(f"{name}: a subgoal reduced to true (no contradiction): "
                               "the goal may be false")
         out.append(make_goal(sub, z3.BoolVal(False, ctx)))
-    if len(out) == 1 and out[0].text == make_goal(goal.hyps + (z3.Not(goal.concl),),
-                                                  z3.BoolVal(False, ctx)).text:
+    before = {f.get_id() for f in (*goal.hyps, z3.Not(goal.concl))}
+    if len(out) == 1 and {f.get_id() for f in out[0].hyps} == before:
         raise TacticError(f"{name}: no change")
     return out
 
@@ -281,7 +290,7 @@ class Z3Env:
             except TacticError as exc:
                 return Failed(str(exc))
             except z3.Z3Exception as exc:
-                text = str(exc.value if hasattr(exc, "value") else exc)
+                text = z3_message(exc)
                 return Timeout(budget_s) if _is_budget(text) else Failed(f"z3 error: {text}")
             except (ValueError, TypeError, RecursionError) as exc:  # z3py rejecting bad terms
                 return Failed(f"{type(exc).__name__}: {exc}")

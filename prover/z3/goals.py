@@ -24,7 +24,15 @@ from typing import Any
 
 import z3
 
-from prover.z3.theorem import SExprError, Theorem, quote_symbol, read_one, read_sexprs, show
+from prover.z3.theorem import (
+    SExprError,
+    Theorem,
+    quote_symbol,
+    read_one,
+    read_sexprs,
+    show,
+    unquote_symbol,
+)
 
 MAX_TACTIC_CHARS = 4000
 _HYP = re.compile(r"h?(\d+)\Z")
@@ -203,14 +211,15 @@ def parse_tactic(text: str, named: Iterable[str]) -> TacticCall:
         return TacticCall("named" if head in named else head, head)
     try:
         if head in ("induction", "induction2"):
-            return TacticCall(head, _symbol(rest, "variable"))
+            return TacticCall(head, unquote_symbol(_symbol(rest, "variable")))
         if head in ("cases", "have"):
             return TacticCall(head, terms=(show(read_one(rest)),))
         if head == "unfold":
             words = rest.split()
             if len(words) == 3 and words[1] == "at":
-                return TacticCall(head, _symbol(words[0], "function"), hyp=_hyp_index(words[2]))
-            return TacticCall(head, _symbol(rest, "function"))
+                return TacticCall(head, unquote_symbol(_symbol(words[0], "function")),
+                                  hyp=_hyp_index(words[2]))
+            return TacticCall(head, unquote_symbol(_symbol(rest, "function")))
         if head == "instantiate":
             items = read_sexprs(rest)
             if len(items) < 2 or not isinstance(items[0], str):
