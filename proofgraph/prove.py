@@ -99,7 +99,7 @@ def _lean_row(row: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _lean_repl_env(row: Mapping[str, Any], opts: ProveOptions) -> Environment:
-    from prover.lean.repl import LeanReplEnv
+    from prover.lean.env import LeanReplEnv
 
     statement, header = _lean_row(row)
     return LeanReplEnv(statement, _lean_pool(opts), header=header)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from prover.lean.audit import AuditPolicy, audit
-from prover.lean.repl import LEAN_PROJECT, LeanRepl, LeanReplEnv, ReplConfig
+from prover.lean.env import LeanReplEnv
+from prover.lean.repl import LEAN_PROJECT, LeanRepl, ReplConfig
 from search.best_first import SearchConfig, best_first_search
 from search.protocols import Candidate, Failed, Proved, State
 

@@ -21,6 +21,7 @@ import pytest
 from fake_lean_repl import DATA, argv, recorded, transcript
 
 from prover.lean import dojo as dojo_mod
+from prover.lean.env import LeanProofPath, LeanReplEnv
 from prover.lean.protocol import (
     Command,
     CommandResponse,
@@ -39,9 +40,7 @@ from prover.lean.protocol import (
     statement_head,
 )
 from prover.lean.repl import (
-    LeanProofPath,
     LeanRepl,
-    LeanReplEnv,
     LeanReplPool,
     LeanUnavailable,
     ReplConfig,

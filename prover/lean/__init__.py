@@ -4,13 +4,14 @@ lean-dojo's Dojo (optional extra, imported lazily).
 Nothing here touches the network or starts Lean at import time.
 
 * :mod:`prover.lean.protocol`: typed REPL requests/responses and the step/command verdict rules;
-* :mod:`prover.lean.repl`: :class:`LeanRepl`, :class:`LeanReplPool`, :class:`LeanReplEnv`;
+* :mod:`prover.lean.repl`: :class:`LeanRepl`, :class:`LeanReplPool`; :mod:`prover.lean.env`: :class:`LeanReplEnv`;
 * :mod:`prover.lean.audit`: ``audit(statement, proof, repl) -> AuditReport``;
 * :mod:`prover.lean.dojo`: :class:`LeanDojoEnv` over ``lean_dojo.Dojo``.
 """
 
 from prover.lean.audit import AuditPolicy, AuditReport, CheckResult, audit, lint_body
 from prover.lean.dojo import DojoUnavailable, LeanDojoEnv, load_lean_dojo, make_theorem
+from prover.lean.env import LeanProofPath, LeanReplEnv
 from prover.lean.protocol import (
     Command,
     CommandResponse,
@@ -22,9 +23,7 @@ from prover.lean.protocol import (
     judge_step,
 )
 from prover.lean.repl import (
-    LeanProofPath,
     LeanRepl,
-    LeanReplEnv,
     LeanReplPool,
     LeanSetupError,
     LeanUnavailable,
