@@ -28,13 +28,21 @@ SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
 LEAN_SYMBOLS = "⊢ℕℤℚℝℂ→←↔∀∃¬∧∨≤≥≠∈∉⊆⊂∪∩×·λ⟨⟩∑∏√≡∣⁻¹₀₁₂₃αβγδεθμπσφψω∘▸⁅⁆‖"
 
 
-def vllm_import_error() -> str | None:
-    """``None`` when ``vllm`` imports, else the reason it does not (a skip message)."""
+def require(module: str, reason: str) -> None:
+    """Skip when ``module`` is missing, except in CI (``CI`` set), where the model stack is
+    installed by .ci/run and a missing one must fail loudly rather than skip silently."""
+    import importlib
+    import os
+
+    import pytest
+
     try:
-        import vllm  # noqa: F401
-    except Exception as exc:  # vllm raises more than ImportError when its torch is wrong
-        return f"vllm is not importable ({type(exc).__name__}: {exc})"
-    return None
+        importlib.import_module(module)
+    except Exception as exc:  # noqa: BLE001 - vllm raises more than ImportError
+        message = f"{reason} ({type(exc).__name__}: {exc})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs the model stack, but: {message}")
+        pytest.skip(message)
 
 
 def build_tokenizer() -> Any:

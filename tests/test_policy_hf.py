@@ -96,15 +96,15 @@ def test_split_completion_sums_through_the_terminator() -> None:
 
 @pytest.fixture(scope="module")
 def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch", reason="the hf extra (torch) is not installed")
-    pytest.importorskip("transformers", reason="the hf extra (transformers) is not installed")
+    pf.require("torch", "the hf extra (torch) is not installed")
+    pf.require("transformers", "the hf extra (transformers) is not installed")
     return pf.build_tiny_llama(tmp_path_factory.mktemp("tiny_llama"), seed=0)
 
 
 @pytest.fixture(scope="module")
 def t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch", reason="the hf extra (torch) is not installed")
-    pytest.importorskip("transformers", reason="the hf extra (transformers) is not installed")
+    pf.require("torch", "the hf extra (torch) is not installed")
+    pf.require("transformers", "the hf extra (transformers) is not installed")
     return pf.build_tiny_t5(tmp_path_factory.mktemp("tiny_t5"), seed=0)
 
 

@@ -210,9 +210,7 @@ def test_edge_cases_and_describe() -> None:
 
 @pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pf.VLLMServer]:
-    reason = pf.vllm_import_error()
-    if reason:
-        pytest.skip(reason)
+    pf.require("vllm", "vllm is not importable")
     root = tmp_path_factory.mktemp("vllm_server")
     model_dir = pf.build_tiny_llama(root / "tiny_llama", seed=0)
     with pf.vllm_server(model_dir, root / "server.log", ready_timeout_s=180.0) as server:

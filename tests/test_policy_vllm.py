@@ -30,9 +30,7 @@ STATES = [
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    reason = pf.vllm_import_error()
-    if reason:
-        pytest.skip(reason)
+    pf.require("vllm", "vllm is not importable")
     return pf.build_tiny_llama(tmp_path_factory.mktemp("tiny_llama"), seed=0)
 
 
