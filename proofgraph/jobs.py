@@ -117,9 +117,7 @@ def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[s
                                   " claims/s")
         finished = True
     finally:
-        progress.finish()
-        results = list(run.results())
-        run.close(finished=finished)
+        results = run.finish(progress, finished=finished)
     summary = summarize_check(results, time.perf_counter() - start, new_claims, run)
     if opts.html is not None:
         opts.html.write_text(render_step_report(results, title=f"proofgraph check: {path.name}",
@@ -194,9 +192,7 @@ def run_entail(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[
             progress.update(seen)
         finished = True
     finally:
-        progress.finish()
-        results = list(run.results())
-        run.close(finished=finished)
+        results = run.finish(progress, finished=finished)
     answers = collections.Counter(r.get("answer", "rejected") for r in results
                                   if not r.get("error"))
     summary = {"run_id": run_id, "resumed": run.resumed, "rows": len(results),

@@ -333,9 +333,7 @@ def run_prove(path: Path, opts: ProveOptions) -> tuple[dict[str, Any], list[dict
             progress.update(seen)
         finished = True
     finally:
-        progress.finish()
-        results = list(run.results())
-        run.close(finished=finished)
+        results = run.finish(progress, finished=finished)
         _release(opts)
     ok = [r for r in results if not r.get("error")]
     summary = {

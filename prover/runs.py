@@ -177,6 +177,15 @@ class ResumableRun:
             return
         yield from self._rows_no_store
 
+    def finish(self, progress: Progress | None, *, finished: bool) -> list[dict[str, Any]]:
+        """End a job: close its progress line, collect every result of the run (in input
+        order), then close the run (marked finished in the store only when ``finished``)."""
+        if progress is not None:
+            progress.finish()
+        results = list(self.results())
+        self.close(finished=finished)
+        return results
+
     def close(self, *, finished: bool) -> None:
         """Flush and close; mark the run finished in the store when it completed."""
         if self._out is not None:

@@ -67,7 +67,6 @@ def build_tokenizer() -> Any:
 
 def build_tiny_llama(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
     """Save a random 2-layer Llama (hidden 128, 2 heads of dim 64) with its tokenizer."""
-    import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     out = Path(out_dir)
@@ -86,21 +85,14 @@ def build_tiny_llama(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
         tie_word_embeddings=False,
         dtype="float32",
     )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).eval()
-    model.generation_config = GenerationConfig(
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    return out
+    generation = GenerationConfig(pad_token_id=tokenizer.pad_token_id,
+                                  bos_token_id=tokenizer.bos_token_id,
+                                  eos_token_id=tokenizer.eos_token_id)
+    return _save_random(LlamaForCausalLM, config, generation, tokenizer, out, seed)
 
 
 def build_tiny_t5(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
     """Save a random 2-layer T5 (d_model 128) with the same character tokenizer."""
-    import torch
     from transformers import GenerationConfig, T5Config, T5ForConditionalGeneration
 
     out = Path(out_dir)
@@ -117,13 +109,21 @@ def build_tiny_t5(out_dir: str | os.PathLike[str], seed: int = 0) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
     )
+    generation = GenerationConfig(pad_token_id=tokenizer.pad_token_id,
+                                  eos_token_id=tokenizer.eos_token_id,
+                                  decoder_start_token_id=tokenizer.pad_token_id)
+    return _save_random(T5ForConditionalGeneration, config, generation, tokenizer, out, seed)
+
+
+def _save_random(model_cls: Any, config: Any, generation: Any, tokenizer: Any, out: Path,
+                 seed: int) -> Path:
+    """Build ``model_cls(config)`` with seeded random weights and save it (safetensors) with
+    its generation config and tokenizer into ``out``."""
+    import torch
+
     torch.manual_seed(seed)
-    model = T5ForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.pad_token_id,
-    )
+    model = model_cls(config).eval()
+    model.generation_config = generation
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
