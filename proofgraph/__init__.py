@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["check", "check_solution", "entail", "entail_file", "prove", "__version__"]
+__all__ = ["check", "check_solution", "entail", "entail_file", "formalize", "prove", "show",
+           "synth", "__version__"]
 
 
 def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
@@ -32,12 +33,16 @@ def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
 
 def check(path: str | Path, *, out: str | Path | None = None, store: str | Path | None = None,
           html: str | Path | None = None, fmt: str = "auto", timeout_ms: int = 2000,
-          rlimit: int = 5_000_000) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Step-check every solution of a file (resumable like the CLI); returns (summary, results)."""
+          rlimit: int = 5_000_000, formalizer: str = "rules",
+          llm_samples: int = 4) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Step-check every solution of a file (resumable like the CLI); returns (summary, results).
+    ``formalizer="llm:hf:PATH"`` (or ``llm:openai:URL#MODEL``) adds the LLM step formalization
+    with local and grounded checks, as ``check --formalizer``."""
     from proofgraph.jobs import JobOptions, run_check
 
     opts = JobOptions(out=_path(out), store=_path(store), html=_path(html), fmt=fmt,
-                      timeout_ms=timeout_ms, rlimit=rlimit, progress=False)
+                      timeout_ms=timeout_ms, rlimit=rlimit, progress=False,
+                      formalizer=formalizer, llm_samples=llm_samples)
     return run_check(Path(path), opts)
 
 
@@ -81,6 +86,42 @@ def prove(theorems: str | Path | list[dict[str, Any]], *, backend: str = "z3",
                             encoding="utf-8")
             return run_prove(path, opts)
     return run_prove(Path(theorems), opts)
+
+
+def formalize(statements: str | list[Any], *, target: str, model: str, k: int = 8,
+              repair_rounds: int = 1, seed: int = 0, max_new_tokens: int = 256,
+              temperature: float = 0.8, **config: Any) -> list[dict[str, Any]]:
+    """Formalize NL statements (a string, or rows ``{id, text}`` / FOLIO ``{premises,
+    conclusion}``) into ``target`` (lean, z3, fol) with the model ``model`` (``hf:PATH``,
+    ``openai:URL#MODEL``, ``vllm:PATH``), as ``proofgraph formalize --json``: one dict per
+    statement with candidates and their checks, clusters, flags, the chosen one, provenance.
+    ``config`` takes the other FormalizeConfig fields (equiv_timeout_ms, backtranslate, ...)."""
+    from formalizer.autoformalize import FormalizeConfig, make_sampler
+    from formalizer.autoformalize import formalize as run
+
+    cfg = FormalizeConfig(target=target, k=k, repair_rounds=repair_rounds, **config)
+    sampler = make_sampler(model, max_new_tokens=max_new_tokens, temperature=temperature,
+                           seed=seed)
+    items = [statements] if isinstance(statements, str) else list(statements)
+    return [result.to_dict() for result in run(items, sampler, cfg)]
+
+
+def show(target: str, html: str | Path, *, store: str | Path | None = None) -> dict[str, Any]:
+    """Write the offline HTML view of ``target`` (a run id of ``store``, ``RUN:KEY``, or a graph
+    JSON file) to ``html``, as ``proofgraph show``; returns ``{kind, items, nodes, html}``."""
+    from prover.report.viewer import render_target
+
+    view = render_target(target, _path(store))
+    Path(html).write_text(view.html, encoding="utf-8")
+    return {"kind": view.kind, "items": view.items, "nodes": view.nodes, "html": str(html)}
+
+
+def synth(task: str, input: str | Path, out: str | Path, **options: Any) -> dict[str, Any]:
+    """Generate synthetic data like ``proofgraph synth TASK INPUT --out OUT`` (tasks ``proofs``,
+    ``steps``, ``mutate``; resumable, sharded JSONL + Parquet, manifest); returns the summary."""
+    from proofgraph.synth_api import synth as run
+
+    return run(task, input, out, **options)
 
 
 def _path(value: str | Path | None) -> Path | None:

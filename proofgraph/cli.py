@@ -1,4 +1,4 @@
-"""``proofgraph`` command line: check, entail, export, runs.
+"""``proofgraph`` command line: check, entail, prove, export, runs, and the EXTENSIONS.
 
 Exit codes: 0 all rows processed; 2 usage error or unusable input file; 3 some rows rejected.
 Bad input never prints a traceback: one clear line on stderr.
@@ -7,6 +7,7 @@ Bad input never prints a traceback: one clear line on stderr.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sqlite3
 import sys
@@ -15,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
+EXTENSIONS = ("proofgraph.cli_formalize", "proofgraph.cli_synth", "proofgraph.cli_show")
+"""Modules with ``register(subparsers)`` that add one subcommand each; the subcommand's parser
+sets ``handler`` (``args -> exit code``) with ``set_defaults``. They import heavy code lazily."""
 _EXAMPLES = Path(__file__).parent / "examples"
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -33,9 +37,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="write one JSON result per row here (resumable)")
     p.add_argument("--store", type=Path, help="SQLite store for runs, graphs and verdicts")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    p.add_argument("--timeout-ms", type=_positive, default=2000, help="Z3 timeout per query")
-    p.add_argument("--rlimit", type=_positive, default=5_000_000, help="Z3 resource limit")
-    p.add_argument("--limit", type=_positive, help="process only the first N rows")
+    p.add_argument("--timeout-ms", type=positive, default=2000, help="Z3 timeout per query")
+    p.add_argument("--rlimit", type=positive, default=5_000_000, help="Z3 resource limit")
+    p.add_argument("--limit", type=positive, help="process only the first N rows")
     p.add_argument("--fresh", action="store_true",
                    help="replace an --out file that holds another run's results")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -57,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", dest="fmt", default="auto",
                        choices=("auto", "steps", "gsm8k", "text"))
     check.add_argument("--html", type=Path, help="write a self-contained HTML step report")
+    check.add_argument("--formalizer", default="rules",
+                       help="rules (deterministic arithmetic extractor) | llm:hf:PATH | "
+                            "llm:openai:URL#MODEL (LLM step formalization, local + grounded)")
+    check.add_argument("--llm-samples", type=positive, default=4,
+                       help="with --formalizer llm:...: samples per step (majority choice)")
+    check.add_argument("--llm-max-new-tokens", type=positive, default=256,
+                       help="with --formalizer llm:...: token budget per sample")
     entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
                             description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
                                         " answers True / False / Uncertain with evidence.")
@@ -81,35 +92,37 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--backend", default="z3", help="z3 | lean-repl | leandojo")
     prove.add_argument("--policy", default="symbolic",
                        help="symbolic | hf:PATH | openai:URL#MODEL | vllm:PATH")
-    prove.add_argument("--batch-size", type=_positive, default=8,
+    prove.add_argument("--batch-size", type=positive, default=8,
                        help="frontier nodes expanded per policy call")
-    prove.add_argument("--candidates", type=_positive, default=8, help="tactics per state")
+    prove.add_argument("--candidates", type=positive, default=8, help="tactics per state")
     prove.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
     prove.add_argument("--wall-timeout", type=float, default=60.0, help="seconds per theorem")
-    prove.add_argument("--max-expansions", type=_positive, default=1000)
-    prove.add_argument("--max-depth", type=_positive, default=64)
+    prove.add_argument("--max-expansions", type=positive, default=1000)
+    prove.add_argument("--max-depth", type=positive, default=64)
     prove.add_argument("--length-normalize", action="store_true",
                        help="rank by mean instead of total log-probability")
     prove.add_argument("--seed", type=int, default=0)
     prove.add_argument("--out", type=Path, help="one JSON result per theorem (resumable)")
     prove.add_argument("--store", type=Path, help="SQLite store for runs and search graphs")
     prove.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    prove.add_argument("--limit", type=_positive, help="prove only the first N theorems")
+    prove.add_argument("--limit", type=positive, help="prove only the first N theorems")
     prove.add_argument("--fresh", action="store_true",
                        help="replace an --out file that holds another run's results")
     prove.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     runs = sub.add_parser("runs", help="list the runs of a store")
     runs.add_argument("--store", type=Path, required=True)
     sub.add_parser("example", help="print the path of the shipped GSM8K example file")
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> int:
+def fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"proofgraph: error: {message}", file=sys.stderr)
     return code
 
 
-def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+def print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
         return
@@ -123,11 +136,13 @@ def _job(args: argparse.Namespace) -> int:
     opts = JobOptions(out=args.out, store=args.store, html=getattr(args, "html", None),
                       fmt=getattr(args, "fmt", "auto"), timeout_ms=args.timeout_ms,
                       rlimit=args.rlimit, fresh=args.fresh, progress=args.progress,
-                      limit=args.limit,
+                      limit=args.limit, formalizer=getattr(args, "formalizer", "rules"),
+                      llm_samples=getattr(args, "llm_samples", 4),
+                      llm_max_new_tokens=getattr(args, "llm_max_new_tokens", 256),
                       report=lambda message: print(message, file=sys.stderr))
     job = run_check if args.command == "check" else run_entail
     summary, _ = job(args.input, opts)
-    _print_summary(summary, args.json)
+    print_summary(summary, args.json)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
@@ -139,12 +154,12 @@ def _prove(args: argparse.Namespace) -> int:
 
     if args.repo or args.file or args.theorem:
         if not (args.repo and args.file and args.theorem) or args.row or args.input:
-            return _fail("--repo, --file and --theorem go together, without INPUT or --row")
+            return fail("--repo, --file and --theorem go together, without INPUT or --row")
         args.row = json.dumps({"id": args.theorem, "repo": args.repo, "file": args.file,
                                "theorem": args.theorem})
         args.backend = "leandojo"
     if (args.input is None) == (args.row is None):
-        return _fail("give either an input file or --row JSON (not both)")
+        return fail("give either an input file or --row JSON (not both)")
     try:
         search = SearchConfig(batch_size=args.batch_size, num_candidates=args.candidates,
                               tactic_timeout_s=args.tactic_timeout,
@@ -152,7 +167,7 @@ def _prove(args: argparse.Namespace) -> int:
                               max_expansions=args.max_expansions, max_depth=args.max_depth,
                               length_normalize=args.length_normalize, seed=args.seed)
     except ValueError as err:
-        return _fail(str(err))
+        return fail(str(err))
     opts = ProveOptions(backend=args.backend, policy=args.policy, search=search, out=args.out,
                         store=args.store, fresh=args.fresh, progress=args.progress,
                         limit=args.limit,
@@ -163,21 +178,21 @@ def _prove(args: argparse.Namespace) -> int:
             try:
                 row = json.loads(args.row)
             except ValueError as err:
-                return _fail(f"--row is not valid JSON: {err}")
+                return fail(f"--row is not valid JSON: {err}")
             path = Path(tmp) / "row.jsonl"
             path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
         elif not path.is_file():
-            return _fail(f"{path}: no such file")
+            return fail(f"{path}: no such file")
         try:
             summary, results = run_prove(path, opts)
         except ProveError as err:
-            return _fail(str(err))
+            return fail(str(err))
     if args.json:
         print(json.dumps({**summary, "results": [
             {k: r.get(k) for k in ("id", "status", "verdict", "proof", "reason", "error")}
             for r in results]}, ensure_ascii=False, sort_keys=True))
     else:
-        _print_summary(summary, False)
+        print_summary(summary, False)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
@@ -187,11 +202,11 @@ def _export(args: argparse.Namespace) -> int:
     from prover.store import Store
 
     if not args.store.is_file():
-        return _fail(f"{args.store}: no such store")
+        return fail(f"{args.store}: no such store")
     with Store(args.store) as store:
         known = {r["run_id"] for r in store.runs()}
         if args.run not in known:
-            return _fail(f"run {args.run!r} is not in {args.store}; known: "
+            return fail(f"run {args.run!r} is not in {args.store}; known: "
                          f"{', '.join(sorted(known)) or 'none'}")
         results = [r for _, r in store.item_results(args.run)]
         if args.jsonl:
@@ -218,7 +233,7 @@ def _runs(args: argparse.Namespace) -> int:
     from prover.store import Store
 
     if not args.store.is_file():
-        return _fail(f"{args.store}: no such store")
+        return fail(f"{args.store}: no such store")
     with Store(args.store) as store:
         for run in store.runs():
             print(json.dumps(run, ensure_ascii=False, sort_keys=True))
@@ -233,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args))
         if args.command in ("check", "entail"):
             return _job(args)
         if args.command == "export":
@@ -244,13 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_EXAMPLES / "gsm8k_sample.jsonl")
         return EXIT_OK
     except (BadInputFile, RunConflict, StoreError) as err:
-        return _fail(str(err))
+        return fail(str(err))
     except KeyboardInterrupt:
-        return _fail("interrupted; run the same command again to resume", 130)
+        return fail("interrupted; run the same command again to resume", 130)
     except OSError as err:
-        return _fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+        return fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
     except sqlite3.Error as err:
-        return _fail(f"store: {err}")
+        return fail(f"store: {err}")
 
 
 if __name__ == "__main__":

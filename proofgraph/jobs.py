@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from formalizer.inputs import InputError, decode_jsonl, read_solutions
-from formalizer.stepcheck import BACKEND_NAME, StepChecker
+from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
 from prover import graph as pg
 from prover.arith.check import Limits
 from prover.report.html import render_step_report
@@ -38,6 +38,10 @@ class JobOptions:
     progress: bool | None = None
     limit: int | None = None
     report: Reporter = field(default=lambda message: None)
+    formalizer: str = "rules"
+    llm_samples: int = 4
+    llm_max_new_tokens: int = 256
+    llm_chunk: int = 16
 
 
 def _count_lines(path: Path) -> int:
@@ -68,7 +72,7 @@ def summarize_check(results: list[dict[str, Any]], wall_s: float, new_claims: in
                 claims += 1
                 verdicts[claim["verdict"] if claim["verdict"] != "unknown"
                          else f"unknown: {claim.get('reason')}"] += 1
-    return {
+    summary = {
         "run_id": run.run_id, "resumed": run.resumed, "solutions": len(results) - rejected,
         "rejected": rejected, "steps": steps, "claims": claims,
         "verdicts": dict(sorted(verdicts.items())), "claim_kinds": dict(sorted(kinds.items())),
@@ -76,13 +80,58 @@ def summarize_check(results: list[dict[str, Any]], wall_s: float, new_claims: in
         "claims_per_s": round(new_claims / wall_s, 1) if wall_s > 0 else None,
         "wall_s": round(wall_s, 3),
     }
+    llm = _llm_summary([r for r in results if not r.get("error")])
+    if llm:
+        summary["llm"] = llm
+    return summary
+
+
+def _llm_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over the LLM fields (empty when no row has them): claims, local and grounded
+    verdicts, first errors by view, steps with an upstream error."""
+    views: dict[str, collections.Counter[str]] = {"local": collections.Counter(),
+                                                  "grounded": collections.Counter()}
+    claims = upstream = 0
+    for result in results:
+        for step in result.get("steps") or []:
+            llm = step.get("llm")
+            if llm is None:
+                continue
+            upstream += llm.get("upstream_error") is not None
+            for claim in llm.get("claims", []):
+                claims += 1
+                for view, counter in views.items():
+                    verdict = claim[view]
+                    counter[verdict["verdict"] if verdict["verdict"] != "unknown"
+                            else f"unknown: {verdict.get('reason')}"] += 1
+    if not any("givens" in r for r in results):
+        return {}
+    return {"claims": claims,
+            "verdicts_local": dict(sorted(views["local"].items())),
+            "verdicts_grounded": dict(sorted(views["grounded"].items())),
+            "first_errors_local": sum(r.get("first_error_local") is not None for r in results),
+            "first_errors_grounded": sum(r.get("first_error_grounded") is not None
+                                         for r in results),
+            "steps_with_upstream_error": upstream}
 
 
 def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Step-check every solution of ``path``; returns (summary, all results in input order)."""
-    config = {"format": opts.fmt, "timeout_ms": opts.timeout_ms, "rlimit": opts.rlimit,
-              "limit": opts.limit, "checker": "arith-extract/1"}
+    """Step-check every solution of ``path``; returns (summary, all results in input order).
+
+    With ``opts.formalizer`` ``llm:<spec>`` the rows are also formalized by the model, in
+    chunks of ``opts.llm_chunk`` rows (one batched model call per step position), and checked
+    locally and grounded (:mod:`formalizer.llm_steps`); a bad spec raises before any output.
+    """
+    from formalizer.llm_steps import model_spec
+
+    config: dict[str, Any] = {"format": opts.fmt, "timeout_ms": opts.timeout_ms,
+                              "rlimit": opts.rlimit, "limit": opts.limit,
+                              "checker": "arith-extract/1"}
+    if model_spec(opts.formalizer) is not None:
+        config.update(formalizer=opts.formalizer, llm_samples=opts.llm_samples,
+                      llm_max_new_tokens=opts.llm_max_new_tokens)
     run_id = make_run_id("check", file_digest(path), config)
+    llm = _llm_formalizer(opts, run_id)
     run = ResumableRun(run_id=run_id, command="check", config=config, store_path=opts.store,
                        out_path=opts.out, fresh=opts.fresh)
     done = run.open()
@@ -90,39 +139,67 @@ def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[s
     total = _count_lines(path) if opts.limit is None else opts.limit
     progress = Progress(total, "check", opts.progress)
     start = time.perf_counter()
-    new_claims = seen = 0
+    counts = {"claims": 0, "seen": 0}
+    chunk: list[tuple[Solution, int]] = []
+    chunk_size = max(1, opts.llm_chunk) if llm is not None else 1
     finished = False
-    try:
-        for item in read_solutions(path, opts.fmt):
-            if opts.limit is not None and seen >= opts.limit:
-                break
-            seen += 1
-            if isinstance(item, InputError):
-                key = str(item.line - 1)
-                if key not in done:
-                    opts.report(f"{path}:{item.line}: {item.message}")
-                    run.commit(key, item.line - 1, _rejected(item))
-                progress.update(seen)
-                continue
-            key = str(item.line)
-            if key in done:
-                progress.update(seen)
-                continue
+
+    def flush() -> None:
+        if not chunk:
+            return
+        forms = llm.formalize([item for item, _ in chunk]) if llm is not None else []
+        for position, (item, seen) in enumerate(chunk):
             result, verdicts = checker.check(item)
             graph, root = pg.solution_graph(result, backend=BACKEND_NAME)
             rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
-            run.commit(key, item.line, result, graph=graph, root=root, verdicts=rows)
-            new_claims += len(verdicts)
-            progress.update(seen, f"{new_claims / max(time.perf_counter() - start, 1e-9):.0f}"
-                                  " claims/s")
+            counts["claims"] += len(rows)
+            if llm is not None:
+                from formalizer.llm_steps import add_to_graph
+
+                rows += llm.annotate(result, forms[position])
+                add_to_graph(graph, result, BACKEND_NAME)
+            run.commit(str(item.line), item.line, result, graph=graph, root=root, verdicts=rows)
+            rate = counts["claims"] / max(time.perf_counter() - start, 1e-9)
+            progress.update(seen, f"{rate:.0f} claims/s")
+        chunk.clear()
+
+    try:
+        for item in read_solutions(path, opts.fmt):
+            if opts.limit is not None and counts["seen"] >= opts.limit:
+                break
+            counts["seen"] += 1
+            if isinstance(item, InputError):
+                key = str(item.line - 1)
+                if key not in done:
+                    flush()  # keep the results in input order
+                    opts.report(f"{path}:{item.line}: {item.message}")
+                    run.commit(key, item.line - 1, _rejected(item))
+                progress.update(counts["seen"])
+                continue
+            if str(item.line) in done:
+                progress.update(counts["seen"])
+                continue
+            chunk.append((item, counts["seen"]))
+            if len(chunk) >= chunk_size:
+                flush()
+        flush()
         finished = True
     finally:
         results = run.finish(progress, finished=finished)
-    summary = summarize_check(results, time.perf_counter() - start, new_claims, run)
+    summary = summarize_check(results, time.perf_counter() - start, counts["claims"], run)
     if opts.html is not None:
         opts.html.write_text(render_step_report(results, title=f"proofgraph check: {path.name}",
                                                 summary=summary), encoding="utf-8")
     return summary, results
+
+
+def _llm_formalizer(opts: JobOptions, run_id: str) -> Any:
+    """The LLM step formalizer of ``opts.formalizer`` or None for ``rules`` (loads the model)."""
+    from formalizer.llm_steps import make_formalizer
+
+    return make_formalizer(opts.formalizer, limits=Limits(opts.timeout_ms, opts.rlimit),
+                           run_id=run_id, samples=opts.llm_samples,
+                           max_new_tokens=opts.llm_max_new_tokens)
 
 
 def _rejected(item: InputError) -> dict[str, Any]:

@@ -200,13 +200,17 @@ class ResumableRun:
 class Progress:
     """A one-line progress meter on stderr (items/s and ETA); silent when not enabled."""
 
-    def __init__(self, total: int, label: str, enabled: bool | None = None) -> None:
+    def __init__(self, total: int, label: str, enabled: bool | None = None, *,
+                 initial: int = 0) -> None:
+        """``initial`` items were done before this session (a resumed run): they count
+        towards ``done`` but not towards the rate, so items/s and the ETA stay honest."""
         self.total = total
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.start = time.perf_counter()
         self.last = 0.0
-        self.done = 0
+        self.done = initial
+        self.initial = initial
 
     def update(self, done: int, extra: str = "") -> None:
         """Report ``done`` of ``total``; prints at most every 0.5 s."""
@@ -215,10 +219,11 @@ class Progress:
         if not self.enabled or (now - self.last < 0.5 and done < self.total):
             return
         self.last = now
-        rate = done / max(now - self.start, 1e-9)
+        rate = (done - self.initial) / max(now - self.start, 1e-9)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
         eta_text = f"{eta:.0f}s" if eta != float("inf") else "?"
-        sys.stderr.write(f"\r{self.label}: {done}/{self.total} ({rate:.0f}/s, ETA {eta_text})"
+        rate_text = f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}"
+        sys.stderr.write(f"\r{self.label}: {done}/{self.total} ({rate_text}/s, ETA {eta_text})"
                          f"{'  ' + extra if extra else ''}   ")
         sys.stderr.flush()
 

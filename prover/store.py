@@ -1,4 +1,5 @@
-"""SQLite store for resumable runs: items, proof graphs, verdicts and deduplicated provenance.
+"""SQLite store for resumable runs: items, proof graphs, verdicts and deduplicated provenance,
+and the rows of synthetic-data runs (``synth_rows``, keyed by run and content hash).
 
 Every item is committed in ONE transaction (result + graph + verdicts), so a killed process
 loses at most the item in flight, and re-committing an item replaces it (no duplicates).
@@ -26,7 +27,9 @@ import networkx as nx
 from prover.graph import CORE_NODE_ATTRS, merge
 from prover.verdicts import VERDICT_KINDS, Provenance, Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions that :meth:`Store._init_schema` upgrades in place (2 only adds the synth tables).
+_MIGRATABLE = (1,)
 #: Provenance fields that vary per call; kept on the verdict row, not hashed.
 VOLATILE_PROVENANCE_FIELDS: tuple[str, ...] = ("wall_time_s", "utc_time")
 
@@ -66,6 +69,12 @@ CREATE TABLE IF NOT EXISTS verdicts (
     wall_time_s REAL, utc_time TEXT,
     UNIQUE (run_id, item_key, node_id),
     FOREIGN KEY (run_id, item_key) REFERENCES items(run_id, item_key) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS synth_rows (
+    run_id TEXT NOT NULL, hash TEXT NOT NULL, ord INTEGER NOT NULL, item_key TEXT NOT NULL,
+    kind TEXT NOT NULL, row_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, hash),
+    FOREIGN KEY (run_id, item_key) REFERENCES items(run_id, item_key) ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS synth_rows_ord ON synth_rows(run_id, ord);
 """
 
 
@@ -160,7 +169,10 @@ class Store:
                     "SELECT value FROM meta WHERE key='schema_version'"
                 ).fetchone()
                 found = int(row[0]) if row else None
-                if found is not None and found != SCHEMA_VERSION:
+                if found in _MIGRATABLE:  # older schema: the new tables are created below
+                    self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                                       (str(SCHEMA_VERSION),))
+                elif found is not None and found != SCHEMA_VERSION:
                     newer = found > SCHEMA_VERSION
                     raise SchemaVersionError(
                         f"{self.path} has store schema version {found}, this proofgraph "
@@ -177,6 +189,16 @@ class Store:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._conn)
+
+    def transaction(self) -> _Transaction:
+        """A ``BEGIN IMMEDIATE`` ... ``COMMIT`` block (rolled back on error) for modules that
+        write their own tables (``synth_rows``) through :attr:`connection`."""
+        return _Transaction(self._conn)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection (autocommit mode: group writes in :meth:`transaction`)."""
+        return self._conn
 
     # ------------------------------------------------------------------ runs
     def open_run(self, run_id: str, command: str, config: dict[str, Any]) -> bool:

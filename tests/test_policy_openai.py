@@ -9,7 +9,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -207,16 +207,6 @@ def test_edge_cases_and_describe() -> None:
 
 
 # --- a real vLLM server (slow) ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pf.VLLMServer]:
-    pf.require("vllm", "vllm is not importable")
-    root = tmp_path_factory.mktemp("vllm_server")
-    model_dir = pf.build_tiny_llama(root / "tiny_llama", seed=0)
-    with pf.vllm_server(model_dir, root / "server.log", ready_timeout_s=180.0) as server:
-        server.model_dir = model_dir  # type: ignore[attr-defined]
-        yield server
-
 
 @pytest.mark.slow
 def test_vllm_server_batch_with_logprobs(vllm_server: pf.VLLMServer) -> None:

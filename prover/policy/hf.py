@@ -132,6 +132,15 @@ class HFPolicy:
         return [rank_candidates(rows[i * n:(i + 1) * n], k, self.template)
                 for i in range(len(states))]
 
+    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
+        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied,
+        each completion ending at EOS or the template's first stop string, which stays in the
+        text; no dedupe, no filtering), all from one ``generate`` call."""
+        if not texts or n <= 0:
+            return [[] for _ in texts]
+        rows = self._generate([self.template.render(t) for t in texts], n)
+        return [rows[i * n:(i + 1) * n] for i in range(len(texts))]
+
     def _generate(self, prompts: list[str], n: int) -> list[tuple[str, float]]:
         """``len(prompts) * n`` raw ``(completion, logprob)`` rows from one ``generate`` call."""
         import torch
@@ -213,10 +222,20 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
 
 def _load(source: str | os.PathLike[str] | tuple[Any, Any], kind: Kind, revision: str | None,
           device: str, dtype: str | None) -> tuple[Any, Any, Literal["causal", "seq2seq"]]:
-    """``(model, tokenizer, kind)`` from a path/hub id (loaded onto ``device``) or a pair."""
+    """``(model, tokenizer, kind)`` from a path/hub id (loaded onto ``device``) or a pair. A
+    ``.gguf`` file, or a folder whose only checkpoint is one, loads through
+    :func:`prover.policy.gguf.load_gguf` (dequantized; ``revision`` does not apply)."""
+    from prover.policy.gguf import gguf_file, gguf_metadata, is_seq2seq, load_gguf
+
+    gguf = None if isinstance(source, tuple) else gguf_file(source)
     if isinstance(source, tuple):
         model, tokenizer = source
         encdec = bool(getattr(model.config, "is_encoder_decoder", False))
+    elif gguf is not None:
+        if revision is not None:
+            raise ValueError(f"revision {revision!r} does not apply to a local GGUF file ({gguf})")
+        encdec = is_seq2seq(gguf_metadata(gguf)) if kind == "auto" else kind == "seq2seq"
+        model, tokenizer = load_gguf(gguf, seq2seq=encdec, device=device, dtype=dtype)
     else:
         from transformers import (
             AutoConfig,

@@ -132,6 +132,19 @@ class OpenAIPolicy:
                 responses = list(pool.map(self.complete, bodies))
         return [rank_candidates(parse_choices(r), k, self.template) for r in responses]
 
+    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
+        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied;
+        the server stops at the template's stop strings; no dedupe, no filtering), one request
+        per text, at most ``concurrency`` at once."""
+        if not texts or n <= 0:
+            return [[] for _ in texts]
+        bodies = [self.request_body(self.template.render(t), n) for t in texts]
+        if self.per_node or len(bodies) == 1:
+            return [parse_choices(self.complete(b)) for b in bodies]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies)),
+                                thread_name_prefix="openai-sample") as pool:
+            return [parse_choices(r) for r in pool.map(self.complete, bodies)]
+
     def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body`` with retries; the decoded JSON response."""
         attempt = 0

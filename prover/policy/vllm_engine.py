@@ -111,6 +111,16 @@ class VLLMPolicy:
                                     use_tqdm=False)
         return [rank_candidates(_completions(out), k, self.template) for out in outputs]
 
+    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
+        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied;
+        no dedupe, no filtering), all in one engine call."""
+        if not texts or n <= 0:
+            return [[] for _ in texts]
+        prompts = [self.template.render(t) for t in texts]
+        outputs = self.llm.generate(self.engine_inputs(prompts), self.sampling_params(prompts, n),
+                                    use_tqdm=False)
+        return [_completions(out) for out in outputs]
+
     def close(self) -> None:
         """Shut the engine's worker processes down (best effort); the policy is unusable after."""
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)

@@ -1,94 +1,27 @@
 """One self-contained, offline HTML page reporting step-checked solutions.
 
-Inline CSS and a little inline JS only: no external URL, font, script or image, and a
-Content-Security-Policy that forbids loading anything. Every value taken from the data is
-escaped with :func:`html.escape` (quotes included), so step text cannot inject markup.
-Verdicts are shown as a coloured badge *and* a word, never colour alone.
+Each CoT step sits beside its claims (source, formal form, verdict, evidence) and, for rows
+formalized by an LLM, beside the LLM claims with their local and grounded verdicts and links to
+the premise steps they used; the first error is marked in words. The page shell
+(:mod:`prover.report.page`) inlines ``assets/report.css``/``report.js`` under a hash-based CSP.
+Every value taken from the data is escaped (quotes included), so step text cannot inject
+markup. Verdicts are shown as a coloured badge *and* a word, never colour alone.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
-_CSS = """
-:root{--ok:#1a7f37;--approx:#6f7f1a;--bad:#c62828;--unk:#8a6d00;--mute:#57606a;--line:#d0d7de}
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
- padding:1rem;max-width:1280px;color:#1f2328;background:#fff}
-h1{font-size:1.4rem;margin:.2rem 0 1rem}
-table{border-collapse:collapse;width:100%}
-th,td{border:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}
-.summary{width:auto;min-width:18rem;margin-bottom:1rem}
-.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin:.75rem 0;
- position:sticky;top:0;background:#fff;padding:.4rem 0;border-bottom:1px solid var(--line)}
-.filters input[type=search]{flex:1 1 16rem;padding:.35rem;font:inherit}
-details.sol{border:1px solid var(--line);border-radius:6px;margin:.5rem 0;padding:.2rem .6rem}
-details.sol>summary{cursor:pointer;padding:.3rem 0;font-weight:600}
-details.sol.has-error{border-left:5px solid var(--bad)}
-.problem{white-space:pre-wrap;margin:.4rem 0}
-code,.formal{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;
- overflow-wrap:anywhere}
-.steptext{white-space:pre-wrap;overflow-wrap:anywhere}
-tr.first-error>td{background:#fff1f0}
-.marker{color:var(--bad);font-weight:700}
-.badge{display:inline-block;border-radius:4px;padding:0 .4rem;font-size:.85em;font-weight:600;
- color:#fff;white-space:nowrap}
-.v-verified{background:var(--ok)}.v-verified_approx{background:var(--approx)}
-.v-refuted{background:var(--bad)}.v-unknown{background:var(--unk)}
-.v-none,.v-no_claims,.v-other{background:var(--mute)}
-ul.claims{list-style:none;margin:0;padding:0}
-ul.claims>li{border-top:1px dashed var(--line);padding:.3rem 0}
-ul.claims>li:first-child{border-top:0}
-.evidence{color:#3b1f1f}
-.meta{color:var(--mute);font-size:.85em}
-.rejected{color:var(--bad);font-weight:600}
-dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0}
-dl.prov dt{font-weight:600}dl.prov dd{margin:0;overflow-wrap:anywhere}
-.hidden{display:none}
-@media (max-width:700px){
- body{padding:.5rem;font-size:14px}
- table.steps,table.steps tbody,table.steps tr,table.steps td{display:block;width:100%}
- table.steps thead{display:none}
- table.steps tr{border:1px solid var(--line);margin:.4rem 0}
- table.steps td{border:0;border-top:1px solid var(--line)}
- dl.prov{grid-template-columns:1fr}
-}
-"""
+from prover.report import llm_html
+from prover.report.page import asset, document, esc
 
-_JS = """
-(function(){
-  var q=document.getElementById('q'),only=document.getElementById('only-errors'),
-      count=document.getElementById('shown'),sols=document.querySelectorAll('details.sol');
-  function apply(){
-    var text=q.value.trim().toLowerCase(),n=0;
-    sols.forEach(function(s){
-      var ok=(!only.checked||s.classList.contains('has-error'))&&
-             (!text||s.textContent.toLowerCase().indexOf(text)>=0);
-      s.classList.toggle('hidden',!ok); if(ok){n++;}
-    });
-    count.textContent=n+' of '+sols.length+' shown';
-  }
-  q.addEventListener('input',apply); only.addEventListener('change',apply);
-  document.getElementById('expand').addEventListener('click',function(){
-    sols.forEach(function(s){if(!s.classList.contains('hidden')){s.open=true;}});});
-  document.getElementById('collapse').addEventListener('click',function(){
-    sols.forEach(function(s){s.open=false;});});
-  apply();
-})();
-"""
-
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 _ICONS = {"verified": "✔", "verified_approx": "≈", "refuted": "✘", "unknown": "?",
           "no_claims": "–"}
 
 
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or a quoted attribute (``None`` becomes empty)."""
-    return "" if value is None else escape(str(value), quote=True)
+_e = esc
 
 
 def _plain(value: Any) -> str:
@@ -161,13 +94,15 @@ def _claim_html(claim: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _steps_html(sol_idx: int, sol: Mapping[str, Any]) -> str:
+def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
     steps = sol.get("steps") or []
     if not steps:
         return '<p class="meta">No steps.</p>'
     first_error = sol.get("first_error")
-    rows = ['<table class="steps"><thead><tr><th>#</th><th>Step</th><th>Claims</th></tr>'
-            "</thead><tbody>"]
+    grounded = sol.get("first_error_grounded")
+    llm_head = "<th>LLM claims (local / grounded)</th>" if with_llm else ""
+    rows = ['<table class="steps"><thead><tr><th>#</th><th>Step</th><th>Claims</th>'
+            f"{llm_head}</tr></thead><tbody>"]
     for pos, step in enumerate(steps):
         index = step.get("index", pos)
         is_first = first_error is not None and index == first_error
@@ -175,19 +110,24 @@ def _steps_html(sol_idx: int, sol: Mapping[str, Any]) -> str:
         claims_html = ('<ul class="claims">' + "".join(_claim_html(c) for c in claims) + "</ul>"
                        if claims else '<span class="meta">no claims</span>')
         marker = '<div class="marker">⚑ first error</div>' if is_first else ""
+        if grounded is not None and index == grounded:
+            marker += '<div class="marker">⚑ first grounded error</div>'
         cls = ' class="first-error"' if is_first else ""
+        llm = (f"<td>{llm_html.llm_cell(sol_idx, step, badge, evidence_text)}</td>"
+               if with_llm else "")
         rows.append(
             f'<tr id="s{sol_idx}-step-{_e(index)}"{cls}>'
-            f"<td>{_e(index)}</td>"
+            f'<td class="focusable" tabindex="-1">{_e(index)}</td>'
             f'<td>{marker}<div class="steptext">{_e(step.get("text"))}</div>'
             f"<div>{badge(step.get('verdict'))}</div></td>"
-            f"<td>{claims_html}</td></tr>"
+            f"<td>{claims_html}</td>{llm}</tr>"
         )
     rows.append("</tbody></table>")
     return "".join(rows)
 
 
-def _provenance_html(prov: Any) -> str:
+def provenance_html(prov: Any) -> str:
+    """A collapsed ``Provenance`` block listing every field (empty string when none)."""
     if not prov:
         return ""
     if isinstance(prov, Mapping):
@@ -201,12 +141,15 @@ def _provenance_html(prov: Any) -> str:
 def _has_error(sol: Mapping[str, Any]) -> bool:
     if sol.get("error") or sol.get("first_error") is not None:
         return True
+    if sol.get("first_error_grounded") is not None:
+        return True
     return any(s.get("verdict") == "refuted" for s in sol.get("steps") or [])
 
 
-def _solution_html(idx: int, sol: Mapping[str, Any]) -> str:
+def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
     has_error = _has_error(sol)
     first_error = sol.get("first_error")
+    grounded = sol.get("first_error_grounded")
     if sol.get("error"):
         status = f'<span class="rejected">rejected: {_e(sol.get("error"))}</span>'
     elif first_error is not None:
@@ -214,6 +157,8 @@ def _solution_html(idx: int, sol: Mapping[str, Any]) -> str:
     else:
         kinds = [s.get("verdict") for s in sol.get("steps") or []]
         status = " ".join(f"{_e(kinds.count(k))}×{badge(k)}" for k in dict.fromkeys(kinds))
+    if grounded is not None and grounded != first_error:
+        status += f' <span class="marker">first grounded error at step {_e(grounded)}</span>'
     line = sol.get("line")
     head = f"#{_e(sol.get('id', idx))}" + (f" (line {_e(line)})" if line is not None else "")
     final = sol.get("final_answer")
@@ -224,47 +169,52 @@ def _solution_html(idx: int, sol: Mapping[str, Any]) -> str:
         "<div><strong>Final answer:</strong> "
         + (f"<code>{_e(final)}</code>" if final is not None else '<span class="meta">none</span>')
         + "</div>",
+        llm_html.givens_html(sol.get("givens")),
     ]
     if sol.get("error"):
         parts.append(f'<p class="rejected">Row rejected: {_e(sol.get("error"))}</p>')
     if first_error is not None:
         parts.append(f'<p><a href="#s{idx}-step-{_e(first_error)}">Jump to first error '
                      f"(step {_e(first_error)})</a></p>")
-    parts.append(_steps_html(idx, sol))
-    parts.append(_provenance_html(sol.get("provenance")))
+    if grounded is not None and grounded != first_error:
+        parts.append(f'<p><a href="#s{idx}-step-{_e(grounded)}">Jump to first grounded error '
+                     f"(step {_e(grounded)})</a></p>")
+    parts.append(_steps_html(idx, sol, with_llm))
+    parts.append(provenance_html(sol.get("provenance")))
     parts.append("</details>")
     return "\n".join(parts)
 
 
-def _summary_html(summary: Mapping[str, Any]) -> str:
+def summary_html(summary: Mapping[str, Any]) -> str:
+    """The run summary as a two-column table."""
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_plain(v))}</td></tr>" for k, v in summary.items())
     return f'<table class="summary"><tbody>{rows}</tbody></table>'
+
+
+def report_page(title: str, summary: Mapping[str, Any], cards: list[str], n_err: int,
+                *, errors_label: str = "only solutions with errors") -> str:
+    """A report page: title, summary, the filter bar and ``cards`` (``details.sol`` markup)."""
+    n = len(cards)
+    body = f"""<a class="skip" href="#main">Skip to the report</a>
+<h1>{_e(title)}</h1>
+{summary_html(summary)}
+<div class="filters" role="search">
+<input type="search" id="q" placeholder="Search text, formulas, verdicts… (press /)" aria-label="Search">
+<label><input type="checkbox" id="only-errors"> {_e(errors_label)} ({n_err})</label>
+<button type="button" id="expand">Expand all</button>
+<button type="button" id="collapse">Collapse all</button>
+<span id="shown" class="meta" aria-live="polite">{n} of {n} shown</span>
+<span class="keys">keys: / search · j/k move · Enter open · Esc leave</span>
+</div>
+<main id="main">
+{chr(10).join(cards)}
+</main>"""
+    return document(title, body, styles=[asset("report.css")], scripts=[asset("report.js")])
 
 
 def render_step_report(solutions: list[dict[str, Any]], *, title: str,
                        summary: dict[str, Any]) -> str:
     """Render the whole report as one offline HTML document (str), safe for any input text."""
-    body = "\n".join(_solution_html(i, s) for i, s in enumerate(solutions))
-    n_err = sum(1 for s in solutions if _has_error(s))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{_CSS}</style></head>
-<body>
-<h1>{_e(title)}</h1>
-{_summary_html(summary)}
-<div class="filters" role="search">
-<input type="search" id="q" placeholder="Search text, formulas, verdicts…" aria-label="Search">
-<label><input type="checkbox" id="only-errors"> only solutions with errors ({n_err})</label>
-<button type="button" id="expand">Expand all</button>
-<button type="button" id="collapse">Collapse all</button>
-<span id="shown" class="meta" aria-live="polite">{len(solutions)} of {len(solutions)} shown</span>
-</div>
-<main>
-{body}
-</main>
-<script>{_JS}</script>
-</body></html>
-"""
+    with_llm = llm_html.has_llm(solutions)
+    cards = [_solution_html(i, s, with_llm) for i, s in enumerate(solutions)]
+    return report_page(title, summary, cards, sum(1 for s in solutions if _has_error(s)))

@@ -224,7 +224,7 @@ def apply_named(theorem: Theorem, goal: Goal, name: str, limits: Limits) -> list
     return out
 
 
-class _Watchdog:
+class Watchdog:
     """Interrupts ``ctx`` if a call outlives ``after_s`` (Z3 timeouts are not always honoured)."""
 
     def __init__(self, ctx: z3.Context, after_s: float) -> None:
@@ -239,7 +239,7 @@ class _Watchdog:
                 self.fired = True
                 self._ctx.interrupt()
 
-    def __enter__(self) -> _Watchdog:
+    def __enter__(self) -> Watchdog:
         self._timer.start()
         return self
 
@@ -282,7 +282,7 @@ class Z3Env:
         with self._lock:
             start = perf_counter()
             try:
-                with _Watchdog(self.theorem.ctx, 1.5 * budget_s + 0.1):
+                with Watchdog(self.theorem.ctx, 1.5 * budget_s + 0.1):
                     new, record = self._step(handle.goals[0], call, Limits.of(budget_s,
                                                                             self.rlimit_per_s))
             except TacticTimeout:

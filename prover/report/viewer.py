@@ -1,0 +1,141 @@
+"""``proofgraph show``: find what an id names and render it as one offline HTML page.
+
+A target is a run id of a store (``prove`` and other graph runs -> the search DAG of each item
+with an item picker; ``check`` -> the step report; ``entail`` -> the entailment view), an item
+``RUN:KEY`` (``KEY`` is the item key or the row's ``id``) or a graph JSON file written by
+:func:`prover.graph.to_json` (-> the DAG view). Anything else raises :class:`ViewerError`
+with a message naming what is known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from prover import graph as pg
+from prover.report.dag import find_root, item_payload, render_graph_page, search_sections, section
+from prover.report.entail_html import render_entail_report
+from prover.report.html import render_step_report
+from prover.store import Store
+
+
+class ViewerError(ValueError):
+    """The target cannot be shown; the message says why and what exists."""
+
+
+@dataclass(frozen=True)
+class View:
+    """A rendered page: ``kind`` is ``graph``, ``steps`` or ``entail``; ``items`` its count."""
+
+    kind: str
+    items: int
+    nodes: int
+    html: str
+
+
+def render_target(target: str, store_path: Path | None = None) -> View:
+    """Render ``target`` (run id, ``RUN:KEY`` or graph JSON path); raises :class:`ViewerError`."""
+    path = Path(target)
+    if path.is_file() and (store_path is None or not _is_store_item(target, store_path)):
+        return _graph_file(path)
+    if store_path is None:
+        raise ViewerError(f"{target!r} is not a file; give --store to show a run or RUN:KEY")
+    if not store_path.is_file():
+        raise ViewerError(f"{store_path}: no such store")
+    with Store(store_path) as store:
+        runs = {r["run_id"]: r for r in store.runs()}
+        if target in runs:
+            return _run_view(store, runs[target], None)
+        run_id, sep, key = target.partition(":")
+        if sep and run_id in runs:
+            return _run_view(store, runs[run_id], key)
+        known = ", ".join(f"{r} ({runs[r]['command']}, {runs[r]['n_items']} items)"
+                          for r in runs) or "none"
+        raise ViewerError(f"{target!r} is neither a run, a RUN:KEY item nor a graph file; "
+                          f"runs in {store_path}: {known}")
+
+
+def _is_store_item(target: str, store_path: Path) -> bool:
+    """A file that shares its name with a run id loses to the run only when it is no JSON."""
+    return not target.lower().endswith(".json") and store_path.is_file()
+
+
+def _graph_file(path: Path) -> View:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ViewerError(f"{path}: not a graph JSON file ({err})") from None
+    nodes, edges = (data.get("nodes"), data.get("edges")) if isinstance(data, Mapping) else (0, 0)
+    if not (isinstance(nodes, list) and isinstance(edges, list)
+            and all(isinstance(n, Mapping) and "id" in n for n in nodes)
+            and all(isinstance(e, Mapping) and "source" in e and "target" in e for e in edges)):
+        raise ViewerError(f"{path}: not a proof graph (expected prover.graph.to_json output "
+                          "with 'nodes' and 'edges')")
+    try:
+        g = pg.from_json(data)
+    except (KeyError, TypeError, ValueError, nx.NetworkXError) as err:
+        raise ViewerError(f"{path}: not a proof graph ({type(err).__name__}: {err})") from None
+    root = find_root(g)
+    sections = search_sections({}, None, g.graph) if g.graph else []
+    status = str(g.graph.get("status") or (g.nodes[root].get("status") if root else "") or "")
+    item = item_payload(g, root, key=path.name, label=path.name, status=status,
+                        sections=sections)
+    page = render_graph_page([item], title=f"proofgraph graph {path.name}")
+    return View("graph", 1, g.number_of_nodes(), page)
+
+
+def _pick(rows: list[tuple[str, dict[str, Any]]], run_id: str,
+          key: str | None) -> list[tuple[str, dict[str, Any]]]:
+    if key is None:
+        return rows
+    chosen = [r for r in rows if r[0] == key] or [r for r in rows if str(r[1].get("id")) == key]
+    if not chosen:
+        sample = ", ".join(f"{k} ({r.get('id')})" for k, r in rows[:20])
+        raise ViewerError(f"run {run_id!r} has no item {key!r}; items (key (id)): "
+                          f"{sample or 'none'}{' …' if len(rows) > 20 else ''}")
+    return chosen[:1]
+
+
+def _run_view(store: Store, run: Mapping[str, Any], key: str | None) -> View:
+    run_id, command = run["run_id"], run["command"]
+    rows = _pick(list(store.item_results(run_id)), run_id, key)
+    where = run_id if key is None else f"{run_id}:{rows[0][0]}"
+    summary = {"run_id": run_id, "command": command, "rows": len(rows),
+               "status": run.get("status"), "created": run.get("created_utc"),
+               "finished": run.get("finished_utc")}
+    results = [r for _, r in rows]
+    has_graphs = any(store.graph_root(run_id, k) is not None for k, _ in rows)
+    if command == "check" or (command != "entail" and not has_graphs
+                              and all("steps" in r for r in results)):
+        page = render_step_report(results, title=f"proofgraph check {where}", summary=summary)
+        return View("steps", len(results), 0, page)
+    if command == "entail":
+        page = render_entail_report(results, title=f"proofgraph entail {where}", summary=summary)
+        return View("entail", len(results), 0, page)
+    items = []
+    for item_key, result in rows:
+        try:
+            g = store.load_graph(run_id, item_key)
+        except KeyError:
+            continue
+        sections = (search_sections(result, run) if command == "prove"
+                    else [s for s in (section("result", _scalars(result)),
+                                      section("provenance", result.get("provenance"))) if s])
+        items.append(item_payload(g, store.graph_root(run_id, item_key), key=item_key,
+                                  label=str(result.get("id") or item_key),
+                                  status=str(result.get("status") or result.get("verdict") or ""),
+                                  sections=sections))
+    if not items:
+        raise ViewerError(f"{where}: no graph stored for {'this item' if key else 'any item'} "
+                          f"of this {command} run (rejected rows have none)")
+    page = render_graph_page(items, title=f"proofgraph {command} {where}")
+    return View("graph", len(items), sum(len(i["nodes"]) for i in items), page)
+
+
+def _scalars(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if not isinstance(v, (dict, list))}

@@ -1,0 +1,1 @@
+"""Synthetic data generation: tasks (items -> labelled rows) run by a resumable, sharded executor."""

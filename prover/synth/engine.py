@@ -1,0 +1,202 @@
+"""Running a synth task end to end: resumable run, executor, single-writer commits, shards, summary.
+
+``run_synth`` is exactly-once under SIGKILL: the run id is derived from the task, its config
+and the input file's digest; the store records each item with its rows in one transaction; a
+restart with the same arguments skips committed items and reconciles shards and manifest with
+the store. Only this process writes (workers compute). ``commit_s`` in the summary is the time
+spent on the commit path (hashing + provenance, store transaction, shard and manifest writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.runs import Progress, RunConflict, file_digest, make_run_id
+from prover.synth.executor import Done, LocalPool, PoolOptions
+from prover.synth.rows import RowError, finish_rows, run_provenance, utc_now
+from prover.synth.runstate import SynthRunState, config_diff
+from prover.synth.shards import MANIFEST, ShardSet
+from prover.synth.task import SynthTask
+
+Reporter = Callable[[str], None]
+
+
+class SynthInputError(ValueError):
+    """The task's item list is unusable (duplicate keys, unreadable file)."""
+
+
+@dataclass
+class SynthOptions:
+    """Where a synth run writes and how it executes; only the task's config names the run."""
+
+    out: Path
+    store: Path | None = None  # default: OUT/synth.sqlite
+    workers: int | None = None  # default: os.cpu_count()
+    ray: bool = False
+    ray_address: str | None = None
+    shared_policy: bool | None = None  # Ray: serve the policy from one actor (None: LLMs only)
+    shard_rows: int = 10_000
+    limit: int | None = None
+    fresh: bool = False
+    progress: bool | None = None
+    parquet: bool = True
+    worker_mem_gb: float = 8.0
+    item_timeout_s: float | None = 600.0
+    report: Reporter = field(default=lambda message: None)
+
+    @property
+    def store_path(self) -> Path:
+        return self.store if self.store is not None else self.out / "synth.sqlite"
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+def _scan(task: SynthTask, limit: int | None) -> list[str]:
+    """The keys of the run's items in input order (the first ``limit``); duplicates raise."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for key, _ in task.items():
+        if limit is not None and len(keys) >= limit:
+            break
+        if not isinstance(key, str):
+            raise SynthInputError(f"task {task.name!r} gave a non-string item key {key!r}")
+        if key in seen:
+            raise SynthInputError(f"task {task.name!r}: item key {key!r} occurs twice in the "
+                                  "input; keys must be unique")
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def _pending(task: SynthTask, count: int, done: set[str]) -> Iterator[tuple[int, str, dict]]:
+    """``(seq, key, payload)`` of the first ``count`` items that are not committed yet."""
+    for seq, (key, payload) in enumerate(task.items()):
+        if seq >= count:
+            return
+        if key not in done:
+            yield seq, key, payload
+
+
+def _executor(task: SynthTask, opts: SynthOptions) -> Any:
+    pool = PoolOptions(workers=opts.n_workers, mem_gb=opts.worker_mem_gb,
+                       item_timeout_s=opts.item_timeout_s)
+    if opts.ray or opts.ray_address:
+        from prover.synth.ray_exec import RayPool
+
+        return RayPool(task, pool, address=opts.ray_address, shared_policy=opts.shared_policy)
+    return LocalPool(task, pool)
+
+
+def _check_manifest_owner(out: Path, run_id: str, config: dict[str, Any], fresh: bool) -> None:
+    """Refuse an output folder whose manifest belongs to another run (unless ``fresh``)."""
+    path = out / MANIFEST
+    if fresh or not path.is_file():
+        return
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        owner = manifest.get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return  # not a manifest we can read: reconcile replaces it
+    if owner not in (None, run_id):
+        differs = config_diff(manifest.get("config"), config)
+        raise RunConflict(f"{out} holds the output of synth run {owner} (differs in: "
+                          f"{', '.join(differs) or 'input file'}); use another --out, or "
+                          "--fresh to replace it")
+
+
+def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str, Any]:
+    """Run (or resume) ``task`` over its items into ``opts.out``; returns the summary, which is
+    also the ``summary`` of the final manifest."""
+    config = json.loads(json.dumps(task.config(), default=str))
+    run_id = make_run_id(f"synth-{task.name}", file_digest(input_path), config)
+    if opts.shard_rows < 1:
+        raise ValueError("shard_rows must be >= 1")
+    opts.out.mkdir(parents=True, exist_ok=True)
+    state = SynthRunState(opts.store_path, run_id, task.name, config)
+    finished = False
+    try:
+        done = state.open(fresh=opts.fresh)
+        _check_manifest_owner(opts.out, run_id, config, opts.fresh)
+        header = {"run_id": run_id, "task": task.name, "config": config,
+                  "input": {"path": str(input_path), "sha256": file_digest(input_path)}}
+        shards = ShardSet(opts.out, state, shard_rows=opts.shard_rows, parquet=opts.parquet,
+                          header=header)
+        shards.reconcile()
+        keys = _scan(task, opts.limit)
+        done_here = len(done.intersection(keys))
+        executor = _executor(task, opts)
+        summary = _drive(task, state, shards, executor, keys, done, done_here, opts)
+        summary["executor"] = (f"{'ray' if opts.ray or opts.ray_address else 'local'}:"
+                               f"{opts.n_workers}")
+        if getattr(executor, "policy_stats", None):
+            summary["policy_service"] = executor.policy_stats
+        shards.finish(summary)
+        summary["shards"] = len(shards.shards)
+        finished = True
+        return summary
+    finally:
+        state.close(finished=finished)
+
+
+def _drive(task: SynthTask, state: SynthRunState, shards: ShardSet, executor: Any,
+           keys: list[str], done: set[str], done_here: int,
+           opts: SynthOptions) -> dict[str, Any]:
+    """Feed pending items to the executor and commit each result as it arrives."""
+    run = run_provenance(state.run_id, task.name, state.config)
+    progress = Progress(len(keys), f"synth {task.name}", opts.progress, initial=done_here)
+    start = time.perf_counter()
+    commit_s = 0.0
+    new_items = new_rows = ok = failed = 0
+    results = executor.run(_pending(task, len(keys), done))
+    try:
+        for item in results:
+            began = time.perf_counter()
+            kept = _commit(task, state, run, item, opts.report)
+            shards.flush()
+            commit_s += time.perf_counter() - began
+            new_items += 1
+            new_rows += kept
+            ok, failed = ok + item.output.ok, failed + (not item.output.ok)
+            progress.update(done_here + new_items,
+                            f"ok {ok} failed {failed} rows {state.row_count}")
+    finally:
+        results.close()
+        progress.finish()
+    wall = time.perf_counter() - start
+    counts = state.counts()
+    return {"run_id": state.run_id, "task": task.name, "resumed": state.resumed, **counts,
+            "items_total": len(keys), "items_this_session": new_items,
+            "rows_this_session": new_rows, "wall_s": round(wall, 3),
+            "items_per_s": round(new_items / wall, 3) if wall > 0 else None,
+            "rows_per_s": round(new_rows / wall, 2) if wall > 0 else None,
+            "commit_s": round(commit_s, 3),
+            "commit_share": round(commit_s / wall, 4) if wall > 0 else None,
+            "out": str(opts.out), "store": str(opts.store_path)}
+
+
+def _commit(task: SynthTask, state: SynthRunState, run: dict[str, Any], item: Done,
+            report: Reporter) -> int:
+    """Finish and commit one item's rows (a malformed row fails the item); rows kept."""
+    output = item.output
+    if item.detail:
+        report(f"item {item.key}: {output.reason}: {item.detail.strip()}")
+    try:
+        rows = finish_rows(list(output.rows), task=task.name, item=item.key, run=run,
+                           utc_time=utc_now(), hashes=output.hashes)
+        ok, reason = output.ok, output.reason
+    except RowError as err:
+        report(str(err))
+        rows, ok, reason = [], False, "bad-row"
+    if not ok:
+        reason = reason or "failed"
+    kept, _ = state.commit(item.key, item.seq, ok, reason if not ok else None, rows,
+                           {"note": reason} if ok and reason else None)
+    return kept

@@ -1,0 +1,106 @@
+"""Throughput of ``proofgraph synth``: rows/s for ``proofs`` (Z3 theorem suite) and ``steps``
+(GSM8K train solutions), 1 vs 2 workers, on the local pool and on Ray, plus the share of wall
+time spent on the commit path (row hashing + provenance, store transaction, shard writes).
+
+    python scripts/bench_synth.py                       # local pool and Ray (if installed)
+    python scripts/bench_synth.py --no-ray --gsm8k-n 200 --json bench.json
+
+Every configuration runs fresh in its own temporary output folder. ``speedup`` is rows/s with
+2 workers over rows/s with 1 (the goal on 2 cores is >= 1.8). Note that a search under a wall
+or tactic timeout may emit different rows when the machine is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from proofgraph.synth_api import synth
+
+ROOT = Path(__file__).resolve().parent.parent
+GSM8K = (Path("/work/shared/data/gsm8k/train.jsonl"), ROOT / "tests/data/gsm8k_train_300.jsonl")
+
+
+def _gsm8k_slice(n: int, folder: Path, source: Path | None) -> Path:
+    candidates = [source] if source else [p for p in GSM8K if p.is_file()]
+    if not candidates or not candidates[0].is_file():
+        raise SystemExit("no GSM8K train file found; pass --gsm8k PATH")
+    out = folder / f"gsm8k_{n}.jsonl"
+    with candidates[0].open(encoding="utf-8") as handle:
+        out.write_text("".join(islice(handle, n)), encoding="utf-8")
+    return out
+
+
+def _one(task: str, inp: Path, workers: int, ray: bool, options: dict[str, Any]) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
+        t0 = time.perf_counter()
+        summary = synth(task, inp, Path(tmp) / "out", workers=workers, ray=ray, **options)
+        total = time.perf_counter() - t0
+    return {"task": task, "executor": "ray" if ray else "local", "workers": workers,
+            "items": summary["items"], "rows": summary["rows"], "wall_s": summary["wall_s"],
+            "total_s": round(total, 2), "rows_per_s": summary["rows_per_s"],
+            "items_per_s": summary["items_per_s"], "commit_s": summary["commit_s"],
+            "commit_share": summary["commit_share"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--z3", type=Path, default=ROOT / "tests/data/z3_theorems.jsonl")
+    parser.add_argument("--gsm8k", type=Path, help="GSM8K train JSONL (default: shared copy, "
+                                                   "else the 300-row test slice)")
+    parser.add_argument("--gsm8k-n", type=int, default=600, help="solutions for steps")
+    parser.add_argument("--max-expansions", type=int, default=8)
+    parser.add_argument("--tactic-timeout", type=float, default=1.0)
+    parser.add_argument("--mutations", type=int, default=4)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--tasks", nargs="+", default=["proofs", "steps"])
+    parser.add_argument("--no-ray", dest="ray", action="store_false")
+    parser.add_argument("--json", type=Path, help="write the records here")
+    args = parser.parse_args()
+    executors = [False]
+    if args.ray:
+        try:
+            import ray  # noqa: F401
+
+            executors.append(True)
+        except ImportError:
+            print("ray is not installed: local pool only")
+    records = []
+    with tempfile.TemporaryDirectory(prefix="bench-synth-in-") as folder:
+        inputs = {"proofs": args.z3}
+        options = {"proofs": {"max_expansions": args.max_expansions,
+                              "tactic_timeout_s": args.tactic_timeout, "wall_timeout_s": 60.0},
+                   "steps": {"mutations_per_solution": args.mutations}}
+        if "steps" in args.tasks:
+            inputs["steps"] = _gsm8k_slice(args.gsm8k_n, Path(folder), args.gsm8k)
+        for task in args.tasks:
+            for ray in executors:
+                for workers in args.workers:
+                    record = _one(task, inputs[task], workers, ray, options[task])
+                    records.append(record)
+                    print(json.dumps(record), flush=True)
+    print(f"\n{'task':8} {'executor':8} " + " ".join(f"{f'rows/s {w}w':>11}" for w in
+                                                    args.workers)
+          + f" {'speedup':>8} {'commit share':>13}")
+    for task in args.tasks:
+        for executor in ("local", "ray"):
+            group = {r["workers"]: r for r in records
+                     if r["task"] == task and r["executor"] == executor}
+            if not group:
+                continue
+            rates = [group[w]["rows_per_s"] for w in args.workers]
+            speedup = (rates[-1] / rates[0]) if rates[0] else float("nan")
+            share = max(r["commit_share"] or 0 for r in group.values())
+            print(f"{task:8} {executor:8} " + " ".join(f"{r:11.1f}" for r in rates)
+                  + f" {speedup:8.2f}x {share:12.1%}")
+    if args.json:
+        args.json.write_text(json.dumps(records, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The local pool's failure paths: per-item timeout, memory limit, worker death, task bugs,
+backpressure, and workers that die with a SIGKILLed parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prover.synth.executor import LocalPool, PoolOptions
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synth_helpers import BehaviourTask  # noqa: E402
+
+
+def _run(plan: list[tuple[str, float]], **opts: float) -> dict[str, tuple[bool, str | None]]:
+    task = BehaviourTask(plan)
+    pool = LocalPool(task, PoolOptions(**opts))  # type: ignore[arg-type]
+    items = ((seq, key, payload) for seq, (key, payload) in enumerate(task.items()))
+    return {d.key: (d.output.ok, d.output.reason) for d in pool.run(items)}
+
+
+def test_failures_are_items_and_the_pool_goes_on() -> None:
+    plan = [("ok", 0), ("sleep", 60), ("alloc", 3.0), ("raise", 0), ("exit", 0), ("ok", 0),
+            ("ok", 0)]
+    got = _run(plan, workers=2, mem_gb=1.0, item_timeout_s=3.0)
+    assert got == {"0:ok": (True, None), "1:sleep": (False, "timeout"),
+                   "2:alloc": (False, "memory"), "3:raise": (False, "exception: ZeroDivisionError"),
+                   "4:exit": (False, "worker-died"), "5:ok": (True, None), "6:ok": (True, None)}
+
+
+@pytest.mark.parametrize("prefetch", [1, 2])
+def test_backpressure_bounds_items_in_flight(prefetch: int) -> None:
+    task = BehaviourTask([("sleep", 0.2)] * 6)
+    pulled: list[int] = []
+
+    def items():  # type: ignore[no-untyped-def]
+        for seq, (key, payload) in enumerate(task.items()):
+            pulled.append(seq)
+            yield seq, key, payload
+
+    pool = LocalPool(task, PoolOptions(workers=2, item_timeout_s=30, prefetch=prefetch))
+    finished = 0
+    most = 0
+    for _ in pool.run(items()):
+        finished += 1
+        most = max(most, len(pulled) - finished + 1)
+        assert len(pulled) - finished <= 2 * prefetch  # never more queued than allowed
+    assert finished == 6
+    assert most >= 2  # both workers were fed
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_workers_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
+    here = str(Path(__file__).parent)
+    script = (
+        f"import sys; sys.path.insert(0, {here!r})\n"
+        "from synth_helpers import BehaviourTask\n"
+        "from prover.synth.executor import LocalPool, PoolOptions\n"
+        "t = BehaviourTask([('sleep', 120)] * 2)\n"
+        "items = ((i, k, p) for i, (k, p) in enumerate(t.items()))\n"
+        "list(LocalPool(t, PoolOptions(workers=2, item_timeout_s=300)).run(items))\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = [p for p in _children(parent.pid)
+                       if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            time.sleep(0.2)
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if Path(f"/proc/{p}").exists()
+                 and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]
+        time.sleep(0.2)
+    assert alive == []
