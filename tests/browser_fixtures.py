@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import policy_fixtures as pf
 import pytest
 
 CHROMIUM = os.environ.get("PROOFGRAPH_CHROMIUM", "/usr/bin/chromium")
@@ -29,17 +30,9 @@ ARTIFACTS = Path(os.environ.get("PROOFGRAPH_ARTIFACTS")
 
 def require_browser() -> None:
     """Skip (fail under CI) unless playwright imports and the Chromium binary exists."""
-    problem = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as exc:
-        problem = f"playwright is not installed ({exc})"
-    if problem is None and not Path(CHROMIUM).is_file():
-        problem = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI installs chromium and playwright, but: {problem}")
-        pytest.skip(problem)
+    pf.require("playwright.sync_api", "the browser tests need: pip install playwright")
+    if not Path(CHROMIUM).is_file():
+        pf.unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")

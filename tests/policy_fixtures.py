@@ -28,21 +28,26 @@ SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
 LEAN_SYMBOLS = "⊢ℕℤℚℝℂ→←↔∀∃¬∧∨≤≥≠∈∉⊆⊂∪∩×·λ⟨⟩∑∏√≡∣⁻¹₀₁₂₃αβγδεθμπσφψω∘▸⁅⁆‖"
 
 
-def require(module: str, reason: str) -> None:
-    """Skip when ``module`` is missing, except in CI (``CI`` set), where the model stack is
-    installed by .ci/run and a missing one must fail loudly rather than skip silently."""
-    import importlib
+def unavailable(message: str) -> None:
+    """A test dependency is missing: skip, except in CI (``CI`` set), where .ci/run installs
+    every test dependency, so a missing one fails loudly instead of skipping silently."""
     import os
 
     import pytest
 
+    if os.environ.get("CI"):
+        pytest.fail(f"CI installs this, but: {message}")
+    pytest.skip(message)
+
+
+def require(module: str, reason: str) -> None:
+    """:func:`unavailable` unless ``module`` imports."""
+    import importlib
+
     try:
         importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - vllm raises more than ImportError
-        message = f"{reason} ({type(exc).__name__}: {exc})"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI installs this, but: {message}")
-        pytest.skip(message)
+        unavailable(f"{reason} ({type(exc).__name__}: {exc})")
 
 
 def build_tokenizer() -> Any:
