@@ -7,68 +7,21 @@ report it and go on with the other rows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from formalizer.stepcheck import Solution
+from prover.records.jsonl import MAX_LINE_BYTES, BadInputFile, InputError, read_jsonl
+
+__all__ = ["FORMATS", "MAX_LINE_BYTES", "BadInputFile", "InputError", "decode_jsonl",
+           "detect_format", "read_solutions", "read_text_solution", "split_gsm8k_answer"]
 
 Format = Literal["auto", "steps", "gsm8k", "text"]
 FORMATS: tuple[str, ...] = ("auto", "steps", "gsm8k", "text")
-MAX_LINE_BYTES = 64 * 1024 * 1024
 
-
-@dataclass(frozen=True)
-class InputError:
-    """A row that could not be read; ``line`` is 1-based, ``row_id`` the id when one was found."""
-
-    line: int
-    message: str
-    row_id: str | None = None
-
-
-class BadInputFile(ValueError):
-    """The file as a whole is unusable (missing, a directory, undecodable text file)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in input")
-
-
-def decode_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    """Yield (1-based line number, object or error) for every non-blank line of a JSONL file."""
-    try:
-        handle = path.open("rb")
-    except OSError as err:
-        raise BadInputFile(f"cannot read {path}: {err.strerror or err}") from err
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            if len(raw) > MAX_LINE_BYTES:
-                yield number, InputError(number, f"line longer than {MAX_LINE_BYTES} bytes")
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                yield number, InputError(
-                    number, f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column "
-                            f"{err.start + 1})")
-                continue
-            try:
-                obj = json.loads(text, parse_constant=_reject_constant)
-            except RecursionError:
-                yield number, InputError(number, "malformed JSON: nested too deeply")
-                continue
-            except ValueError as err:
-                yield number, InputError(number, f"malformed JSON: {err}")
-                continue
-            if not isinstance(obj, dict):
-                yield number, InputError(number, "expected a JSON object per line")
-                continue
-            yield number, obj
+#: The one hardened JSONL reader (:mod:`prover.records.jsonl`), under its old name here.
+decode_jsonl = read_jsonl
 
 
 def detect_format(obj: dict[str, Any]) -> str | None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from formalizer.llm_steps_lang import FormalLine, unbound_names
-from prover.arith.ast import Bin, Expr, Neg, Relation, Var, num, to_infix, to_smt
+from prover.arith.ast import Bin, Expr, Neg, Relation, Var, num, to_infix, to_smt, variables
 from prover.arith.check import Limits, Premises
 from prover.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.arith import Z3ArithBackend
@@ -103,6 +103,23 @@ class _View:
         self.names[name] = fresh
         self.premises.append((Relation("=", Var(fresh), stated), origin))
         return fresh
+
+
+def _unconstrained(rel: Relation, view: _View, verdict: Verdict) -> Verdict:
+    """A refutation whose claim names a quantity that no premise of ``view`` constrains (a bare
+    ``GIVEN x``, a name whose DEF was rejected) rests on an arbitrary counter-model: the claim
+    is ``unknown``, never false."""
+    if verdict.kind != "refuted" or "division_by_zero" in verdict.evidence:
+        return verdict
+    constrained: set[str] = set()
+    for premise, _ in view.premises:
+        constrained |= variables(premise)
+    free = variables(rel) - constrained
+    if not free:
+        return verdict
+    return unknown(UnknownReason.NOT_FORMALIZED,
+                   f"{', '.join(sorted(free))} is constrained by nothing stated: a counter-model "
+                   "could give it any value, so the claim is not refuted")
 
 
 def _mode_dict(verdict: Verdict, origins: list[Origin], step: int) -> dict[str, Any]:
@@ -186,8 +203,9 @@ class LLMStepsChecker:
         local, grounded = views
         start = time.perf_counter()
         local_rel, grounded_rel = local.relation(rel), grounded.relation(rel)
-        lv = self.backend.check(local_rel, local.as_premises())
-        gv = self.backend.check(grounded_rel, grounded.as_premises())
+        lv = _unconstrained(local_rel, local, self.backend.check(local_rel, local.as_premises()))
+        gv = _unconstrained(grounded_rel, grounded,
+                            self.backend.check(grounded_rel, grounded.as_premises()))
         local_core, grounded_core = local.core_origins(lv), grounded.core_origins(gv)
         origin = Origin("claim", step, to_smt(rel), (step, index))
         rebinds = None

@@ -116,7 +116,8 @@ STEP_KINDS = frozenset({"def", "claim", "none"})
 
 def unbound_names(lines: Iterable[FormalLine], known: set[str]) -> list[tuple[int, set[str]]]:
     """``(line index, names)`` for each line that uses a name neither in ``known`` nor defined by
-    an earlier DEF of the same block (a DEF's own name is not a use)."""
+    an earlier accepted DEF of the same block (a DEF's own name is not a use; a DEF that uses an
+    unbound name is rejected and defines nothing)."""
     scope = set(known)
     missing: list[tuple[int, set[str]]] = []
     for index, line in enumerate(lines):
@@ -124,6 +125,7 @@ def unbound_names(lines: Iterable[FormalLine], known: set[str]) -> list[tuple[in
         used = variables(line.relations[0].right) if line.kind == "def" else line.names()
         if line.kind in ("def", "claim") and used - scope:
             missing.append((index, used - scope))
+            continue  # a rejected DEF binds nothing: later lines on its name are unbound too
         if line.kind == "def" and line.name:
             scope.add(line.name)
     return missing

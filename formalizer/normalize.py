@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from formalizer.latex import has_latex, opaque_commands, read_latex
+
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _FRAC_DIGITS = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
 _SQRT_N = re.compile(r"\\sqrt\s*\[([^\[\]{}]*)\]\s*\{([^{}]*)\}")
@@ -70,6 +72,9 @@ def _fixpoint(pattern: re.Pattern[str], repl: str, text: str) -> str:
 
 def normalize_math(text: str) -> str:
     """Plain infix spelling of the math in ``text``; prose words are left as they are."""
+    latex = has_latex(text)
+    if latex:
+        text = read_latex(text)
     if "\\" in text or "{" in text:
         text = _fixpoint(_WRAPPERS, r" \1 ", text)
         text = _fixpoint(_FRAC, r"((\1)/(\2))", text)
@@ -102,4 +107,4 @@ def normalize_math(text: str) -> str:
         text = _MIXED_NUMBER.sub(_mixed, text)
     if "=" in text:
         text = _APPROX_WORDS.sub(" ~= ", text)
-    return text
+    return opaque_commands(text) if latex else text

@@ -1,7 +1,8 @@
 """Second readings of a refuted ground claim that CoT text commonly intends.
 
 Two conventions are tried, and only when the text itself signals them: ``%`` used as a unit
-label (``(75/100)*100 = 75%``, ``50 - 20 = 30%``), and integer division where the step speaks
+label on a computed result (``(75/100)*100 = 75%``, ``50 - 20 = 30%``; see
+:func:`percent_label_applies`), and integer division where the step speaks
 of a remainder (``13 / 6 = 2 ... with a remainder of 1``). A second reading that holds is
 reported as verified with the reading named in the evidence; otherwise the refutation stands.
 """
@@ -14,7 +15,7 @@ from fractions import Fraction
 from prover.arith.ast import Bin, Expr, Neg, Relation
 from prover.arith.check import check_ground
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
-from prover.verdicts import Verdict
+from prover.verdicts import UnknownReason, Verdict, unknown
 
 _REMAINDER = re.compile(r"\bremainder\b|\bleft over\b|\bremaining\b|\bfull\b|\bwhole\b",
                         re.IGNORECASE)
@@ -27,6 +28,31 @@ def _floor_division(expr: Expr) -> Expr:
     if isinstance(expr, Neg):
         return Neg(_floor_division(expr.arg))
     return expr
+
+
+_RELATION = re.compile(r"~=|<=|>=|!=|==|=|<|>")
+_LONE_PERCENT = re.compile(r"^\(?\s*(?:\d+(?:\.\d+)?|\.\d+)\s*%\s*\)?$")
+_LONE_NUMBER = re.compile(r"^\(?\s*-?\s*(?:\d+(?:\.\d+)?|\.\d+)\s*\)?$")
+
+
+def percent_label_applies(raw_text: str, index: int) -> bool:
+    """Is ``%`` a label on the result of link ``index`` of ``raw_text``? Only when one side is
+    a lone ``N%`` (the stated result) and the other a computation without ``%``
+    (``(75/100)*100 = 75%``), or each side has exactly one ``%`` not in a denominator
+    (``9/27 * 100% = 33.333%``); never for ``3 = 3%`` (two literals), ``10% * 10% = 100`` or
+    ``10% of 200 = 2000`` (the % is an operand, so it means /100)."""
+    operands = [part.strip() for part in _RELATION.split(raw_text)]
+    if index + 1 >= len(operands):
+        return False
+    pair = operands[index], operands[index + 1]
+    if all(side.count("%") == 1 and not re.search(r"/\s*\(?\s*[\d.]+\s*%", side)
+           for side in pair):
+        return True  # "9 / 27 * 100% = 33.333%": one percentage on each side, both scaled
+    for label, other in (pair, pair[::-1]):
+        if _LONE_PERCENT.match(label) and "%" not in other and other and (
+                not _LONE_NUMBER.match(other)):
+            return True
+    return False
 
 
 def _with_reading(verdict: Verdict, reading: str) -> Verdict:
@@ -46,6 +72,12 @@ def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text
         if len(plain) > index:
             verdict = check_ground(plain[index], values)
             if verdict is not None and verdict.is_verified:
+                if not percent_label_applies(raw_text, index):
+                    # true with % as a label, false with % as /100, and the text does not say
+                    # which: no verdict either way
+                    return unknown(UnknownReason.NOT_FORMALIZED,
+                                   "'%' as /100 makes the claim false and as a label true; the "
+                                   "text does not tell which is meant")
                 return _with_reading(verdict, "% as a unit label (75% meaning the number 75)")
     if rel.op == "=" and _REMAINDER.search(step_text):
         floored = Relation("=", _floor_division(rel.left), _floor_division(rel.right))

@@ -12,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__version__ = "0.1.0"
-__all__ = ["check", "check_solution", "entail", "entail_file", "formalize", "prove", "show",
-           "synth", "__version__"]
+from prover.verdicts import package_version
+
+__version__ = package_version()
+__all__ = ["audit", "check", "check_solution", "entail", "entail_file", "eval_bench", "formalize",
+           "prove", "show", "synth", "__version__"]
 
 
 def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
@@ -71,20 +73,13 @@ def prove(theorems: str | Path | list[dict[str, Any]], *, backend: str = "z3",
     """Prove theorems (a JSONL path or a list of rows) like ``proofgraph prove``; ``search``
     takes SearchConfig fields (batch_size, num_candidates, tactic_timeout_s, wall_timeout_s,
     max_expansions, max_depth, length_normalize, seed). Returns (summary, results)."""
-    import json
-    import tempfile
-
-    from proofgraph.prove import ProveOptions, run_prove
+    from proofgraph.prove_job import ProveOptions, run_prove
     from search.best_first import SearchConfig
 
     opts = ProveOptions(backend=backend, policy=policy, search=SearchConfig(**search),
                         out=_path(out), store=_path(store), progress=False)
     if isinstance(theorems, list):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "theorems.jsonl"
-            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in theorems),
-                            encoding="utf-8")
-            return run_prove(path, opts)
+        return run_prove(theorems, opts)  # rows in memory: no temporary file
     return run_prove(Path(theorems), opts)
 
 
@@ -122,6 +117,40 @@ def synth(task: str, input: str | Path, out: str | Path, **options: Any) -> dict
     from proofgraph.synth_api import synth as run
 
     return run(task, input, out, **options)
+
+
+def audit(rows: str | Path | list[dict[str, Any]], *, allow_native_decide: bool = False,
+          repl_command: str | None = None, lean: bool = True, out: str | Path | None = None,
+          store: str | Path | None = None, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+    """Audit Lean proofs like ``proofgraph audit``: rows ``{id, statement, header?, proof}``
+    (a list, or a JSONL path, resumable with ``out``/``store``) -> one result per row with
+    ``verdict`` (verified | refuted | unknown + ``reason``) and every check with its evidence.
+    ``lean=False`` (or no usable REPL) runs the text checks only: never verified then."""
+    from proofgraph.audit_job import AuditOptions, audit_rows, run_audit
+
+    if isinstance(rows, (str, Path)):
+        opts = AuditOptions(out=_path(out), store=_path(store), progress=False,
+                            allow_native_decide=allow_native_decide, timeout_s=timeout_s,
+                            repl_command=repl_command, lean=lean)
+        return run_audit(Path(rows), opts)[1]
+    return audit_rows(rows, allow_native_decide=allow_native_decide,
+                      repl_command=repl_command, lean=lean, timeout_s=timeout_s)
+
+
+def eval_bench(bench: str | Path, out: str | Path, *, backend: str = "z3",
+               policy: str = "symbolic", attempts: int = 1, concurrency: int = 1,
+               **search: Any) -> dict[str, Any]:
+    """Evaluate a prover like ``proofgraph eval BENCH --out OUT``: ``attempts`` searches per
+    theorem (recorded seeds), ``concurrency`` at once on one batched policy, resumable; writes
+    results.jsonl, summary.json and report.html to ``out``; returns the summary (``solved``,
+    ``pass_at_k``, ...). ``search`` holds :class:`search.SearchConfig` fields (budgets, seed)."""
+    from prover.eval.job import EvalOptions
+    from prover.eval.run import run_eval
+    from search.best_first import SearchConfig
+
+    opts = EvalOptions(backend=backend, policy=policy, search=SearchConfig(**search),
+                       attempts=attempts, concurrency=concurrency, progress=False)
+    return run_eval(Path(bench), Path(out), opts)
 
 
 def _path(value: str | Path | None) -> Path | None:

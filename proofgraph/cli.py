@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
-EXTENSIONS = ("proofgraph.cli_formalize", "proofgraph.cli_synth", "proofgraph.cli_show")
+EXTENSIONS = ("proofgraph.cli_formalize", "proofgraph.cli_synth", "proofgraph.cli_show",
+              "proofgraph.cli_audit", "proofgraph.cli_doctor", "proofgraph.cli_eval")
 """Modules with ``register(subparsers)`` that add one subcommand each; the subcommand's parser
 sets ``handler`` (``args -> exit code``) with ``set_defaults``. They import heavy code lazily."""
 _EXAMPLES = Path(__file__).parent / "examples"
@@ -43,7 +44,26 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fresh", action="store_true",
                    help="replace an --out file that holds another run's results")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress on stderr (default: when stderr is a terminal)")
+                   help="progress on stderr (a line every few seconds when stderr is not a "
+                        "terminal; --no-progress: none)")
+    p.add_argument("--workers", type=positive, default=1,
+                   help="worker processes (default 1: all in this process)")
+    p.add_argument("--ray", action="store_true",
+                   help="run the rows on Ray actors (--workers of them) instead")
+
+
+def _version_line() -> str:
+    """``proofgraph X.Y.Z (Python A.B.C, z3 D.E.F)`` for ``--version``."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from prover.verdicts import package_version
+
+    try:
+        z3 = f", z3 {version('z3-solver')}"
+    except PackageNotFoundError:  # z3 built from source: the version line still prints
+        z3 = ""
+    return f"proofgraph {package_version()} (Python {platform.python_version()}{z3})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="proofgraph",
         description="Formal verification for LLM reasoning: step-check chain-of-thought math, "
                     "decide first-order entailment, record proof graphs with provenance.")
+    parser.add_argument("--version", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="step-check chain-of-thought solutions",
                            description="Per-step verdicts for CoT math solutions: calculator "
@@ -77,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run", required=True, help="run id (see `proofgraph runs`)")
     export.add_argument("--jsonl", type=Path, help="results as JSON Lines")
     export.add_argument("--graph", type=Path, help="the run's merged proof graph (.json or .graphml)")
-    export.add_argument("--html", type=Path, help="HTML step report (check runs)")
+    export.add_argument("--html", type=Path,
+                        help="offline HTML view (check: step report, entail: entailments, "
+                             "prove: search DAGs with each theorem's verdict)")
+    export.add_argument("--json", action="store_true", help="print a JSON line on stdout")
     prove = sub.add_parser("prove", help="prove theorems by best-first search (Z3, Lean)",
                            description="Best-first proof search with batched tactic generation; "
                                        "every proof is replayed and re-checked before it is "
@@ -109,8 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--fresh", action="store_true",
                        help="replace an --out file that holds another run's results")
     prove.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    prove.add_argument("--repl-command", help="lean: the whole Lean REPL command line, e.g. "
+                       "\"docker run -i img repl\" (overrides `lake env <repl>` and "
+                       "PROOFGRAPH_LEAN_REPL_CMD)")
+    prove.add_argument("--dojo-startup-timeout", type=float, default=600.0,
+                       help="leandojo: seconds for a Dojo to start (apart from --tactic-timeout)")
+    prove.add_argument("--lean-processes", type=positive,
+                       help="lean-repl: REPL processes kept warm (default: from cores and memory)")
     runs = sub.add_parser("runs", help="list the runs of a store")
     runs.add_argument("--store", type=Path, required=True)
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     sub.add_parser("example", help="print the path of the shipped GSM8K example file")
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub)
@@ -118,16 +150,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"proofgraph: error: {message}", file=sys.stderr)
+    """Print ``message`` as one ``proofgraph: error:`` line on stderr; return ``code``."""
+    from proofgraph.render import clean_message
+
+    print(f"proofgraph: error: {' '.join(clean_message(message).split())}", file=sys.stderr)
     return code
 
 
-def print_summary(summary: dict[str, Any], as_json: bool) -> None:
+def report(message: str) -> None:
+    """A job's per-row message on stderr, on one line, in our words (never Python's)."""
+    from proofgraph.render import clean_message
+
+    print(" ".join(clean_message(message).split()), file=sys.stderr)
+
+
+def print_summary(summary: dict[str, Any], as_json: bool, command: str = "run",
+                  results: list[dict[str, Any]] | None = None) -> None:
+    """``--json``: the summary as one JSON line; else the table and what failed
+    (:func:`proofgraph.render.render_run`), coloured only on a terminal."""
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
         return
-    for key, value in summary.items():
-        print(f"{key}: {value}")
+    from proofgraph.render import render_run, use_color
+
+    print(render_run(command, summary, results, color=use_color(sys.stdout)))
 
 
 def _job(args: argparse.Namespace) -> int:
@@ -139,17 +185,16 @@ def _job(args: argparse.Namespace) -> int:
                       limit=args.limit, formalizer=getattr(args, "formalizer", "rules"),
                       llm_samples=getattr(args, "llm_samples", 4),
                       llm_max_new_tokens=getattr(args, "llm_max_new_tokens", 256),
-                      report=lambda message: print(message, file=sys.stderr))
+                      workers=args.workers, ray=args.ray,
+                      report=report)
     job = run_check if args.command == "check" else run_entail
-    summary, _ = job(args.input, opts)
-    print_summary(summary, args.json)
+    summary, results = job(args.input, opts)
+    print_summary(summary, args.json, args.command, results)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
 def _prove(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from proofgraph.prove import ProveError, ProveOptions, run_prove
+    from proofgraph.prove_job import ProveError, ProveOptions, run_prove
     from search.best_first import SearchConfig
 
     if args.repo or args.file or args.theorem:
@@ -170,40 +215,48 @@ def _prove(args: argparse.Namespace) -> int:
         return fail(str(err))
     opts = ProveOptions(backend=args.backend, policy=args.policy, search=search, out=args.out,
                         store=args.store, fresh=args.fresh, progress=args.progress,
-                        limit=args.limit,
-                        report=lambda message: print(message, file=sys.stderr))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.input
-        if args.row is not None:
-            try:
-                row = json.loads(args.row)
-            except ValueError as err:
-                return fail(f"--row is not valid JSON: {err}")
-            path = Path(tmp) / "row.jsonl"
-            path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
-        elif not path.is_file():
-            return fail(f"{path}: no such file")
-        try:
-            summary, results = run_prove(path, opts)
-        except ProveError as err:
-            return fail(str(err))
+                        limit=args.limit, repl_command=args.repl_command,
+                        dojo_startup_timeout_s=args.dojo_startup_timeout,
+                        lean_processes=args.lean_processes,
+                        report=report)
+    source: Path | list[Any] = args.input
+    if args.row is not None:  # the row stays in memory: no temporary file
+        from prover.records.jsonl import parse_line
+
+        row = parse_line(args.row.encode("utf-8"), 1)
+        if not isinstance(row, dict):
+            return fail(f"--row is not a theorem row: {row.message}")
+        source = [row]
+    elif not args.input.is_file():
+        return fail(f"{args.input}: no such file")
+    try:
+        summary, results = run_prove(source, opts)
+    except ProveError as err:
+        return fail(str(err))
     if args.json:
         print(json.dumps({**summary, "results": [
             {k: r.get(k) for k in ("id", "status", "verdict", "proof", "reason", "error")}
             for r in results]}, ensure_ascii=False, sort_keys=True))
     else:
-        print_summary(summary, False)
+        print_summary(summary, False, "prove", results)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
     from prover import graph as pg
-    from prover.report.html import render_step_report
+    from prover.report.viewer import ViewerError, render_target
     from prover.store import Store
 
+    if not (args.jsonl or args.graph or args.html):
+        return fail("export needs an output: --jsonl F.jsonl, --graph F.json|F.graphml "
+                    "and/or --html F.html")
     if not args.store.is_file():
         return fail(f"{args.store}: no such store")
-    with Store(args.store) as store:
+    from prover.records.files import guard_outputs
+
+    guard_outputs([("--jsonl", args.jsonl), ("--graph", args.graph), ("--html", args.html)],
+                  [("--store", args.store)])
+    with Store(args.store, readonly=True) as store:
         known = {r["run_id"] for r in store.runs()}
         if args.run not in known:
             return fail(f"run {args.run!r} is not in {args.store}; known: "
@@ -220,12 +273,16 @@ def _export(args: argparse.Namespace) -> int:
             else:
                 args.graph.write_text(json.dumps(pg.to_json(graph), ensure_ascii=False),
                                       encoding="utf-8")
-        if args.html:
-            args.html.write_text(render_step_report(results, title=f"proofgraph run {args.run}",
-                                                    summary={"run_id": args.run,
-                                                             "rows": len(results)}),
-                                 encoding="utf-8")
+    if args.html:
+        try:
+            args.html.write_text(render_target(args.run, args.store).html, encoding="utf-8")
+        except ViewerError as err:
+            return fail(str(err))
+    if args.json:
         print(json.dumps({"run_id": args.run, "rows": len(results)}))
+    else:
+        written = ", ".join(str(p) for p in (args.jsonl, args.graph, args.html) if p)
+        print(f"exported {len(results)} rows of run {args.run} to {written}")
     return EXIT_OK
 
 
@@ -234,15 +291,28 @@ def _runs(args: argparse.Namespace) -> int:
 
     if not args.store.is_file():
         return fail(f"{args.store}: no such store")
-    with Store(args.store) as store:
-        for run in store.runs():
-            print(json.dumps(run, ensure_ascii=False, sort_keys=True))
+    with Store(args.store, readonly=True) as store:
+        runs = store.runs()
+        if args.json:
+            for run in runs:
+                print(json.dumps(run, ensure_ascii=False, sort_keys=True))
+            return EXIT_OK
+        for run in runs:
+            run["verdicts"] = store.verdict_counts(run["run_id"])
+            run["rejected"] = run["n_items"] - len(store.done_keys(run["run_id"],
+                                                                   retry_errors=True))
+    from proofgraph.render import runs_table, use_color
+
+    print(runs_table(runs, color=use_color(sys.stdout)))
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``proofgraph`` console script; returns the exit code."""
     from formalizer.inputs import BadInputFile
+    from prover.policy.openai_client import PolicyRequestError
+    from prover.records.files import LockedError, OutputPathError
+    from prover.records.runner import RunInterrupted
     from prover.runs import RunConflict
     from prover.store import StoreError
 
@@ -261,8 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _runs(args)
         print(_EXAMPLES / "gsm8k_sample.jsonl")
         return EXIT_OK
-    except (BadInputFile, RunConflict, StoreError) as err:
+    except (BadInputFile, RunConflict, StoreError, OutputPathError, LockedError) as err:
         return fail(str(err))
+    except RunInterrupted as stop:  # SIGINT/SIGTERM: what was done is committed
+        return fail(stop.message, stop.exit_code)
+    except PolicyRequestError as err:  # the model server is down or refuses: not a row's fault
+        return fail(f"model server request failed: {err}; check that the server runs and the "
+                    "URL and model name are right, then run the same command again (finished "
+                    "rows are kept)")
     except KeyboardInterrupt:
         return fail("interrupted; run the same command again to resume", 130)
     except OSError as err:

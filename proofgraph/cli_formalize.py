@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def _human(result: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand; returns the exit code."""
-    from proofgraph.cli import EXIT_OK, EXIT_REJECTED, fail, print_summary
+    from proofgraph.cli import EXIT_OK, EXIT_REJECTED, fail, print_summary, report
 
     if args.model is None:
         return fail(f"formalize needs a model: --model {SPEC_HELP} (there is no model-free "
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
         opts = RunOptions(out=args.out, store=args.store, fresh=args.fresh,
                           progress=args.progress, limit=args.limit, batch_size=args.batch_size,
-                          report=lambda message: print(message, file=sys.stderr))
+                          report=report)
         summary, results = run_formalize(args.input, sampler, config, opts)
     finally:
         close = getattr(sampler, "close", None)
@@ -134,5 +133,5 @@ def run(args: argparse.Namespace) -> int:
             {k: r.get(k) for k in ("id", "line", "error", "reason", "chosen", "summary", "vote")
              if k in r} for r in results]}, ensure_ascii=False, sort_keys=True))
     else:
-        print_summary(summary, False)
+        print_summary(summary, False, "formalize", results)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK

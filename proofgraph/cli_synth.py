@@ -2,8 +2,11 @@
 
 Each job runs on a local process pool (``--workers``) or on Ray (``--ray``, ``--ray-address``),
 writes JSONL + Parquet shards and ``manifest.json`` under ``--out``, and resumes after any kill
-when run again with the same arguments. Exit codes: 0 every item succeeded, 2 usage error or
-unusable input, 3 some items failed (the summary counts them by reason).
+when run again with the same arguments (items that failed for an infrastructure reason, such
+as a model server that was down, are retried; ``--retry-failed`` retries every failed item).
+Exit codes: 0 every item succeeded, 1 the run failed (no item succeeded), 2 usage error or
+unusable input, 3 some items failed (the summary counts them by reason and kind; status
+``incomplete`` when a rerun would retry some).
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _nonneg_float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     from proofgraph.cli import positive
 
@@ -44,8 +54,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--item-timeout", type=_nonneg_float, default=600.0,
                    help="seconds before a hung item is killed and failed (0 = none)")
     p.add_argument("--limit", type=positive, help="only the first N items")
+    p.add_argument("--group-items", type=positive, default=64,
+                   help="group commit: at most N items per store transaction")
+    p.add_argument("--group-s", type=_positive_float, default=1.0,
+                   help="group commit: commit an open group after S seconds")
     p.add_argument("--fresh", action="store_true",
                    help="discard another run's output in --out (and its store) and start over")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="retry every failed item, not only infrastructure failures")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: when stderr is a terminal)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -99,14 +115,22 @@ def task_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"per_theorem": args.per_theorem, "seed": args.seed, "budget_s": args.budget}
 
 
+EXIT_RUN_FAILED = 1
+
+
+def _reasons(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in summary["failed_by_reason"].items()) or "none"
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
-    failed = ", ".join(f"{k}: {v}" for k, v in summary["failed_by_reason"].items()) or "none"
+    failed = _reasons(summary)
     kinds = ", ".join(f"{k}: {v}" for k, v in summary["rows_by_kind"].items()) or "none"
     lines = [
         f"run {summary['run_id']} ({summary['task']}, {summary['executor']}"
-        f"{', resumed' if summary['resumed'] else ''})",
+        f"{', resumed' if summary['resumed'] else ''}): {summary['status']}",
         f"items: {summary['items']}/{summary['items_total']}  ok: {summary['ok']}  "
-        f"failed: {summary['failed']} ({failed})",
+        f"failed: {summary['failed']} ({failed}; by kind: "
+        f"{', '.join(f'{k}: {v}' for k, v in summary['failed_by_kind'].items()) or 'none'})",
         f"rows: {summary['rows']} ({kinds})  duplicates dropped: "
         f"{summary['duplicates_dropped']}",
         f"this session: {summary['items_this_session']} items, {summary['rows_this_session']} "
@@ -133,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
             out=args.out, store=args.store, workers=args.workers,
             ray=args.ray, ray_address=args.ray_address,
             shared_policy=getattr(args, "shared_policy", None), shard_rows=args.shard_rows,
-            limit=args.limit, fresh=args.fresh, progress=args.progress, parquet=args.parquet,
+            limit=args.limit, fresh=args.fresh, retry_failed=args.retry_failed,
+            progress=args.progress, parquet=args.parquet,
             worker_mem_gb=args.worker_mem_gb, item_timeout_s=args.item_timeout or None,
+            group_items=args.group_items, group_s=args.group_s,
             report=lambda message: print(message, file=sys.stderr))
         summary = run_synth(task, args.input, opts)
     except (SynthError, SynthInputError) as err:
@@ -147,4 +173,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
     else:
         _print_summary(summary)
+    infra = summary["failed_by_kind"].get("infra", 0)
+    retry = (f"{infra} item(s) failed for an infrastructure reason (a service down, a worker "
+             "killed, a timeout); run the same command again to retry them")
+    if summary["status"] == "failed":
+        print(f"proofgraph: error: synth {args.task}: every item failed "
+              f"({_reasons(summary)}){'; ' + retry if infra else ''}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if infra:
+        print(f"proofgraph: {retry}", file=sys.stderr)
     return EXIT_REJECTED if summary["failed"] else EXIT_OK

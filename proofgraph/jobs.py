@@ -1,24 +1,40 @@
-"""The ``check`` and ``entail`` jobs: input file -> resumable run -> JSONL / store / HTML.
+"""The ``check`` and ``entail`` jobs: input file -> :func:`prover.records.runner.run_job` ->
+JSONL / store / HTML.
 
-Shared by the CLI and the Python API. Bad rows never stop a job: each becomes a result with an
-``error`` field and is counted as rejected.
+Shared by the CLI and the Python API. Each job only says how to read its rows and how to
+process a batch; resume, order, group commits, locks, the output-path guard, progress,
+signals and one row's failure are the runner's. Bad rows never stop a job: each becomes a
+result with an ``error`` field and is counted as rejected.
 """
 
 from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from formalizer.inputs import InputError, decode_jsonl, read_solutions
+from formalizer.inputs import InputError, read_solutions
+from formalizer.llm_steps import LLMFormalizerError
 from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
 from prover import graph as pg
 from prover.arith.check import Limits
+from prover.records.jsonl import atomic_write_text
+from prover.records.results import EntailmentResult, SolutionResult
+from prover.records.runner import (
+    Item,
+    Job,
+    Outcome,
+    Rejection,
+    RunSettings,
+    Session,
+    jsonl_rows,
+    run_job,
+)
 from prover.report.html import render_step_report
-from prover.runs import Progress, ResumableRun, file_digest, make_run_id
+from prover.runs import file_digest
 from prover.verdicts import Provenance, Verdict
 
 Reporter = Callable[[str], None]
@@ -26,7 +42,8 @@ Reporter = Callable[[str], None]
 
 @dataclass
 class JobOptions:
-    """Where a job writes and how it checks; every field that changes results is in the run id."""
+    """Where a job writes and how it checks; every field that changes results is in the run id
+    (``limit`` is not: a trial with ``--limit`` and the full run are the same run)."""
 
     out: Path | None = None
     store: Path | None = None
@@ -42,38 +59,42 @@ class JobOptions:
     llm_samples: int = 4
     llm_max_new_tokens: int = 256
     llm_chunk: int = 16
+    workers: int = 1
+    ray: bool = False
+
+    def settings(self, outputs: Iterable[tuple[str, Path | None]] = ()) -> RunSettings:
+        """The runner's view of these options."""
+        return RunSettings(out=self.out, store=self.store, fresh=self.fresh,
+                           progress=self.progress, limit=self.limit, report=self.report,
+                           outputs=list(outputs), workers=self.workers, ray=self.ray)
 
 
-def _count_lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
+    """Non-blank lines of a file (the progress total)."""
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
 
 
-def _claims_of(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for step in result.get("steps") or []:
-        yield from step.get("claims") or []
-
-
 def summarize_check(results: list[dict[str, Any]], wall_s: float, new_claims: int,
-                    run: ResumableRun) -> dict[str, Any]:
+                    run_id: str, resumed: bool) -> dict[str, Any]:
     """The ``--json`` summary of a check run (all its results, including resumed ones)."""
     verdicts: collections.Counter[str] = collections.Counter()
     kinds: collections.Counter[str] = collections.Counter()
     claims = steps = first_errors = rejected = 0
-    for result in results:
-        if result.get("error"):
+    for row in results:
+        result = SolutionResult.from_dict(row)
+        if result.error:
             rejected += 1
             continue
-        steps += len(result.get("steps") or [])
-        first_errors += result.get("first_error") is not None
-        for claim in _claims_of(result):
-            kinds[claim["kind"]] += 1
-            if claim.get("verdict"):
+        steps += len(result.steps or ())
+        first_errors += result.first_error is not None
+        for claim in result.claims():
+            kinds[str(claim.kind)] += 1
+            if claim.label is not None:
                 claims += 1
-                verdicts[claim["verdict"] if claim["verdict"] != "unknown"
-                         else f"unknown: {claim.get('reason')}"] += 1
+                verdicts[claim.label] += 1
     summary = {
-        "run_id": run.run_id, "resumed": run.resumed, "solutions": len(results) - rejected,
+        "run_id": run_id, "resumed": resumed, "solutions": len(results) - rejected,
         "rejected": rejected, "steps": steps, "claims": claims,
         "verdicts": dict(sorted(verdicts.items())), "claim_kinds": dict(sorted(kinds.items())),
         "first_errors": first_errors, "claims_checked_now": new_claims,
@@ -115,98 +136,132 @@ def _llm_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
             "steps_with_upstream_error": upstream}
 
 
+class CheckJob(Job):
+    """Step-check every solution of a file (rules extractor, optionally an LLM formalizer)."""
+
+    command = "check"
+    fatal = (LLMFormalizerError,)  # the model server or model failed: end the run (resumable)
+
+    def __init__(self, path: Path, opts: JobOptions) -> None:
+        from formalizer.llm_steps import model_spec
+
+        self.path = path
+        self.opts = opts
+        self.source = str(path)
+        self.config: dict[str, Any] = {"format": opts.fmt, "timeout_ms": opts.timeout_ms,
+                                       "rlimit": opts.rlimit, "limit": None,
+                                       "checker": "arith-extract/1"}
+        # ``limit`` stays None in the config so run ids match runs recorded before a limit
+        # stopped naming a run.
+        self.uses_llm = model_spec(opts.formalizer) is not None
+        if self.uses_llm:
+            self.config.update(formalizer=opts.formalizer, llm_samples=opts.llm_samples,
+                               llm_max_new_tokens=opts.llm_max_new_tokens)
+            self.batch_size = max(1, opts.llm_chunk)
+        self.checker: StepChecker | None = None
+        self.llm: Any = None
+        self.run_wall_s: float | None = None
+
+    def identity(self) -> tuple[str, dict[str, Any]]:
+        return file_digest(self.path), self.config
+
+    def inputs(self) -> list[tuple[str, Path | None]]:
+        return [("input", self.path)]
+
+    def start(self, run_id: str) -> None:
+        from formalizer.llm_steps import make_formalizer
+
+        limits = Limits(self.opts.timeout_ms, self.opts.rlimit)
+        self.llm = make_formalizer(self.opts.formalizer, limits=limits, run_id=run_id,
+                                   samples=self.opts.llm_samples,
+                                   max_new_tokens=self.opts.llm_max_new_tokens)
+        self.checker = StepChecker(limits, run_id=run_id)
+
+    def total(self) -> int | None:
+        return count_lines(self.path) if self.path.is_file() else None
+
+    def read(self) -> Iterator[Item | Rejection]:
+        for entry in read_solutions(self.path, self.opts.fmt):
+            if isinstance(entry, InputError):
+                yield Rejection(str(entry.line - 1), entry.line - 1, entry.message,
+                                entry.row_id, entry.line)
+            else:
+                yield Item(str(entry.line), entry.line, entry, entry.id, entry.line + 1)
+
+    def rejected(self, rejection: Rejection) -> dict[str, Any]:
+        return {"id": rejection.row_id if rejection.row_id is not None else rejection.key,
+                "line": rejection.seq, "error": rejection.message, "steps": [],
+                "first_error": None}
+
+    def process(self, batch: list[Item]) -> list[Outcome]:
+        assert self.checker is not None
+        solutions: list[Solution] = [item.payload for item in batch]
+        forms = self.llm.formalize(solutions) if self.llm is not None else []
+        outcomes = []
+        for position, solution in enumerate(solutions):
+            began = time.perf_counter()
+            result, verdicts = self.checker.check(solution)
+            mid = time.perf_counter()
+            graph, root = pg.solution_graph(result, backend=BACKEND_NAME)
+            rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
+            claims = len(rows)
+            if self.llm is not None:
+                from formalizer.llm_steps import add_to_graph
+
+                rows += self.llm.annotate(result, forms[position])
+                add_to_graph(graph, result, BACKEND_NAME)
+            stats = {"claims": float(claims), "check_s": mid - began,
+                     "graph_s": time.perf_counter() - mid}
+            outcomes.append(Outcome(result, graph, root, rows, stats=stats))
+        return outcomes
+
+    def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
+        session.stages.update(check=session.stats.get("check_s", 0.0),
+                              graph=session.stats.get("graph_s", 0.0))
+        self.run_wall_s = session.run_wall_s
+        return summarize_check(results, session.wall_s, int(session.stats.get("claims", 0)),
+                               session.run_id, session.resumed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pool worker gets: settings only (it builds its own checker and model)."""
+        state = dict(self.__dict__)
+        state.update(checker=None, llm=None, opts=replace(self.opts, report=_quiet))
+        return state
+
+
 def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Step-check every solution of ``path``; returns (summary, all results in input order).
 
     With ``opts.formalizer`` ``llm:<spec>`` the rows are also formalized by the model, in
     chunks of ``opts.llm_chunk`` rows (one batched model call per step position), and checked
     locally and grounded (:mod:`formalizer.llm_steps`); a bad spec raises before any output.
+    ``opts.html`` gets the step report with the whole run's figures.
     """
-    from formalizer.llm_steps import model_spec
-
-    config: dict[str, Any] = {"format": opts.fmt, "timeout_ms": opts.timeout_ms,
-                              "rlimit": opts.rlimit, "limit": opts.limit,
-                              "checker": "arith-extract/1"}
-    if model_spec(opts.formalizer) is not None:
-        config.update(formalizer=opts.formalizer, llm_samples=opts.llm_samples,
-                      llm_max_new_tokens=opts.llm_max_new_tokens)
-    run_id = make_run_id("check", file_digest(path), config)
-    llm = _llm_formalizer(opts, run_id)
-    run = ResumableRun(run_id=run_id, command="check", config=config, store_path=opts.store,
-                       out_path=opts.out, fresh=opts.fresh)
-    done = run.open()
-    checker = StepChecker(Limits(opts.timeout_ms, opts.rlimit), run_id=run_id)
-    total = _count_lines(path) if opts.limit is None else opts.limit
-    progress = Progress(total, "check", opts.progress)
-    start = time.perf_counter()
-    counts = {"claims": 0, "seen": 0}
-    chunk: list[tuple[Solution, int]] = []
-    chunk_size = max(1, opts.llm_chunk) if llm is not None else 1
-    finished = False
-
-    def flush() -> None:
-        if not chunk:
-            return
-        forms = llm.formalize([item for item, _ in chunk]) if llm is not None else []
-        for position, (item, seen) in enumerate(chunk):
-            result, verdicts = checker.check(item)
-            graph, root = pg.solution_graph(result, backend=BACKEND_NAME)
-            rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
-            counts["claims"] += len(rows)
-            if llm is not None:
-                from formalizer.llm_steps import add_to_graph
-
-                rows += llm.annotate(result, forms[position])
-                add_to_graph(graph, result, BACKEND_NAME)
-            run.commit(str(item.line), item.line, result, graph=graph, root=root, verdicts=rows)
-            rate = counts["claims"] / max(time.perf_counter() - start, 1e-9)
-            progress.update(seen, f"{rate:.0f} claims/s")
-        chunk.clear()
-
-    try:
-        for item in read_solutions(path, opts.fmt):
-            if opts.limit is not None and counts["seen"] >= opts.limit:
-                break
-            counts["seen"] += 1
-            if isinstance(item, InputError):
-                key = str(item.line - 1)
-                if key not in done:
-                    flush()  # keep the results in input order
-                    opts.report(f"{path}:{item.line}: {item.message}")
-                    run.commit(key, item.line - 1, _rejected(item))
-                progress.update(counts["seen"])
-                continue
-            if str(item.line) in done:
-                progress.update(counts["seen"])
-                continue
-            chunk.append((item, counts["seen"]))
-            if len(chunk) >= chunk_size:
-                flush()
-        flush()
-        finished = True
-    finally:
-        results = run.finish(progress, finished=finished)
-    summary = summarize_check(results, time.perf_counter() - start, counts["claims"], run)
+    job = CheckJob(path, opts)  # a bad --formalizer spec raises here, before any output
+    summary, results = run_job(job, opts.settings([("--html", opts.html)]))
     if opts.html is not None:
-        opts.html.write_text(render_step_report(results, title=f"proofgraph check: {path.name}",
-                                                summary=summary), encoding="utf-8")
+        atomic_write_text(opts.html, render_step_report(
+            results, title=f"proofgraph check: {path.name}",
+            summary=whole_run_figures(summary, job.run_wall_s)))
     return summary, results
 
 
-def _llm_formalizer(opts: JobOptions, run_id: str) -> Any:
-    """The LLM step formalizer of ``opts.formalizer`` or None for ``rules`` (loads the model)."""
-    from formalizer.llm_steps import make_formalizer
+def whole_run_figures(summary: dict[str, Any], run_wall_s: float | None) -> dict[str, Any]:
+    """The summary as a report shows it: the run's figures over all its sessions (wall time
+    and claims/s from the store's record of every session; without a store, this session's
+    figures are labelled as such)."""
+    out = {k: v for k, v in summary.items()
+           if k not in ("claims_checked_now", "claims_per_s", "wall_s")}
+    if run_wall_s:
+        out["wall_s"] = round(run_wall_s, 3)
+        out["claims_per_s"] = round(summary["claims"] / run_wall_s, 1)
+    else:
+        out["wall_s_this_session"] = summary.get("wall_s")
+        out["claims_checked_this_session"] = summary.get("claims_checked_now")
+    return out
 
-    return make_formalizer(opts.formalizer, limits=Limits(opts.timeout_ms, opts.rlimit),
-                           run_id=run_id, samples=opts.llm_samples,
-                           max_new_tokens=opts.llm_max_new_tokens)
 
-
-def _rejected(item: InputError) -> dict[str, Any]:
-    return {"id": item.row_id if item.row_id is not None else str(item.line - 1),
-            "line": item.line - 1, "error": item.message, "steps": [], "first_error": None}
-
-
+# --------------------------------------------------------------------------- entail
 def entailment_graph(result: dict[str, Any]) -> tuple[Any, str | None, list]:
     """Proof graph of one entailment result: premises -entailment-> conclusion for the premises
     in the unsat core (all premises when there is no core), the verdict on the conclusion."""
@@ -224,56 +279,82 @@ def entailment_graph(result: dict[str, Any]) -> tuple[Any, str | None, list]:
     return graph, conclusion, [(conclusion, verdict, Provenance.from_dict(result["provenance"]))]
 
 
+def _entail_error(result: dict[str, Any]) -> dict[str, Any]:
+    """Move a structured error to ``error_detail`` and keep its message in ``error``."""
+    if isinstance(result.get("error"), dict):
+        result["error_detail"] = result.pop("error")
+        result["error"] = result["error_detail"].get("message", "rejected")
+    return result
+
+
+def _quiet(message: str) -> None:
+    """The reporter of a pool worker's copy of a job (the runner reports in the parent)."""
+
+
+class EntailJob(Job):
+    """Decide every entailment row ``{id, premises, conclusion}`` of a file."""
+
+    command = "entail"
+
+    def __init__(self, path: Path, opts: JobOptions) -> None:
+        self.path = path
+        self.opts = opts
+        self.source = str(path)
+        self.config = {"timeout_ms": opts.timeout_ms, "rlimit": opts.rlimit, "limit": None,
+                       "checker": "fol-z3/1"}
+        self.run_id = ""
+
+    def identity(self) -> tuple[str, dict[str, Any]]:
+        return file_digest(self.path), self.config
+
+    def inputs(self) -> list[tuple[str, Path | None]]:
+        return [("input", self.path)]
+
+    def start(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "opts": replace(self.opts, report=_quiet)}
+
+    def total(self) -> int | None:
+        return count_lines(self.path) if self.path.is_file() else None
+
+    def read(self) -> Iterator[Item | Rejection]:
+        return jsonl_rows(self.path)
+
+    def rejected(self, rejection: Rejection) -> dict[str, Any]:
+        return _entail_error({"id": rejection.key, "line": rejection.seq,
+                              "error": {"kind": "bad-row", "message": rejection.message}})
+
+    def process(self, batch: list[Item]) -> list[Outcome]:
+        from prover.z3.entail import entail_row
+
+        outcomes = []
+        for item in batch:
+            obj = item.payload
+            result = entail_row(obj, timeout_ms=self.opts.timeout_ms, rlimit=self.opts.rlimit,
+                                run_id=self.run_id)
+            report = None
+            if not result.get("error"):
+                result["premises"], result["conclusion"] = obj["premises"], obj["conclusion"]
+            if result.get("error"):
+                err = result["error"]
+                where = f"{err['formula']}: " if err.get("formula") else ""
+                report = f"row {result.get('id')!r}: {where}{err.get('message', err)}"
+            result["line"] = item.seq
+            result = _entail_error(result)
+            graph, root, verdicts = entailment_graph(result)
+            outcomes.append(Outcome(result, graph, root, verdicts, report))
+        return outcomes
+
+    def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
+        typed = [EntailmentResult.from_dict(r) for r in results]
+        answers = collections.Counter(r.answer or "rejected" for r in typed if not r.error)
+        return {"run_id": session.run_id, "resumed": session.resumed, "rows": len(results),
+                "rejected": sum(1 for r in typed if r.error),
+                "answers": dict(sorted(answers.items())), "wall_s": round(session.wall_s, 3)}
+
+
 def run_entail(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decide every entailment row of ``path``; returns (summary, all results)."""
-    from prover.z3.entail import entail_row
-
-    config = {"timeout_ms": opts.timeout_ms, "rlimit": opts.rlimit, "limit": opts.limit,
-              "checker": "fol-z3/1"}
-    run_id = make_run_id("entail", file_digest(path), config)
-    run = ResumableRun(run_id=run_id, command="entail", config=config, store_path=opts.store,
-                       out_path=opts.out, fresh=opts.fresh)
-    done = run.open()
-    progress = Progress(_count_lines(path), "entail", opts.progress)
-    start = time.perf_counter()
-    seen = 0
-    finished = False
-    try:
-        for number, obj in decode_jsonl(path):
-            if opts.limit is not None and seen >= opts.limit:
-                break
-            seen += 1
-            key = str(number - 1)
-            if key in done:
-                continue
-            if isinstance(obj, InputError):
-                opts.report(f"{path}:{number}: {obj.message}")
-                result: dict[str, Any] = {"id": str(number - 1), "error": {
-                    "kind": "bad-row", "message": obj.message}}
-            else:
-                result = entail_row(obj, timeout_ms=opts.timeout_ms, rlimit=opts.rlimit,
-                                    run_id=run_id)
-                if not result.get("error"):
-                    result["premises"], result["conclusion"] = obj["premises"], obj["conclusion"]
-                if result.get("error"):
-                    err = result["error"]
-                    where = f"{err['formula']}: " if err.get("formula") else ""
-                    opts.report(f"{path}:{number}: row {result.get('id')!r}: {where}"
-                                f"{err.get('message', err)}")
-            result["line"] = number - 1
-            if isinstance(result.get("error"), dict):
-                result["error_detail"] = result.pop("error")
-                result["error"] = result["error_detail"].get("message", "rejected")
-            graph, root, verdicts = entailment_graph(result)
-            run.commit(key, number - 1, result, graph=graph, root=root, verdicts=verdicts)
-            progress.update(seen)
-        finished = True
-    finally:
-        results = run.finish(progress, finished=finished)
-    answers = collections.Counter(r.get("answer", "rejected") for r in results
-                                  if not r.get("error"))
-    summary = {"run_id": run_id, "resumed": run.resumed, "rows": len(results),
-               "rejected": sum(1 for r in results if r.get("error")),
-               "answers": dict(sorted(answers.items())),
-               "wall_s": round(time.perf_counter() - start, 3)}
-    return summary, results
+    return run_job(EntailJob(path, opts), opts.settings())

@@ -39,7 +39,7 @@ def normalize_text(text: str) -> str:
 def node_id(kind: str, text: str, backend: str) -> str:
     """Content address of a node: sha256 hex of (kind, normalised text, backend); stable forever."""
     _check_kind(kind)
-    payload = json.dumps([kind, normalize_text(text), backend], ensure_ascii=False)
+    payload = _ID_JSON([kind, normalize_text(text), backend])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -236,10 +236,21 @@ def _check_etype(etype: str) -> None:
 
 
 def _check_jsonable(attrs: Mapping[str, Any]) -> None:
+    """Raise TypeError unless every value is JSON-able; plain scalars are accepted without
+    encoding them (most attributes), anything else is tried with the JSON encoder."""
+    rest = {k: v for k, v in attrs.items() if type(v) not in _SCALARS}
+    if not rest:
+        return
     try:
-        json.dumps(dict(attrs), allow_nan=True)
+        json.dumps(rest, allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"attribute values must be JSON-able: {exc}") from exc
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: the encoder of node ids (built once: ``json.dumps(..., ensure_ascii=False)`` would build a
+#: new encoder per call); the bytes are the same, so ids are stable
+_ID_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _scalar_type(v: Any) -> type | None:

@@ -1,18 +1,32 @@
 """Proving one theorem: backends (environment, policy family, final re-check) and ``prove_row``.
 
 Backends are chosen from a registry (name -> :class:`Backend`), never a chain of ifs. A proof is
-reported verified only after the backend's re-check (Z3 replay, Lean audit, fresh Dojo replay).
+reported verified only after the backend's re-check: the Z3 replay, or for BOTH Lean backends
+the one trust audit (:func:`prover.lean.audit.audit`: lint, tactic replay, compile,
+``#print axioms`` whitelist, statement check) in a REPL; a leandojo proof with no REPL
+configured beside the Dojo is ``unknown: not-audited``, never verified.
+
+Per-row isolation: :func:`prove_row` turns ANY failure of one theorem (a header that times out
+or does not elaborate, a REPL crash or broken framing, lean-dojo's DojoInitError,
+AssertionError, CalledProcessError, an untraced repository, anything else) into that row's
+``unknown`` verdict with a typed reason and a ``failure`` kind; only "the backend cannot run on
+this machine at all" (no Lean, no lean-dojo) raises :class:`ProveError`, and a row that is not
+a theorem row (no statement; z3's TheoremError) raises a ValueError such as :class:`RowError`
+(the caller records it as a bad row).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.policy.openai_client import PolicyRequestError
 from prover.search_graph import search_graph
 from prover.verdicts import Provenance, UnknownReason, Verdict, unknown
 from search import protocols as sp
@@ -23,12 +37,23 @@ Reporter = Callable[[str], None]
 
 
 class ProveError(ValueError):
-    """Bad arguments for a prove job (unknown backend or policy, unusable theorem source)."""
+    """Bad arguments for a prove job (unknown backend or policy), or a backend that cannot run
+    here at all: the whole run stops with this message."""
+
+
+class RowError(ValueError):
+    """One input row is not a theorem row of the backend (the caller records a bad row)."""
 
 
 @dataclass
 class ProveOptions:
-    """What to prove with, and where results go; budgets are in ``search``."""
+    """What to prove with, and where results go; budgets are in ``search``.
+
+    ``repl_command`` is the whole REPL command line (shell-split; overrides ``lake env <repl>``
+    and ``PROOFGRAPH_LEAN_REPL_CMD``); ``lean_command`` the same as a list (older callers).
+    ``dojo_startup_timeout_s`` bounds a Dojo's start-up, apart from the per-tactic timeout.
+    ``lean_processes`` caps the per-header REPL pool (None: from cores and memory);
+    ``lean_header_timeout_s`` bounds one header import in a fresh REPL process."""
 
     backend: str = "z3"
     policy: str = "symbolic"
@@ -39,6 +64,10 @@ class ProveOptions:
     progress: bool | None = None
     limit: int | None = None
     lean_command: list[str] | None = None
+    repl_command: str | None = None
+    dojo_startup_timeout_s: float = 600.0
+    lean_processes: int | None = None
+    lean_header_timeout_s: float = 600.0
     report: Reporter = field(default=lambda message: None)
     resources: dict[str, Any] = field(default_factory=dict)  # per-job pools, closers
 
@@ -51,7 +80,7 @@ class Backend:
     make_env: Callable[[Mapping[str, Any], ProveOptions], Environment]
     recheck: Callable[[Mapping[str, Any], list[str], ProveOptions], Verdict]
     statement: Callable[[Mapping[str, Any]], str]
-    version: Callable[[], str]
+    version: Callable[..., str]  # (opts: ProveOptions | None = None) -> str
     unavailable: Callable[[], tuple[type[BaseException], ...]] = lambda: ()
 
 
@@ -67,32 +96,43 @@ def _z3_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) ->
     return check_proof(row, proof, budget_s=max(opts.search.tactic_timeout_s, 1.0) * 2)
 
 
-def _z3_version() -> str:
-    import z3
+def _z3_version(opts: ProveOptions | None = None) -> str:
+    from prover.z3.gateway import z3_version
 
-    return f"z3 {z3.get_version_string()}"
+    return f"z3 {z3_version()}"
 
 
 def _z3_statement(row: Mapping[str, Any]) -> str:
     return f"{row.get('smt2', '')} ⊢ {row.get('goal', '')}"
 
 
+# --------------------------------------------------------------------------- Lean: REPL
+def repl_config(opts: ProveOptions) -> Any:
+    """The job's :class:`~prover.lean.repl.ReplConfig`: environment variables, then
+    ``lean_command`` / ``repl_command`` (the whole command line) when given."""
+    from prover.lean.repl import ReplConfig
+
+    overrides: dict[str, Any] = {"header_timeout_s": opts.lean_header_timeout_s}
+    if opts.lean_command:
+        overrides["command"] = tuple(opts.lean_command)
+    return ReplConfig.from_env(repl_command=opts.repl_command, **overrides)
+
+
 def _lean_pool(opts: ProveOptions) -> Any:
-    """One REPL pool per job, started on first use (header environments are reused)."""
-    from prover.lean.repl import LeanReplPool, ReplConfig
+    """The job's per-header pool of REPL processes, created on first use."""
+    from prover.lean.pool import HeaderPool
 
     if "lean_pool" not in opts.resources:
-        config = ReplConfig.from_env(**({"command": tuple(opts.lean_command)}
-                                        if opts.lean_command else {}))
-        opts.resources["lean_pool"] = LeanReplPool(config)
+        opts.resources["lean_pool"] = HeaderPool(repl_config(opts),
+                                                 max_processes=opts.lean_processes)
     return opts.resources["lean_pool"]
 
 
 def _lean_row(row: Mapping[str, Any]) -> tuple[str, str]:
     statement, header = row.get("statement"), row.get("header", "")
     if not isinstance(statement, str) or not isinstance(header, str):
-        raise ProveError(f"row {row.get('id')!r}: lean rows need 'statement' (and optional "
-                         "'header') strings")
+        raise RowError(f"row {row.get('id')!r}: lean rows need 'statement' (and optional "
+                       "'header') strings")
     return statement, header
 
 
@@ -103,39 +143,84 @@ def _lean_repl_env(row: Mapping[str, Any], opts: ProveOptions) -> Environment:
     return LeanReplEnv(statement, _lean_pool(opts), header=header)
 
 
-def _lean_repl_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
+def audit_proof(statement: str, header: str, proof: list[str], opts: ProveOptions) -> Verdict:
+    """The trust audit of a tactic proof in the job's REPL for ``header``; the verdict
+    carries the per-check results."""
     from prover.lean.audit import audit
+    from prover.lean.header import detach_docstrings
 
+    header, statement, _ = detach_docstrings(header, statement)
+    with _lean_pool(opts).lease(header) as repl:
+        report = audit(statement, None, repl, header=header, tactics=proof)
+    checks = [{"name": c.name, "status": c.status, "detail": str(c.detail)[:500]}
+              for c in report.checks]
+    verdict = report.verdict
+    return Verdict(verdict.kind, reason=verdict.reason, tolerance=verdict.tolerance,
+                   detail=verdict.detail, evidence={**verdict.evidence, "audit": checks})
+
+
+def _lean_repl_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
     statement, header = _lean_row(row)
-    return audit(statement, None, _lean_pool(opts), header=header, tactics=proof).verdict
+    return audit_proof(statement, header, proof, opts)
 
 
+def _lean_version(opts: ProveOptions | None = None) -> str:
+    """The Lean version (``lean --version``) and REPL commit read on this machine."""
+    from prover.lean.doctor import backend_version
+
+    return backend_version(repl_config(opts or ProveOptions()))
+
+
+# --------------------------------------------------------------------------- Lean: lean-dojo
 def _dojo_theorem(row: Mapping[str, Any]) -> Any:
     from prover.lean.dojo import make_theorem
 
     missing = [k for k in ("repo", "file", "theorem") if not isinstance(row.get(k), str)]
     if missing:
-        raise ProveError(f"leandojo rows need {', '.join(missing)} (a traced local repo)")
+        raise RowError(f"leandojo rows need {', '.join(missing)} (a traced local repo)")
     return make_theorem(row["repo"], row["file"], row["theorem"], commit=row.get("commit"))
 
 
 def _dojo_env(row: Mapping[str, Any], opts: ProveOptions) -> Environment:
     from prover.lean.dojo import LeanDojoEnv
 
-    env = LeanDojoEnv(_dojo_theorem(row), timeout_s=max(int(opts.search.tactic_timeout_s), 1))
+    env = LeanDojoEnv(_dojo_theorem(row), timeout_s=max(int(opts.search.tactic_timeout_s), 1),
+                      startup_timeout_s=max(int(opts.dojo_startup_timeout_s), 1))
     opts.resources.setdefault("closers", []).append(env.close)
     return env
 
 
-def _dojo_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
-    """Replay the proof in a freshly opened Dojo: verified only if it ends in ProofFinished."""
-    from prover.lean.dojo import LeanDojoEnv
+def repl_beside_dojo(opts: ProveOptions) -> bool:
+    """True when the user configured a REPL for auditing Dojo proofs: ``--repl-command`` /
+    ``lean_command``, ``PROOFGRAPH_LEAN_REPL_CMD`` or ``PROOFGRAPH_LEAN_REPL``."""
+    from prover.lean.repl import REPL_CMD_ENV
 
-    env = LeanDojoEnv(_dojo_theorem(row), timeout_s=max(int(opts.search.tactic_timeout_s), 1))
+    return bool(opts.repl_command or opts.lean_command or os.environ.get(REPL_CMD_ENV)
+                or os.environ.get("PROOFGRAPH_LEAN_REPL"))
+
+
+def _dojo_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
+    """The same trust audit as lean-repl, in the REPL configured beside the Dojo (the row
+    gives the theorem's ``statement`` and ``header``); without one: ``unknown: not-audited``
+    (lean-dojo's own "proof finished" accepts ``native_decide`` and forged axioms)."""
+    statement, header = row.get("statement"), row.get("header", "")
+    if not repl_beside_dojo(opts):
+        return unknown(UnknownReason.NOT_AUDITED,
+                       "the Dojo found a proof, but no Lean REPL is configured to audit it "
+                       "(give --repl-command or PROOFGRAPH_LEAN_REPL_CMD for the traced repo)")
+    if not isinstance(statement, str) or not isinstance(header, str):
+        return unknown(UnknownReason.NOT_AUDITED,
+                       "the row has no 'statement' (and 'header') text for the audit")
+    return audit_proof(statement, header, proof, opts)
+
+
+def _dojo_version(opts: ProveOptions | None = None) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        return replay(env, proof, opts.search.tactic_timeout_s)
-    finally:
-        env.close()
+        return f"lean-dojo {version('lean-dojo')}"
+    except PackageNotFoundError:
+        return "lean-dojo (not installed)"
 
 
 def replay(env: Environment, proof: list[str], budget_s: float) -> Verdict:
@@ -158,18 +243,14 @@ def replay(env: Environment, proof: list[str], budget_s: float) -> Verdict:
 
 
 def _lean_errors(kind: str) -> tuple[type[BaseException], ...]:
-    """Exceptions meaning "Lean is not usable here" (no toolchain, no lean-dojo)."""
-    from prover.lean.repl import LeanSetupError, LeanUnavailable
+    """Exceptions meaning "Lean is not usable on this machine" (no toolchain, no lean-dojo)."""
+    from prover.lean.repl import LeanUnavailable
 
     if kind == "dojo":
         from prover.lean.dojo import DojoUnavailable
 
-        return (LeanUnavailable, LeanSetupError, DojoUnavailable)
-    return (LeanUnavailable, LeanSetupError)
-
-
-def _lean_version() -> str:
-    return "lean4 v4.20.0 (lean_project toolchain)"
+        return (LeanUnavailable, DojoUnavailable)
+    return (LeanUnavailable,)
 
 
 def _dojo_statement(row: Mapping[str, Any]) -> str:
@@ -181,32 +262,131 @@ BACKENDS: dict[str, Backend] = {
     "lean-repl": Backend("lean", _lean_repl_env, _lean_repl_recheck,
                          lambda row: str(row.get("statement")), _lean_version,
                          lambda: _lean_errors("repl")),
-    "leandojo": Backend("lean", _dojo_env, _dojo_recheck, _dojo_statement,
-                        lambda: "lean-dojo 4.20.0", lambda: _lean_errors("dojo")),
+    "leandojo": Backend("lean", _dojo_env, _dojo_recheck, _dojo_statement, _dojo_version,
+                        lambda: _lean_errors("dojo")),
 }
+
+
+# --------------------------------------------------------------------------- one row
+def classify_failure(exc: BaseException) -> tuple[UnknownReason, str]:
+    """The typed reason and failure kind of an exception that ended one row's proving."""
+    from prover.lean.dojo import DojoNotTraced
+    from prover.lean.repl import LeanSetupError, ReplCrashed, ReplFramingError, ReplTimeout
+
+    name = type(exc).__name__
+    if isinstance(exc, ReplTimeout):
+        return UnknownReason.TIMEOUT, ("header-timeout" if "header" in exc.what
+                                       else "lean-timeout")
+    if isinstance(exc, LeanSetupError):
+        return UnknownReason.NOT_FORMALIZED, "does-not-elaborate"
+    if isinstance(exc, ReplFramingError):
+        return UnknownReason.BACKEND_ERROR, "repl-framing"
+    if isinstance(exc, ReplCrashed):
+        return UnknownReason.BACKEND_ERROR, "repl-crash"
+    if isinstance(exc, DojoNotTraced):
+        return UnknownReason.NOT_CHECKED, "repo-not-traced"
+    kinds = {"DojoInitError": "dojo-init", "DojoCrashError": "dojo-crash",
+             "DojoTacticTimeoutError": "dojo-timeout"}
+    if name in kinds:  # lean_dojo's exception types, matched by name (imported lazily)
+        reason = UnknownReason.TIMEOUT if name == "DojoTacticTimeoutError" \
+            else UnknownReason.BACKEND_ERROR
+        return reason, kinds[name]
+    if isinstance(exc, subprocess.CalledProcessError):
+        return UnknownReason.BACKEND_ERROR, "subprocess-failed"
+    if isinstance(exc, AssertionError):
+        return UnknownReason.BACKEND_ERROR, "assertion-failed"
+    if isinstance(exc, MemoryError):
+        return UnknownReason.BACKEND_ERROR, "out-of-memory"
+    if isinstance(exc, TimeoutError):
+        return UnknownReason.TIMEOUT, "timeout"
+    return UnknownReason.BACKEND_ERROR, f"internal-error:{name}"
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.CalledProcessError):
+        return f"command {exc.cmd!r} exited {exc.returncode}"
+    text = str(exc) or type(exc).__name__
+    return text[:2000]
+
+
+def _provenance(backend: Backend, opts: ProveOptions, policy_info: dict, run_id: str,
+                start: float) -> Provenance:
+    try:
+        version = backend.version(opts)
+    except Exception as exc:  # provenance must not end the row: say what was not read
+        version = f"unknown ({type(exc).__name__}: {exc})"
+    return Provenance(
+        run_id=run_id, backend=opts.backend, backend_version=version,
+        limits={"search": asdict(opts.search),
+                "dojo_startup_timeout_s": opts.dojo_startup_timeout_s},
+        formalizer=f"policy:{policy_info['spec']}",
+        formalizer_version=json.dumps(policy_info, sort_keys=True, default=str),
+        wall_time_s=round(time.perf_counter() - start, 6))
+
+
+def _failed_row(row: Mapping[str, Any], backend: Backend, policy_info: dict,
+                opts: ProveOptions, run_id: str, start: float, exc: BaseException,
+                stage: str) -> tuple[dict[str, Any], Any, str | None, list]:
+    reason, kind = classify_failure(exc)
+    message = _failure_message(exc)
+    command = getattr(exc, "command", None)
+    verdict = unknown(reason, f"{stage}: {kind}: {message}")
+    verdict = Verdict("unknown", reason=reason, detail=verdict.detail, evidence={
+        "failure": kind, "stage": stage, "exception": type(exc).__name__,
+        **({"fix": command} if command else {})})
+    provenance = _provenance(backend, opts, policy_info, run_id, start)
+    try:
+        statement = backend.statement(row)
+    except Exception:
+        statement = str(row.get("id"))
+    graph, root = search_graph({"status": "unknown", "stop_reason": kind, "nodes": [],
+                                "edges": []}, backend=opts.backend, statement=statement,
+                               provenance={**provenance.to_dict(), "policy": policy_info})
+    result = {
+        "id": str(row.get("id")), "status": "unknown", "stop_reason": kind, "proof": None,
+        **verdict.to_dict(), "failure": {"kind": kind, "stage": stage, "message": message},
+        "counts": {}, "times": {}, "policy": policy_info, "provenance": provenance.to_dict(),
+        "error": None,
+    }
+    opts.report(f"row {row.get('id')!r}: unknown ({reason.value}, {kind}): {message[:300]}")
+    return result, graph, root, [(root, verdict, provenance)]
 
 
 def prove_row(row: Mapping[str, Any], backend: Backend, policy: Policy, policy_info: dict,
               opts: ProveOptions, run_id: str) -> tuple[dict[str, Any], Any, str | None, list]:
-    """Search one theorem and re-check its proof; returns (result, graph, root, verdicts)."""
+    """Search one theorem and re-check its proof; returns (result, graph, root, verdicts).
+
+    Never raises for a failure of this theorem, whatever its source (see the module
+    docstring); raises RowError for a row that is not a theorem row and ProveError when the
+    backend cannot run here."""
     start = time.perf_counter()
+    stage = "setup"
+    env: Any = None
     try:
         env = backend.make_env(row, opts)
-        search = best_first_search(env, policy, opts.search)
+        stage = "search"
+        try:
+            search = best_first_search(env, policy, opts.search)
+        finally:  # a Dojo holds a whole Lean process: never keep one per finished row
+            _close(env)
+        data = search.to_dict()
+        stage = "recheck"
+        if search.status == "proved" and search.proof is not None:
+            verdict = backend.recheck(row, list(search.proof), opts)
+        elif search.status == "failed":
+            verdict = unknown(UnknownReason.BUDGET, "every candidate tactic failed")
+        else:
+            verdict = unknown(UnknownReason.BUDGET, f"search stopped: {search.stop_reason}")
+        verdict = getattr(env, "preflight_verdict", None) or verdict  # vacuous / refuted
     except backend.unavailable() as err:
         raise ProveError(f"{opts.backend} backend unavailable: {err}") from err
-    data = search.to_dict()
-    if search.status == "proved" and search.proof is not None:
-        verdict = backend.recheck(row, list(search.proof), opts)
-    elif search.status == "failed":
-        verdict = unknown(UnknownReason.BUDGET, "every candidate tactic failed")
-    else:
-        verdict = unknown(UnknownReason.BUDGET, f"search stopped: {search.stop_reason}")
-    provenance = Provenance(
-        run_id=run_id, backend=opts.backend, backend_version=backend.version(),
-        limits={"search": asdict(opts.search)}, formalizer=f"policy:{policy_info['spec']}",
-        formalizer_version=json.dumps(policy_info, sort_keys=True, default=str),
-        wall_time_s=round(time.perf_counter() - start, 6))
+    except (RowError, ProveError, PolicyRequestError):  # a dead model server: not a verdict
+        raise
+    except Exception as exc:  # one theorem's failure: its row's unknown, the run goes on
+        if stage == "setup" and _bad_input(exc):
+            raise
+        return _failed_row(row, backend, policy_info, opts, run_id, start, exc, stage)
+    provenance = _provenance(backend, opts, policy_info, run_id, start)
     graph, root = search_graph(data, backend=opts.backend, statement=backend.statement(row),
                                provenance={**provenance.to_dict(), "policy": policy_info})
     result = {
@@ -216,6 +396,26 @@ def prove_row(row: Mapping[str, Any], backend: Backend, policy: Policy, policy_i
         "error": None,
     }
     return result, graph, root, [(root, verdict, provenance)]
+
+
+def _close(env: Any) -> None:
+    """Close ``env`` if it holds a process of its own (LeanDojoEnv); REPL processes belong to
+    the job's pool and stay warm."""
+    close = getattr(env, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing a dead Dojo: nothing left to free
+            pass
+
+
+def _bad_input(exc: BaseException) -> bool:
+    """A ValueError from building the environment is the ROW's fault (z3's TheoremError: the
+    caller records a bad row), except a Lean statement that does not elaborate (an unknown:
+    not-formalized, like any other Lean failure)."""
+    from prover.lean.repl import LeanSetupError
+
+    return isinstance(exc, ValueError) and not isinstance(exc, LeanSetupError)
 
 
 def release(opts: ProveOptions) -> None:

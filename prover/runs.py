@@ -5,28 +5,47 @@ command restarted after a crash (even SIGKILL) resumes: items already committed 
 nothing is lost and nothing is written twice. With a store, the store is the source of truth
 and the JSONL file is rewritten from it when the two disagree; without one, the complete lines
 of the JSONL file are.
+
+Items are committed in groups (at most ``GroupPolicy.max_items`` items or ``max_s`` seconds
+old): one store transaction, then one write of their JSONL lines. A kill loses at most the
+open group. While a run is open it holds an advisory lock on its store and its output file,
+so a second writer is refused with one clear line instead of interleaving duplicate keys.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import networkx as nx
 
-from prover.store import Store
+from prover.records.files import FileLock, guard_outputs
+from prover.records.jsonl import atomic_write, dump_line, parse_line
+from prover.store import ItemRecord, Store
 from prover.verdicts import Provenance, Verdict
 
 
 class RunConflict(RuntimeError):
     """The output file holds results of a different run (other input or settings)."""
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    """How many finished items wait for one commit: at most ``max_items``, and none longer
+    than ``max_s`` seconds after the first of the group finished."""
+
+    max_items: int = 256
+    max_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_items < 1 or self.max_s < 0:
+            raise ValueError("a commit group needs max_items >= 1 and max_s >= 0")
 
 
 def file_digest(path: Path) -> str:
@@ -38,21 +57,28 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def rows_digest(rows: Iterable[Any]) -> str:
+    """sha256 of in-memory rows (canonical JSON, one per line): the input digest of rows
+    given to the API or on the command line, so they need no temporary file."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
 def make_run_id(command: str, input_digest: str, config: dict[str, Any]) -> str:
     """Deterministic run id: the same command, input and settings give the same id."""
     blob = json.dumps([command, input_digest, config], sort_keys=True, separators=(",", ":"))
     return f"{command}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
-def _dump(result: dict[str, Any]) -> str:
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-
-
 def _read_complete_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
     """Parsed complete lines of a JSONL results file and the byte length they span.
 
     A last line without its newline is a write torn by a kill and is left out; a complete line
-    that is not a JSON object means the file is not ours, which raises :class:`RunConflict`.
+    that is not a proofgraph result (a JSON object with ``key`` and ``run_id``) means the file
+    is not ours, which raises :class:`RunConflict` (and ``--fresh`` does not override it).
     """
     rows: list[dict[str, Any]] = []
     good = 0
@@ -60,113 +86,170 @@ def _read_complete_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
         for number, raw in enumerate(handle, start=1):
             if not raw.endswith(b"\n"):
                 break
-            try:
-                row = json.loads(raw)
-            except ValueError:
-                row = None
-            if not isinstance(row, dict):
-                raise RunConflict(f"{path}:{number} is not a proofgraph result line; "
-                                  "use another --out, or --fresh to replace the file")
+            row = parse_line(raw, number)
+            if not isinstance(row, dict) or "key" not in row or not row.get("run_id"):
+                raise RunConflict(
+                    f"{path}:{number} is not a proofgraph result line, so {path} is not the "
+                    "output of a proofgraph run; it is left as it is: choose another --out")
             rows.append(row)
             good += len(raw)
     return rows, good
 
 
+def is_infra_failure(result: dict[str, Any]) -> bool:
+    """True for a row that failed because of the machinery (a worker died, a batch timed out),
+    not because of its content: such rows are tried again when the run resumes."""
+    detail = result.get("error_detail")
+    return bool(result.get("error")) and isinstance(detail, dict) and detail.get("kind") == "infra"
+
+
 class ResumableRun:
-    """One run: ``open()`` returns the keys already done, ``commit()`` records one item."""
+    """One run: ``open()`` returns the keys already done, ``commit()`` records one item (in
+    groups), ``close()`` commits the open group and releases the locks."""
 
     def __init__(self, *, run_id: str, command: str, config: dict[str, Any],
                  store_path: Path | None = None, out_path: Path | None = None,
-                 fresh: bool = False) -> None:
+                 fresh: bool = False, group: GroupPolicy | None = None,
+                 inputs: Sequence[tuple[str, Path | None]] = (),
+                 outputs: Sequence[tuple[str, Path | None]] = ()) -> None:
+        """``inputs`` and ``outputs`` are ``(flag, path)`` pairs of the command's other files:
+        no output (``--out``, ``outputs``) may be an input or the store."""
         self.run_id = run_id
         self.command = command
         self.config = config
-        self.store = Store(store_path) if store_path is not None else None
+        self.store_path = store_path
+        self.store: Store | None = None
         self.out_path = out_path
         self.fresh = fresh
-        self._out: TextIO | None = None
+        self.group = group or GroupPolicy()
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
         self.resumed = False
+        self._out: TextIO | None = None
+        self._locks: list[FileLock] = []
+        self._out_lock: FileLock | None = None
         self._rows_no_store: list[dict[str, Any]] = []
+        self._pending: list[ItemRecord] = []
+        self._pending_since = 0.0
+        self.committed = 0
+        self.retry: set[str] = set()  # keys whose last attempt failed for infrastructure
+        self._started = time.perf_counter()
 
     # ------------------------------------------------------------------ opening
+    def guard(self) -> None:
+        """Refuse an output (``--out``, the other outputs, the store) that is an input, the
+        store or another output, before anything is opened."""
+        guard_outputs([("--out", self.out_path), *self.outputs],
+                      [*self.inputs, ("--store", self.store_path)])
+        if self.store_path is not None:
+            guard_outputs([("--store", self.store_path)], self.inputs)
+
     def open(self) -> set[str]:
-        """Prepare outputs and return the keys of items already committed in this run."""
-        done: set[str] = set()
-        if self.store is not None:
-            self.resumed = self.store.open_run(self.run_id, self.command, self.config)
-            done = self.store.done_keys(self.run_id)
-        if self.out_path is not None:
-            done = self._reconcile_out(done)
+        """Check the paths, lock the store and the output, and return the keys of the items
+        already committed in this run."""
+        self.guard()
+        if self.out_path is not None and self.out_path.exists() and not self.out_path.is_file():
+            raise RunConflict(f"{self.out_path} is not a regular file")
+        try:
+            if self.store_path is not None:
+                if self.store_path.is_dir():
+                    self.store = Store(self.store_path)  # raises its clear "is a directory"
+                self._locks.append(FileLock(self.store_path, "store").acquire())
+                self.store = Store(self.store_path)
+            done: set[str] = set()
+            if self.store is not None:
+                self.resumed = self.store.open_run(self.run_id, self.command, self.config)
+                self.retry = {k for k, r in self.store.error_results(self.run_id)
+                              if is_infra_failure(r)}
+                done = self.store.done_keys(self.run_id) - self.retry
+            if self.out_path is not None:
+                self.out_path.parent.mkdir(parents=True, exist_ok=True)
+                self._out_lock = FileLock(self.out_path, "--out file").acquire()
+                self._locks.append(self._out_lock)
+                done = self._reconcile_out(done)
+        except BaseException:
+            self._release()
+            raise
+        self._started = time.perf_counter()
         return done
 
     def _check_owner(self, rows: list[dict[str, Any]]) -> None:
-        other = {r.get("run_id") for r in rows} - {self.run_id}
+        other = sorted({str(r["run_id"]) for r in rows} - {self.run_id})
         if other and not self.fresh:
             raise RunConflict(
-                f"{self.out_path} holds results of another run ({sorted(map(str, other))[0]}); "
+                f"{self.out_path} holds results of another run ({other[0]}); "
                 "use another --out, or --fresh to replace it")
 
     def _reconcile_out(self, store_done: set[str]) -> set[str]:
         assert self.out_path is not None
         path = self.out_path
-        rows: list[dict[str, Any]] = []
-        good = 0
-        if path.exists() and not self.fresh:
-            if not path.is_file():
-                raise RunConflict(f"{path} is not a regular file")
-            rows, good = _read_complete_lines(path)
-            self._check_owner(rows)
+        rows, good = _read_complete_lines(path)  # refuses a file that is not ours, even fresh
+        self._check_owner(rows)
+        if self.fresh:
+            rows, good = [r for r in rows if r.get("run_id") == self.run_id], 0
+            if self.store is None:
+                rows = []
         if self.store is not None:
             keys_in_file = [str(r.get("key")) for r in rows]
-            stored = list(self.store.item_results(self.run_id))
-            if keys_in_file != [k for k, _ in stored] or good != (
-                    path.stat().st_size if path.exists() else 0):
+            stored = [(k, r) for k, r in self.store.item_results(self.run_id)
+                      if k not in self.retry]  # failures to retry leave the file
+            if keys_in_file != [k for k, _ in stored] or good != path.stat().st_size:
                 self._rewrite(path, (r for _, r in stored))
             self._out = path.open("a", encoding="utf-8")
             return store_done
-        if path.exists():
-            if self.fresh:
-                path.unlink()
-            else:
-                with path.open("r+b") as handle:
-                    handle.truncate(good)
+        self.retry = {str(r.get("key")) for r in rows if is_infra_failure(r)}
+        if self.retry:
+            rows = [r for r in rows if str(r.get("key")) not in self.retry]
+            self._rewrite(path, rows)
+        else:
+            with path.open("r+b") as handle:
+                handle.truncate(good)
         self.resumed = self.resumed or bool(rows)
         self._rows_no_store = rows
         self._out = path.open("a", encoding="utf-8")
         return {str(r.get("key")) for r in rows}
 
-    @staticmethod
-    def _rewrite(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-        """Atomically replace ``path`` with ``rows`` (temp file in the same folder + rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    def _rewrite(self, path: Path, rows: Iterable[dict[str, Any]]) -> None:
+        """Atomically replace ``path`` with ``rows`` and keep holding its lock."""
+        def write(tmp: Path) -> None:
+            with tmp.open("w", encoding="utf-8") as handle:
                 for row in rows:
-                    handle.write(_dump(row) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+                    handle.write(dump_line(row) + "\n")
+
+        atomic_write(path, write)
+        if self._out_lock is not None:
+            self._out_lock.relock()
 
     # ------------------------------------------------------------------ items
     def commit(self, key: str, seq: int, result: dict[str, Any], *,
                graph: nx.DiGraph | None = None, root: str | None = None,
                verdicts: Iterable[tuple[str, Verdict, Provenance]] = ()) -> None:
-        """Record one finished item: store transaction first, then the JSONL line."""
+        """Record one finished item; it is durable once its group is flushed (the group is
+        flushed here when full or old enough, and always by :meth:`flush` and :meth:`close`)."""
         result = {"key": key, "run_id": self.run_id, **result}
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(ItemRecord(key, seq, result, graph, root, list(verdicts)))
+        if (len(self._pending) >= self.group.max_items
+                or time.monotonic() - self._pending_since >= self.group.max_s):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the open group: store transaction first, then its JSONL lines."""
+        if not self._pending:
+            return
+        group, self._pending = self._pending, []
         if self.store is not None:
-            self.store.commit_item(self.run_id, key, seq, result, graph, root, list(verdicts))
+            self.store.commit_items(self.run_id, group)
         if self._out is not None:
-            self._out.write(_dump(result) + "\n")
+            self._out.write("".join(dump_line(rec.result) + "\n" for rec in group))
             self._out.flush()
         elif self.store is None:
-            self._rows_no_store.append(result)
+            self._rows_no_store.extend(rec.result for rec in group)
+        self.committed += len(group)
 
     def results(self) -> Iterator[dict[str, Any]]:
-        """Every result of the run so far, in input order."""
+        """Every committed result of the run so far, in input order."""
         if self.store is not None:
             for _, result in self.store.item_results(self.run_id):
                 yield result
@@ -177,58 +260,143 @@ class ResumableRun:
             return
         yield from self._rows_no_store
 
-    def finish(self, progress: Progress | None, *, finished: bool) -> list[dict[str, Any]]:
-        """End a job: close its progress line, collect every result of the run (in input
-        order), then close the run (marked finished in the store only when ``finished``)."""
+    def wall_s(self) -> float:
+        """The run's wall time over all sessions (this one included) when a store keeps it,
+        else this session's."""
+        now = time.perf_counter() - self._started
+        if self.store is not None:
+            return self.store.run_wall_s(self.run_id) + now
+        return now
+
+    def finish(self, progress: Progress | None, *, finished: bool,
+               stop_note: str | None = None) -> list[dict[str, Any]]:
+        """End a job: commit the open group, close its progress line, collect every result of
+        the run (in input order), then close the run (marked finished in the store only when
+        ``finished``)."""
+        self.flush()
         if progress is not None:
             progress.finish()
-        results = list(self.results())
-        self.close(finished=finished)
-        return results
-
-    def close(self, *, finished: bool) -> None:
-        """Flush and close; mark the run finished in the store when it completed."""
-        if self._out is not None:
+        if self.retry and self._out is not None and self.out_path is not None:
             self._out.close()
             self._out = None
+            self._reorder_out()
+        results = list(self.results())
+        self.close(finished=finished, stop_note=stop_note)
+        return results
+
+    def close(self, *, finished: bool, stop_note: str | None = None) -> None:
+        """Commit the open group, close the output, record the session in the store (marked
+        finished when it completed, ``stopped`` with ``stop_note`` when interrupted) and
+        release the locks."""
+        try:
+            self.flush()
+        finally:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+                if self.retry and self.out_path is not None:
+                    self._reorder_out()
+            if self.store is not None:
+                try:
+                    self.store.end_session(self.run_id, time.perf_counter() - self._started,
+                                           stop_note, "stopped" if stop_note else None)
+                    if finished:
+                        self.store.finish_run(self.run_id)
+                finally:
+                    self.store.close()
+                    self.store = None
+            self._release()
+
+    def _reorder_out(self) -> None:
+        """Put retried rows (appended this session) back in input order."""
+        assert self.out_path is not None
         if self.store is not None:
-            if finished:
-                self.store.finish_run(self.run_id)
+            rows = [r for _, r in self.store.item_results(self.run_id)]
+        else:
+            rows, _ = _read_complete_lines(self.out_path)
+            if all(str(r.get("key")).isdigit() for r in rows):
+                rows.sort(key=lambda r: int(r["key"]))
+        self._rewrite(self.out_path, rows)
+        self.retry = set()
+
+    def _release(self) -> None:
+        if self.store is not None:
             self.store.close()
+            self.store = None
+        for lock in self._locks:
+            lock.release()
+        self._locks.clear()
 
 
 class Progress:
-    """A one-line progress meter on stderr (items/s and ETA); silent when not enabled."""
+    """Progress of a run on stderr: a one-line meter rewritten in place on a terminal, else
+    one line every ``interval_s`` seconds (so logs of long runs show progress too); silent
+    when disabled. The ETA comes from the rate so far and, when items have a budget
+    (``item_budget_s``, e.g. a per-theorem wall timeout), an upper bound from it."""
 
     def __init__(self, total: int, label: str, enabled: bool | None = None, *,
-                 initial: int = 0) -> None:
+                 initial: int = 0, item_budget_s: float | None = None, workers: int = 1,
+                 interval_s: float = 5.0, stream: TextIO | None = None) -> None:
         """``initial`` items were done before this session (a resumed run): they count
-        towards ``done`` but not towards the rate, so items/s and the ETA stay honest."""
+        towards ``done`` but not towards the rate, so items/s and the ETA stay honest.
+        ``enabled=None`` means on (``--no-progress`` turns it off)."""
         self.total = total
         self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.stream = stream or sys.stderr
+        self.enabled = True if enabled is None else enabled
+        self.explicit = enabled is True
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = 0.5 if self.tty else interval_s
+        self.item_budget_s = item_budget_s
+        self.workers = max(1, workers)
         self.start = time.perf_counter()
-        self.last = 0.0
+        self.last = self.start if not self.tty else 0.0
         self.done = initial
         self.initial = initial
+        self.printed = False
+
+    def line(self, done: int, extra: str = "") -> str:
+        """The progress text for ``done`` items now."""
+        now = time.perf_counter()
+        rate = max(done - self.initial, 0) / max(now - self.start, 1e-9)
+        left = max(self.total - done, 0)
+        eta = _duration(left / rate) if rate > 0 else "?"
+        if self.item_budget_s is not None and left:
+            eta += f", at most {_duration(left * self.item_budget_s / self.workers)}"
+        rate_text = f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}"
+        if self.total <= 0:  # the total is not known: no ETA
+            return f"{self.label}: {done} done ({rate_text}/s){'  ' + extra if extra else ''}"
+        return (f"{self.label}: {done}/{self.total} ({rate_text}/s, ETA {eta})"
+                f"{'  ' + extra if extra else ''}")
 
     def update(self, done: int, extra: str = "") -> None:
-        """Report ``done`` of ``total``; prints at most every 0.5 s."""
+        """Report ``done`` of ``total``; prints at most every ``interval_s`` seconds."""
         self.done = done
         now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.5 and done < self.total):
+        if not self.enabled or now - self.last < self.interval_s and not (
+                self.tty and done >= self.total):
             return
         self.last = now
-        rate = (done - self.initial) / max(now - self.start, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        eta_text = f"{eta:.0f}s" if eta != float("inf") else "?"
-        rate_text = f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}"
-        sys.stderr.write(f"\r{self.label}: {done}/{self.total} ({rate_text}/s, ETA {eta_text})"
-                         f"{'  ' + extra if extra else ''}   ")
-        sys.stderr.flush()
+        self.printed = True
+        text = self.line(done, extra)
+        self.stream.write(f"\r{text}   " if self.tty else text + "\n")
+        self.stream.flush()
 
     def finish(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        """End the progress line on a terminal; elsewhere print the last count when progress
+        was asked for (``--progress``) or lines were already printed."""
+        if not self.enabled:
+            return
+        if self.tty and self.printed:
+            self.stream.write("\n")
+        elif not self.tty and (self.printed or self.explicit):
+            self.stream.write(self.line(self.done) + "\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 100:
+        return f"{seconds:.0f}s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"

@@ -11,6 +11,8 @@ import platform
 import socket
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from functools import cache
+from importlib import metadata
 from typing import Any, Literal
 
 VerdictKind = Literal["verified", "verified_approx", "refuted", "unknown"]
@@ -29,6 +31,16 @@ class UnknownReason(str, Enum):
     DIVISION_BY_ZERO = "division-by-zero"
     VACUOUS = "vacuous-premises"
     NOT_CHECKED = "not-checked"
+    NOT_AUDITED = "not-audited"
+
+
+@cache
+def package_version() -> str:
+    """The installed ``proofgraph`` distribution's version (``unknown`` when not installed)."""
+    try:
+        return metadata.version("proofgraph")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -47,16 +59,30 @@ class Provenance:
         default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     )
     python: str = field(default_factory=platform.python_version)
+    proofgraph_version: str = field(default_factory=package_version)
+    #: the policy that proposed the steps (model id, revision, sampling parameters, prompt
+    #: hash), when a model took part; None for deterministic backends
+    policy: dict[str, Any] | None = None
+    #: the seed of the run's sampling, when it had one
+    seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return asdict(self)
+        """Plain JSON-ready dict (``policy`` and ``seed`` only when set, so records of
+        deterministic runs keep their shape)."""
+        out = asdict(self)
+        for name in _OPTIONAL_PROVENANCE:
+            if out[name] is None:
+                del out[name]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
         """Inverse of :meth:`to_dict`; unknown keys are ignored."""
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_OPTIONAL_PROVENANCE = ("policy", "seed")
 
 
 @dataclass(frozen=True)

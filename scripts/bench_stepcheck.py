@@ -9,18 +9,27 @@ Three checkers see the same pre-parsed claims:
 It prints claims/s for each and the ratios ours/naive and ours/limit, then the end-to-end
 CLI figure (`proofgraph check --json` on the whole file: extraction + checking + output).
 Machines are noisy: compare the ratios within one run, not absolute numbers across runs.
+
+With ``--processbench DIR`` and/or ``--gsm8k-labelled PATH`` it instead measures the flags
+against labels (:func:`labelled_figures`): ProcessBench's human first-error labels, and GSM8K
+gold solutions (label: no error) plus one value mutant per solution (label: the mutated step).
+Each split is cut into a fixed ``dev`` and ``heldout`` half by a hash of the row id.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import multiprocessing as mp
+import random
 import re
 import subprocess
 import sys
 import tempfile
 import time
 from fractions import Fraction
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import z3
@@ -83,14 +92,242 @@ def timed(fn, claims: list[Relation]) -> tuple[float, list[bool]]:
     return time.perf_counter() - start, out
 
 
+# ---------------------------------------------------------------- flags against labels
+
+def half_of(row_id: str) -> str:
+    """``dev`` or ``heldout``: a fixed half of every split, by a hash of the row id."""
+    return "dev" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "heldout"
+
+
+def processbench_rows(directory: Path) -> dict[str, list[tuple[str, str, list[str], int]]]:
+    """Per split: (id, problem, steps, label) with label -1 for a fully correct solution."""
+    out: dict[str, list[tuple[str, str, list[str], int]]] = {}
+    for name in ("olympiadbench", "omnimath"):
+        path = directory / f"{name}.json"
+        if path.is_file():
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            out[name] = [(r["id"], r["problem"], list(r["steps"]), int(r["label"])) for r in rows]
+    return out
+
+
+def gsm8k_rows(path: Path, limit: int, seed: int = 11) -> list[tuple[str, str, list[str], int]]:
+    """GSM8K gold solutions (label -1) and one value mutant of each (label: its step)."""
+    from formalizer.inputs import split_gsm8k_answer
+    from formalizer.mutations import mutate
+
+    rng = random.Random(seed)
+    rows: list[tuple[str, str, list[str], int]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if number >= limit:
+                break
+            obj = json.loads(line)
+            steps, _ = split_gsm8k_answer(obj["answer"])
+            rows.append((f"gsm8k-{number}", obj["question"], steps, -1))
+            for _ in range(4):
+                op = rng.choice(("number", "operator", "off_by_one"))
+                mutant = mutate(steps, op, rng.randrange(len(steps)), rng)
+                if mutant is not None:
+                    rows.append((f"gsm8k-{number}-{op}", obj["question"], list(mutant.steps),
+                                 mutant.step))
+                    break
+    return rows
+
+
+def _summary(result: dict) -> dict:
+    """What the scorer needs of one checked solution (kept small: it crosses a pipe)."""
+    claims = [c for s in result["steps"] for c in s["claims"]]
+    pred = result["first_error"]
+    out = {"pred": pred, "claims": len(claims),
+           "unknown": sum(c["verdict"] == "unknown" for c in claims)}
+    if pred is not None:
+        step = result["steps"][pred]
+        out["step"] = step["text"]
+        out["refuted"] = [{k: c[k] for k in ("kind", "source", "formal", "evidence")}
+                          for c in step["claims"] if c["verdict"] == "refuted"]
+    return out
+
+
+def _serve(conn: Connection, budget_s: float | None, solver_budget_s: float | None) -> None:
+    """Worker loop: check each (id, problem, steps) it is sent, answer with a summary."""
+    from formalizer.stepcheck import Solution, StepChecker
+
+    checker = StepChecker() if solver_budget_s is None else StepChecker(
+        solver_budget_s=solver_budget_s)
+    kwargs = {} if budget_s is None else {"budget_s": budget_s}
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        row_id, problem, steps = task
+        result, _ = checker.check(Solution(row_id, problem, steps), **kwargs)
+        conn.send(_summary(result))
+
+
+class _Worker:
+    """One checker process; a solution that overruns ``guard_s`` kills it (a fresh one follows),
+    so one pathological row costs at most the guard and never ends the run."""
+
+    def __init__(self, budget_s: float | None, guard_s: float,
+                 solver_budget_s: float | None = None) -> None:
+        self.budget_s, self.guard_s, self.solver_budget_s = budget_s, guard_s, solver_budget_s
+        self._start()
+
+    def _start(self) -> None:
+        self.conn, child = mp.Pipe()
+        self.proc = mp.Process(target=_serve, args=(child, self.budget_s, self.solver_budget_s),
+                               daemon=True)
+        self.proc.start()
+
+    def check(self, row_id: str, problem: str, steps: list[str]) -> dict | None:
+        self.conn.send((row_id, problem, steps))
+        if self.conn.poll(self.guard_s):
+            try:
+                return self.conn.recv()
+            except EOFError:
+                pass
+        self.proc.kill()
+        self.proc.join()
+        self._start()
+        return None
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def score(rows: list[tuple[str, str, list[str], int]], budget_s: float | None, guard_s: float,
+          false_flags: list[dict] | None,
+          solver_budget_s: float | None = None,
+          predictions: list[dict] | None = None) -> dict[str, dict[str, float]]:
+    """Figures per half (``dev``, ``heldout``, ``all``) of one split."""
+    worker = _Worker(budget_s, guard_s, solver_budget_s)
+    tallies: dict[str, dict[str, float]] = {}
+    try:
+        for row_id, problem, steps, label in rows:
+            start = time.perf_counter()
+            out = worker.check(row_id, problem, steps)
+            wall = time.perf_counter() - start
+            pred = None if out is None else out["pred"]
+            for half in (half_of(row_id), "all"):
+                t = tallies.setdefault(half, dict.fromkeys(
+                    ("solutions", "erroneous", "flagged", "exact", "too_early", "too_late",
+                     "flags_on_correct", "claims", "claims_unknown", "overran_guard", "wall_s",
+                     "max_solution_s"), 0.0))
+                t["solutions"] += 1
+                t["erroneous"] += label >= 0
+                t["overran_guard"] += out is None
+                t["claims"] += 0 if out is None else out["claims"]
+                t["claims_unknown"] += 0 if out is None else out["unknown"]
+                t["wall_s"] += wall
+                t["max_solution_s"] = max(t["max_solution_s"], wall)
+                if pred is None:
+                    continue
+                t["flagged"] += 1
+                if label < 0:
+                    t["flags_on_correct"] += 1
+                elif pred == label:
+                    t["exact"] += 1
+                elif pred < label:
+                    t["too_early"] += 1
+                else:
+                    t["too_late"] += 1
+            if predictions is not None:
+                predictions.append({"id": row_id, "label": label, "pred": pred,
+                                    "step": None if out is None or pred is None else out["step"],
+                                    "refuted": None if out is None or pred is None
+                                    else out["refuted"]})
+            if false_flags is not None and out is not None and pred is not None and (
+                    label < 0 or pred < label):
+                false_flags.append({"id": row_id, "label": label, "pred": pred,
+                                    "half": half_of(row_id), "step": out["step"],
+                                    "refuted": out["refuted"]})
+    finally:
+        worker.close()
+    for t in tallies.values():
+        sound = t["exact"] + t["too_late"]
+        t["sound_precision"] = round(sound / t["flagged"], 3) if t["flagged"] else float("nan")
+        t["recall_exact"] = round(t["exact"] / t["erroneous"], 3) if t["erroneous"] else 0.0
+        t["recall_sound"] = round(sound / t["erroneous"], 3) if t["erroneous"] else 0.0
+        t["unknown_share"] = round(t["claims_unknown"] / t["claims"], 3) if t["claims"] else 0.0
+        t["claims_per_s"] = round(t["claims"] / t["wall_s"], 1) if t["wall_s"] else 0.0
+        t["wall_s"] = round(t["wall_s"], 1)
+        t["max_solution_s"] = round(t["max_solution_s"], 2)
+    return tallies
+
+
+_COLUMNS = ("solutions", "erroneous", "flagged", "exact", "too_early", "too_late",
+            "flags_on_correct", "sound_precision", "recall_exact", "recall_sound",
+            "unknown_share", "claims", "claims_per_s", "overran_guard", "max_solution_s")
+
+
+def labelled_figures(args: argparse.Namespace) -> int:
+    """Score every requested split; print a table and write JSON (and false flags) if asked."""
+    splits: dict[str, list[tuple[str, str, list[str], int]]] = {}
+    if args.processbench is not None:
+        splits.update((name, rows) for name, rows in processbench_rows(args.processbench).items()
+                      if not args.split or name in args.split)
+    if args.gsm8k_labelled is not None:
+        splits["gsm8k"] = gsm8k_rows(args.gsm8k_labelled, args.gsm8k_limit)
+    false_flags: list[dict] | None = [] if args.false_flags is not None else None
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    print("| split | half | " + " | ".join(_COLUMNS) + " |")
+    print("|---" * (len(_COLUMNS) + 2) + "|")
+    for name, rows in splits.items():
+        if args.half:
+            rows = [row for row in rows if half_of(row[0]) == args.half]
+        if args.limit:
+            step = max(1, len(rows) // args.limit)  # spread over the split (it is ordered)
+            rows = rows[::step][:args.limit]
+        before = len(false_flags) if false_flags is not None else 0
+        figures[name] = score(rows, args.budget, args.guard, false_flags, args.solver_budget)
+        if false_flags is not None:
+            for flag in false_flags[before:]:
+                flag["split"] = name
+        for half in ("dev", "heldout", "all"):
+            t = figures[name].get(half)
+            if t is not None:
+                cells = [f"{t[c]:g}" if isinstance(t[c], float) else str(t[c]) for c in _COLUMNS]
+                print(f"| {name} | {half} | " + " | ".join(cells) + " |", flush=True)
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    if false_flags is not None:
+        with args.false_flags.open("w", encoding="utf-8") as handle:
+            for flag in false_flags:
+                handle.write(json.dumps(flag) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="GSM8K train.jsonl")
+    parser.add_argument("--data", type=Path, help="GSM8K train.jsonl (annotation speed figures)")
+    parser.add_argument("--processbench", type=Path, help="ProcessBench dir (olympiadbench.json,"
+                        " omnimath.json): flags against the human first-error labels")
+    parser.add_argument("--gsm8k-labelled", type=Path, help="GSM8K train.jsonl: flags on gold "
+                        "solutions and on one value mutant of each")
+    parser.add_argument("--split", action="append", help="only this ProcessBench split "
+                        "(olympiadbench, omnimath); repeatable")
+    parser.add_argument("--half", choices=("dev", "heldout"), help="only this half of each split")
+    parser.add_argument("--gsm8k-limit", type=int, default=1000, help="GSM8K rows to use")
+    parser.add_argument("--limit", type=int, default=0, help="rows per split (0: all)")
+    parser.add_argument("--budget", type=float, default=None, help="seconds per solution")
+    parser.add_argument("--guard", type=float, default=20.0,
+                        help="kill a solution's worker after this many seconds (default 20)")
+    parser.add_argument("--solver-budget", type=float, default=None,
+                        help="solver seconds per solution (StepChecker's solver_budget_s)")
+    parser.add_argument("--json-out", type=Path, help="write the labelled figures as JSON")
+    parser.add_argument("--false-flags", type=Path, help="write early/false flags as JSONL")
     parser.add_argument("--naive-every", type=int, default=1,
                         help="run the naive baseline on every k-th claim only (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N for the fast stages")
     parser.add_argument("--skip-cli", action="store_true", help="skip the end-to-end CLI run")
     args = parser.parse_args()
+    if args.processbench is not None or args.gsm8k_labelled is not None:
+        return labelled_figures(args)
+    if args.data is None:
+        parser.error("give --data, --processbench or --gsm8k-labelled")
 
     t0 = time.perf_counter()
     claims = load_claims(args.data)

@@ -6,14 +6,20 @@ time spent on the commit path (row hashing + provenance, store transaction, shar
     python scripts/bench_synth.py --no-ray --gsm8k-n 200 --json bench.json
 
 Every configuration runs fresh in its own temporary output folder. ``speedup`` is rows/s with
-2 workers over rows/s with 1 (the goal on 2 cores is >= 1.8). Note that a search under a wall
-or tactic timeout may emit different rows when the machine is loaded.
+2 workers over rows/s with 1 (the goal on 2 cores is >= 1.8), end to end (``wall``: includes
+starting the workers or the Ray cluster) and after start-up (``run``: from the first result on).
+``writer cpu`` is the CPU time of this process (the single writer, and Ray's driver) per item.
+Note that a search under a wall or tactic timeout may emit different rows when the machine is
+loaded, and that on a shared machine the figures move with the load (``load`` is the 1-minute
+load average before each configuration).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import tempfile
 import time
 from itertools import islice
@@ -37,15 +43,29 @@ def _gsm8k_slice(n: int, folder: Path, source: Path | None) -> Path:
 
 
 def _one(task: str, inp: Path, workers: int, ray: bool, options: dict[str, Any]) -> dict:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         summary = synth(task, inp, Path(tmp) / "out", workers=workers, ray=ray, **options)
+        cpu = time.process_time() - cpu0
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         total = time.perf_counter() - t0
+    kids = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+    run_s = summary["wall_s"] - summary.get("startup_s", 0.0)
     return {"task": task, "executor": "ray" if ray else "local", "workers": workers,
             "items": summary["items"], "rows": summary["rows"], "wall_s": summary["wall_s"],
-            "total_s": round(total, 2), "rows_per_s": summary["rows_per_s"],
+            "startup_s": summary.get("startup_s"), "total_s": round(total, 2),
+            "rows_per_s": summary["rows_per_s"],
+            "rows_per_s_run": round(summary["rows"] / run_s, 2) if run_s > 0 else None,
             "items_per_s": summary["items_per_s"], "commit_s": summary["commit_s"],
-            "commit_share": summary["commit_share"]}
+            "commit_share": summary["commit_share"],
+            "writer_cpu_ms_per_item": round(1000 * cpu / max(summary["items"], 1), 3),
+            # the local pool's workers are this process's children (Ray's are not)
+            "worker_cpu_ms_per_item": None if ray else round(1000 * kids / max(
+                summary["items"], 1), 3),
+            "load": round(load, 2)}
 
 
 def main() -> None:
@@ -59,11 +79,13 @@ def main() -> None:
     parser.add_argument("--mutations", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tasks", nargs="+", default=["proofs", "steps"])
+    parser.add_argument("--executors", nargs="+", choices=("local", "ray"),
+                        default=["local", "ray"])
     parser.add_argument("--no-ray", dest="ray", action="store_false")
     parser.add_argument("--json", type=Path, help="write the records here")
     args = parser.parse_args()
-    executors = [False]
-    if args.ray:
+    executors = [False] if "local" in args.executors else []
+    if args.ray and "ray" in args.executors:
         try:
             import ray  # noqa: F401
 
@@ -84,20 +106,28 @@ def main() -> None:
                     record = _one(task, inputs[task], workers, ray, options[task])
                     records.append(record)
                     print(json.dumps(record), flush=True)
-    print(f"\n{'task':8} {'executor':8} " + " ".join(f"{f'rows/s {w}w':>11}" for w in
-                                                    args.workers)
-          + f" {'speedup':>8} {'commit share':>13}")
+    print(f"\n{'task':8} {'executor':8} {'basis':5} "
+          + " ".join(f"{f'rows/s {w}w':>11}" for w in args.workers)
+          + f" {'speedup':>8} {'commit share':>13} {'writer cpu':>11}")
     for task in args.tasks:
         for executor in ("local", "ray"):
             group = {r["workers"]: r for r in records
                      if r["task"] == task and r["executor"] == executor}
             if not group:
                 continue
-            rates = [group[w]["rows_per_s"] for w in args.workers]
-            speedup = (rates[-1] / rates[0]) if rates[0] else float("nan")
             share = max(r["commit_share"] or 0 for r in group.values())
-            print(f"{task:8} {executor:8} " + " ".join(f"{r:11.1f}" for r in rates)
-                  + f" {speedup:8.2f}x {share:12.1%}")
+            cpu = max(r["writer_cpu_ms_per_item"] for r in group.values())
+            for basis, key in (("wall", "rows_per_s"), ("run", "rows_per_s_run")):
+                rates = [group[w][key] or 0.0 for w in args.workers]
+                speedup = (rates[-1] / rates[0]) if rates[0] else float("nan")
+                print(f"{task:8} {executor:8} {basis:5} " + " ".join(f"{r:11.1f}" for r in rates)
+                      + f" {speedup:8.2f}x {share:12.1%} {cpu:8.2f} ms")
+            worker = group[args.workers[0]].get("worker_cpu_ms_per_item")
+            if worker:  # CPU-bound model of an otherwise idle 2-core machine
+                writer = group[args.workers[0]]["writer_cpu_ms_per_item"]
+                print(f"{'':8} {executor:8} model: worker {worker:.2f} ms/item, writer "
+                      f"{writer:.2f} ms/item -> 2 workers on 2 idle cores "
+                      f"~{2 * worker / (worker + writer):.2f}x")
     if args.json:
         args.json.write_text(json.dumps(records, indent=1), encoding="utf-8")
 

@@ -30,7 +30,8 @@ def fast_theorems(path: Path, copies: int = 1, duplicate_lines: int = 0) -> Path
 
 class BehaviourTask:
     """A real SynthTask whose items do what their payload says (``ok``, ``sleep``, ``alloc``
-    GiB, ``raise``, ``exit``): it drives the executor's failure paths."""
+    GiB, ``raise``, ``exit``, ``refused``: a policy server that is down, ``bad``: a content
+    failure): it drives the executor's failure paths."""
 
     name = "behaviour"
 
@@ -60,4 +61,14 @@ class BehaviourTask:
             raise ZeroDivisionError("planned")
         elif action == "exit":
             os._exit(7)
+        elif action == "refused":
+            from prover.policy.openai_client import PolicyRequestError
+
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except OSError as err:
+                raise PolicyRequestError("POST http://127.0.0.1:9/v1: connection refused") \
+                    from err
+        elif action == "bad":
+            return TaskOutput([], ok=False, reason="unprovable")
         return TaskOutput([{"kind": action, "index": payload["index"], "pid": os.getpid()}])

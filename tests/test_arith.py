@@ -199,3 +199,56 @@ def test_random_strings_never_raise_out_of_the_checker(text: str) -> None:
     for rel in rels:
         v, _ = checker.check(rel, Premises())
         assert v.kind in ("verified", "verified_approx", "refuted", "unknown")
+
+
+# ---------------------------------------------------------------- applications, constants, exactness
+
+def test_applications_and_constants_parse_and_round_trip() -> None:
+    from prover.arith.ast import App, Bin, Const, Num, Var
+
+    rel = parse_chain("f(f(x)) + |3 - y| + 5! + binom(9, 2) + C(4, 2) = 2 pi", frozenset("f"))[0]
+    assert isinstance(rel.right, Bin) and rel.right.right == Const("pi")
+    assert parse_smt(to_smt(rel)) == rel
+    assert parse_chain("f(x) = 1")[0].left == Bin("*", Var("f"), Var("x"))  # not declared
+    assert parse_chain("C(4, 2) = 6")[0].left == App("C", (Num(Fraction(4), "4"),
+                                                          Num(Fraction(2), "2")))
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("5! = 120", "verified"), ("binom(9, 2) = 36", "verified"), ("|3 - 5| = 2", "verified"),
+    ("log(2, 8) = 3", "verified"), ("log(4, 8) = 1.5", "verified"), ("log(2, 8) = 4", "refuted"),
+    ("sin(30) = 0.5", "unknown"), ("log(2, 3) = 1.58", "unknown"), ("401! = 1", "unknown"),
+])
+def test_exact_values_only_where_exact(text: str, kind: str) -> None:
+    from prover.arith.check import ArithChecker
+
+    verdict, _ = ArithChecker().check(parse_chain(text)[0])
+    assert verdict.kind == kind
+
+
+def test_uninterpreted_terms_decide_identities_only() -> None:
+    from prover.arith.check import ArithChecker
+
+    checker = ArithChecker()
+    same = checker.check(parse_chain("f(2) = f(2)", frozenset("f"))[0])[0]
+    assert same.kind == "verified"
+    ident = checker.check(parse_chain("f(x) + f(x) = 2 f(x)", frozenset("f"))[0])[0]
+    assert ident.kind == "verified"
+    other = checker.check(parse_chain("f(1) = f(2)", frozenset("f"))[0])[0]
+    assert (other.kind, other.reason) == ("unknown", UnknownReason.NOT_FORMALIZED)
+    assert checker.check(parse_chain("pi = 3.14")[0])[0].kind == "unknown"
+
+
+def test_truncated_literal_allows_one_unit_of_its_last_digit() -> None:
+    rel = parse_chain("37/11 = 3.363…")[0]  # 3.3636...: truncated, not rounded (3.364)
+    assert check_ground(rel).kind == "verified_approx"
+    assert check_ground(parse_chain("37/11 = 3.363")[0]).kind == "refuted"
+
+
+def test_polynomial_identities_are_decided_exactly() -> None:
+    from prover.arith.check import polynomial_identity
+
+    assert polynomial_identity(parse_chain("(x+1)^2 = x^2 + 2x + 1")[0]).kind == "verified"
+    wrong = polynomial_identity(parse_chain("(x+y)^2 = x^2 + y^2")[0])
+    assert wrong.kind == "refuted" and wrong.evidence["model"] == {"x": "1", "y": "1"}
+    assert polynomial_identity(parse_chain("x/2 = x")[0]) is None  # not a polynomial

@@ -8,6 +8,7 @@ the test, like a traceback would); a couple go through a real subprocess for the
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -140,12 +141,14 @@ def test_check_json_summary_fields(capsys: pytest.CaptureFixture[str], steps_fil
     assert summary["run_id"].startswith("check-")
 
 
-def test_check_plain_summary_is_key_value_lines(capsys: pytest.CaptureFixture[str],
-                                                steps_file: Path) -> None:
+def test_check_plain_summary_is_a_table(capsys: pytest.CaptureFixture[str],
+                                        steps_file: Path) -> None:
     code, out, _ = run_main(capsys, "check", steps_file)
     assert code == EXIT_OK
-    lines = dict(line.split(": ", 1) for line in out.splitlines())
-    assert lines["solutions"] == "6" and lines["first_errors"] == "3"
+    assert out.splitlines()[0].startswith("proofgraph check")
+    assert re.search(r"^  solutions +6$", out, re.M)
+    assert re.search(r"^  first errors +3$", out, re.M)
+    assert "{" not in out
 
 
 def test_check_out_rows_have_the_result_shape(capsys: pytest.CaptureFixture[str],
@@ -334,7 +337,7 @@ def test_store_runs_and_export(capsys: pytest.CaptureFixture[str], steps_file: P
     assert code == EXIT_OK
     run_id = json.loads(out)["run_id"]
 
-    code, out, _ = run_main(capsys, "runs", "--store", db)
+    code, out, _ = run_main(capsys, "runs", "--store", db, "--json")
     assert code == EXIT_OK
     (listed,) = [json.loads(line) for line in out.splitlines()]
     assert listed["run_id"] == run_id
@@ -344,7 +347,7 @@ def test_store_runs_and_export(capsys: pytest.CaptureFixture[str], steps_file: P
 
     jsonl, graphml, html = tmp_path / "x.jsonl", tmp_path / "g.graphml", tmp_path / "r.html"
     code, out, _ = run_main(capsys, "export", "--store", db, "--run", run_id, "--jsonl", jsonl,
-                            "--graph", graphml, "--html", html)
+                            "--graph", graphml, "--html", html, "--json")
     assert code == EXIT_OK
     assert json.loads(out) == {"run_id": run_id, "rows": 6}
     assert read_jsonl(jsonl) == read_jsonl(out_path)
@@ -387,7 +390,8 @@ def test_export_unknown_run_and_missing_store(capsys: pytest.CaptureFixture[str]
     assert "'nope'" in err and run_id in err
     assert not (tmp_path / "x.jsonl").exists()
     for argv in (["runs", "--store", tmp_path / "none.db"],
-                 ["export", "--store", tmp_path / "none.db", "--run", run_id]):
+                 ["export", "--store", tmp_path / "none.db", "--run", run_id, "--jsonl",
+                  tmp_path / "x.jsonl"]):
         code, _, err = run_main(capsys, *argv)
         assert code == EXIT_USAGE
         assert err.strip().splitlines() == [f"proofgraph: error: {tmp_path / 'none.db'}: "
@@ -401,7 +405,7 @@ def test_two_runs_in_one_store(capsys: pytest.CaptureFixture[str], steps_file: P
     ids = {json.loads(run_main(capsys, "check", f, "--store", db, "--json")[1])["run_id"]
            for f in (steps_file, gsm8k_small)}
     assert len(ids) == 2
-    _, out, _ = run_main(capsys, "runs", "--store", db)
+    _, out, _ = run_main(capsys, "runs", "--store", db, "--json")
     runs = {r["run_id"]: r["n_items"] for r in map(json.loads, out.splitlines())}
     assert set(runs) == ids and sorted(runs.values()) == [3, 6]
 
@@ -436,7 +440,7 @@ def test_entail_cli_store_and_runs(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == EXIT_OK
     run_id = json.loads(out)["run_id"]
     assert run_id.startswith("entail-")
-    _, out, _ = run_main(capsys, "runs", "--store", db)
+    _, out, _ = run_main(capsys, "runs", "--store", db, "--json")
     (run,) = map(json.loads, out.splitlines())
     assert (run["run_id"], run["command"], run["n_items"]) == (run_id, "entail", 3)
 

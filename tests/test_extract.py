@@ -47,17 +47,17 @@ def verdicts(result: dict) -> list[tuple[str, str | None]]:
     ("Marco gets 28 / 1/5 = 140 cups", [("equation", ["28 / (1 / 5) = 140"])]),
     ("Let x = 12. Then 2x + 3 = 27", [("equation", ["x = 12"]), ("equation", ["2 * x + 3 = 27"])]),
     ("In 2 hours she walks 6 km.", []),
-    ("2.5 years = 30 months", [("equation", [])]),  # a unit conversion: reported, not checked
+    ("2.5 years = 30 months", [("equation", ["2.5 * 12 = 30"])]),  # the registry's factor
 ])
 def test_extraction(text: str, expected: list[tuple[str, list[str]]]) -> None:
     assert claims(text) == expected
 
 
 def test_unit_conversion_is_unknown_not_refuted() -> None:
-    result = check("2.5 years = 30 months")
+    result = check("2.5 years = 30 miles")  # units the registry cannot relate
     claim = result["steps"][0]["claims"][0]
     assert (claim["verdict"], claim["reason"]) == ("unknown", "not-formalized")
-    assert "unit conversion" in claim["detail"]
+    assert "cannot be related" in claim["detail"]
 
 
 def test_prose_cut_by_words_is_never_a_wrong_claim() -> None:
@@ -101,8 +101,15 @@ def test_hypothetical_steps_start_fresh_unknowns() -> None:
     assert verdicts(result) == [
         ("(= (+ 200 (* 200 x)) 228)", None), ("(= x 0.14)", "verified"),
         ("(= (+ 100 (* 100 x)) 120)", None), ("(= x 0.2)", "verified")]
-    flat = check("200 + 200x = 228", "100 + 100x = 120")  # no "if": a contradiction
-    assert verdicts(flat)[1] == ("(= (+ 100 (* 100 x)) 120)", "refuted")
+    # two conditions on one letter that contradict: the letter may be reused (another case or
+    # meaning, as competition text does all the time), so never a flag; what follows from
+    # contradictory conditions is unknown (vacuous premises), never verified or refuted
+    flat = check("200 + 200x = 228", "100 + 100x = 120", "so x = 0.2")
+    assert flat["first_error"] is None
+    assert verdicts(flat)[1:] == [("(= (+ 100 (* 100 x)) 120)", None), ("(= x 0.2)", "unknown")]
+    # a stated value that contradicts what the solution derived is an error
+    wrong = check("200 + 200x = 228", "so x = 0.15")
+    assert verdicts(wrong)[1] == ("(= x 0.15)", "refuted")
 
 
 def test_percent_label_and_remainder_readings_are_named() -> None:

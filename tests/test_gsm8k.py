@@ -140,3 +140,69 @@ def test_the_real_mismatch_in_gsm8k_train() -> None:
     assert claims["equation"]["verdict"] == "refuted"
     assert claims["equation"]["evidence"] == {"lhs": "24", "rhs": "240"}
     assert result["first_error"] == 0
+
+
+# --- word-problem misreadings of issue 11, on real GSM8K train text ---------------------------
+
+WORDS = Path(__file__).parent / "data" / "gsm8k_train_words.jsonl"
+
+
+def _check_words() -> dict[str, dict]:
+    from formalizer.inputs import read_solutions
+
+    checker = StepChecker()
+    return {s.id: checker.check(s)[0] for s in read_solutions(WORDS) if isinstance(s, Solution)}
+
+
+def _formal_verdicts(result: dict) -> list[tuple[str, str | None]]:
+    return [(c["formal"], c["verdict"]) for s in result["steps"] for c in s["claims"]]
+
+
+def test_correct_word_problem_solutions_with_units_are_never_flagged() -> None:
+    """Units, percent labels, clock times, dozens, word operators: none is a flag."""
+    results = _check_words()
+    assert len(results) == 14
+    flagged = {rid: [c for c in _formal_verdicts(r) if c[1] == "refuted"]
+               for rid, r in results.items() if r["first_error"] is not None}
+    assert flagged == {}
+    verified = {rid: {f for f, v in _formal_verdicts(r) if v == "verified"}
+                for rid, r in results.items()}
+    assert "(= (* 3.5 60) 210)" in verified["train-6798"]  # Lena = 3.5 hours = 210 minutes
+    assert "(= (* 1.5 12) 18)" in verified["train-4048"]  # Woody = 1.5 years = 18 months
+    assert "(= (* 4.5 16) 72)" in verified["train-4272"]  # 4.5 pounds = 72 ounces
+    assert "(= (* 100 0.01) 1)" in verified["train-7391"]  # 100 cents = $1
+    assert "(= (* (- 2.50 2.24) 100) 26)" in verified["train-2429"]  # $2.50 - $2.24 = 26 cents
+    assert "(= (* (/ 1 2) 22) 11)" in verified["train-4106"]  # half of 22 = 11
+    assert "(= (+ (+ 3 2) 2) 7)" in verified["train-798"]  # 3+2+2 = 7 dozen: a label
+
+
+def test_clock_times_and_split_numbers_are_unknown_not_refuted() -> None:
+    results = _check_words()
+    clock = [c for c in results["train-657"]["steps"][-1]["claims"]]
+    assert {c["verdict"] for c in clock} == {"unknown"}  # 0900-0130 = 0730 is clock arithmetic
+    split = [c for c in results["train-6498"]["steps"][-1]["claims"]
+             if c["kind"] == "equation"]  # "14, 400 / 80 = 180": 14,400 with a space
+    assert split and {c["verdict"] for c in split} == {"unknown"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the issue's word-problem misreadings (GSM8K-style model text quoted in issue 11)
+    ("Movie C = 1.25 hours = 75 minutes", ("(= (* 1.25 60) 75)", "verified")),
+    ("12*1=12 inches=1 foot", ("(= (* 12 (/ 1 12)) 1)", "verified")),
+    ("48 = 100% + 20% = 120% of the actual number", ("", "unknown")),
+])
+def test_issue_word_problem_misreadings(text: str, expected: tuple[str, str]) -> None:
+    result, _ = StepChecker().check(Solution("issue", "", [text]))
+    assert _formal_verdicts(result)[-1] == expected
+    assert result["first_error"] is None
+
+
+def test_row_501_link_between_numbers_is_checked_when_the_chain_starts_in_prose() -> None:
+    # issue 11, GSM8K row 501: the prose chain is wrong (364 / 4 is 91) while the annotation is
+    # right; its far left end is prose, but the numeric link must still be read and refuted
+    step = "3/4 of a skein of yarn * 364 yards = 364 / 4 = <<3/4*364=273>>273 yards"
+    result, _ = StepChecker().check(Solution("501", "", [step]))
+    found = _formal_verdicts(result)
+    assert ("(= (* (/ 3 4) 364) 273)", "verified") in found  # the annotation
+    assert ("(= (/ 364 4) 273)", "refuted") in found
+    assert result["first_error"] == 0

@@ -72,3 +72,30 @@ print(count)
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) >= 20
+
+
+Z3_ALLOWED = {  # the naive fresh-solver baselines keep their own z3
+    "scripts/bench_stepcheck.py", "scripts/bench_check_e2e.py"}
+
+
+def test_only_the_z3_gateway_package_imports_z3() -> None:
+    """Every Z3 call goes through prover/z3/ (one gateway: limits, guard, classification)."""
+    offenders = []
+    for package in (*PACKAGES, "scripts"):
+        for path in _modules(package):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith("prover/z3/") or rel in Z3_ALLOWED:
+                continue
+            if "z3" in _imported_roots(path):
+                offenders.append(rel)
+    assert not offenders, f"import z3 outside prover/z3/: {offenders}"
+
+
+def test_arith_checker_and_z3_backend_form_no_import_circle() -> None:
+    """prover/arith/* is syntax + the exact checker: it may call the Z3 backend, never the
+    reverse (the backend imports only arith's syntax modules)."""
+    backend = ROOT / "prover" / "z3" / "arith.py"
+    tree = ast.parse(backend.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert "prover.arith.check" not in imported

@@ -1,10 +1,12 @@
-"""Contract tests of the Lean REPL client, pool and search Environment against REAL recorded
-REPL transcripts (tests/data/lean-repl, leanprover-community/repl @8948401, Lean v4.33.0-rc2),
-replayed over real pipes by ``tests/fake_lean_repl.py``; and of the lean-dojo Environment's
-outcome mapping with stand-in classes named like lean_dojo's.
+"""Contract tests of the Lean REPL client and search Environment against REAL recorded REPL
+transcripts at the PINNED commit (tests/data/lean-repl-v4.20, leanprover-community/repl
+@16054ca, Lean v4.20.0), replayed over real pipes by ``tests/fake_lean_repl.py``; and of the
+lean-dojo Environment's outcome mapping with stand-in classes named like lean_dojo's.
 
 The stand-in checks every request the client sends against the recorded one, so a passing
-replay also proves the client's framing and serialisation match the wire exactly.
+replay also proves the client's serialisation matches the wire exactly; the client's framing
+(a sentinel after every request, env / proof-state counters) is on throughout, so a passing
+replay also proves the counter model matches the real REPL's numbering.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import time
 import types
 from pathlib import Path
 
+import fake_lean_repl
 import pytest
-from fake_lean_repl import DATA, argv, recorded, transcript
+from fake_lean_repl import DATA_V420, argv
 
 from prover.lean import dojo as dojo_mod
 from prover.lean.env import LeanProofPath, LeanReplEnv
 from prover.lean.protocol import (
     Command,
     CommandResponse,
+    FileCommand,
     LeanError,
     PickleProofState,
     ProofStep,
@@ -45,13 +49,24 @@ from prover.lean.repl import (
     LeanUnavailable,
     ReplConfig,
     ReplCrashed,
+    ReplFramingError,
     ReplTimeout,
 )
 from search.best_first import SearchConfig, best_first_search
 from search.protocols import Candidate, Crashed, Failed, Progress, Proved, State, Timeout
 
+DATA = DATA_V420
 NAMES = sorted(str(p.relative_to(DATA / "test"))[: -len(".in")]
-               for p in (DATA / "test").rglob("*.in"))
+               for p in (DATA / "test").rglob("*.in")
+               if p.with_name(p.name[:-3] + ".expected.out").exists())
+
+
+def transcript(name: str) -> Path:
+    return fake_lean_repl.transcript(name, DATA)
+
+
+def recorded(name: str) -> list[tuple[dict, dict]]:
+    return fake_lean_repl.recorded(name, DATA)
 ADVERSARIAL = ("Mathlib/test/20240209", "invalid_tactic", "app_type_mismatch", "app_type_mismatch2",
                "self_proof_check", "self_proof_exact_check", "self_proof_apply_check",
                "self_proof_rw")
@@ -90,7 +105,8 @@ def pids(pid_file: Path, count: int = 1, wait_s: float = 5.0) -> list[dict]:
 # --------------------------------------------------------------------------- every transcript
 def test_all_63_recorded_transcripts_are_here() -> None:
     assert len(NAMES) == 63
-    assert (DATA / "SOURCE.md").read_text().count("8948401") >= 1
+    assert "16054ca34b80803d6621dccd11882ca2ea03e215" in (DATA / "SOURCE.md").read_text()
+    assert (DATA / "LICENSE").read_text().lstrip().startswith("Apache License")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -157,7 +173,7 @@ def test_parsed_positions_messages_and_sorries() -> None:
 
 def test_goals_closed_with_error_or_kernel_failure_are_rejected() -> None:
     cases = {
-        "invalid_tactic": (1, "Unknown identifier `my_fake_premise`"),
+        "invalid_tactic": (1, "unknown identifier 'my_fake_premise'"),
         "Mathlib/test/20240209": (1, "unsolved goals\n⊢ False"),
         "app_type_mismatch": (4, "Incomplete: contains metavariable(s)"),
         "app_type_mismatch2": (4, "kernel type check failed"),
@@ -249,7 +265,7 @@ def test_env_proves_proof_branching() -> None:
 
 @pytest.mark.parametrize(("name", "statement", "tactic", "reason"), [
     ("invalid_tactic", "theorem my_theorem (x : Nat) : x = x", "exact my_fake_premise",
-     "Unknown identifier"),
+     "unknown identifier"),
     ("Mathlib/test/20240209", "example : False", "simpa using show False by done",
      "unsolved goals"),
     ("tactic_mode_sorry", "def f : Nat", "sorry", "introduced `sorry`"),
@@ -369,7 +385,7 @@ def test_close_kills_spawned_children(tmp_path: Path) -> None:
 
 def test_rlimit_as_is_applied(tmp_path: Path) -> None:
     with LeanRepl(config("proof_step", memory_limit_mb=768)) as repl:
-        repl.start()
+        repl.run(Command("def f : Nat := by sorry"), 10)  # the wrapper has exec'd the REPL
         limits = Path(f"/proc/{repl.pid}/limits").read_text()
     line = next(row for row in limits.splitlines() if row.startswith("Max address space"))
     assert line.split()[3:5] == [str(768 * 1024 * 1024)] * 2
@@ -423,6 +439,7 @@ def test_config_defaults_and_env_overrides(monkeypatch: pytest.MonkeyPatch) -> N
     default = ReplConfig()
     assert default.command == ("lake", "env", ".lake/packages/REPL/.lake/build/bin/repl")
     assert default.cwd is not None and default.cwd.name == "lean_project"
+    monkeypatch.delenv("PROOFGRAPH_LEAN_REPL_CMD", raising=False)
     monkeypatch.setenv("PROOFGRAPH_LEAN_PROJECT", "/tmp/p")
     monkeypatch.setenv("PROOFGRAPH_LEAN_REPL", "/tmp/repl")
     cfg = ReplConfig.from_env(max_uses=7)
@@ -539,8 +556,77 @@ def test_dojo_offline_environment_and_lazy_import(monkeypatch: pytest.MonkeyPatc
         dojo_mod.load_lean_dojo()
     monkeypatch.delenv("GITHUB_ACCESS_TOKEN")
     monkeypatch.delenv("DISABLE_REMOTE_CACHE", raising=False)
+    monkeypatch.delenv("CONTAINER", raising=False)
     monkeypatch.setitem(sys.modules, "lean_dojo", None)  # "not installed", whatever is here
     with pytest.raises(dojo_mod.DojoUnavailable, match="not installed"):
         dojo_mod.load_lean_dojo()
     assert os.environ["DISABLE_REMOTE_CACHE"] == "1"
     assert os.environ["GITHUB_ACCESS_TOKEN"] == ""  # pinned: load_dotenv cannot inject one
+    assert "CONTAINER" not in os.environ  # lean-dojo 4.20.0 reads no such variable
+
+
+# --------------------------------------------------------------------------- framing (finding 11)
+STEP = "theorem complex_and (p q r : Prop) (h1 : p ∧ q) (h2 : q → r) : p ∧ r"
+
+
+def test_a_forged_reply_before_the_real_one_is_never_taken(tmp_path: Path) -> None:
+    """A tactic that prints a "Completed" reply (then the REPL prints the real one): two
+    chunks before the sentinel's answer; the request fails, the process is killed."""
+    with LeanRepl(config("proof_branching", "--forge-at", "1",
+                         "--once-file", str(tmp_path / "once"))) as repl:
+        env = LeanReplEnv(STEP, repl)
+        root = env.initial_state()
+        outcome = env.apply(root, "apply And.intro", 5)
+        assert isinstance(outcome, Crashed) and "framing broken" in outcome.message
+        assert repl.framing_errors == 1 and not repl.alive
+        again = env.apply(root, "apply And.intro", 5)  # a clean process: the real answer
+        assert isinstance(again, Progress) and len(again.state.goals) == 2
+    with LeanRepl(config("proof_step", "--forge-at", "1")) as repl:
+        repl.run(Command("def f : Nat := by sorry"), 5)
+        with pytest.raises(ReplFramingError, match="second chunk"):
+            repl.run(ProofStep("apply Int.natAbs", 0), 5)
+
+
+def test_output_left_behind_by_a_request_breaks_the_next_one() -> None:
+    with LeanRepl(config("proof_step", "--forge-late", "0")) as repl:
+        assert repl.run(Command("def f : Nat := by sorry"), 5).env == 0
+        time_limit = time.monotonic() + 5
+        while not repl._buf and time.monotonic() < time_limit:  # the writer left behind
+            time.sleep(0.05)
+            repl._pending_output(repl._proc)
+        with pytest.raises(ReplFramingError, match="between requests"):
+            repl.run(ProofStep("apply Int.natAbs", 0), 5)
+
+
+def test_a_sentinel_answer_without_the_nonce_is_rejected() -> None:
+    with LeanRepl(config("proof_step", "--forge-sentinel", "0")) as repl, \
+            pytest.raises(ReplCrashed):
+        repl.run(Command("def f : Nat := by sorry"), 5)
+
+
+def test_ids_that_break_the_repl_counters_are_rejected(tmp_path: Path) -> None:
+    script = tmp_path / "t.json"
+    script.write_text(json.dumps([
+        [{"cmd": "def f : Nat := 1"}, {"env": 0}],
+        [{"cmd": "def g : Nat := 2"}, {"env": 0}],  # a replayed old reply: env 0 again
+    ]))
+    with LeanRepl(config(script)) as repl:
+        assert repl.run(Command("def f : Nat := 1"), 5).env == 0
+        with pytest.raises(ReplFramingError, match="next env of this process is 1"):
+            repl.run(Command("def g : Nat := 2"), 5)
+
+
+def test_framing_can_be_switched_off_for_a_fork() -> None:
+    with LeanRepl(config("proof_step", framing=False)) as repl:
+        assert repl.run(Command("def f : Nat := by sorry"), 5).env == 0
+
+
+def test_file_command_has_no_env_at_v4_20() -> None:
+    """repl @16054ca: ``structure File extends CommandOptions where path`` (no env), and
+    ``processFile`` runs with ``env := none``."""
+    assert FileCommand("a.lean", all_tactics=True).to_wire() == {"path": "a.lean",
+                                                                 "allTactics": True}
+    with pytest.raises(TypeError):
+        FileCommand("a.lean", env=0)  # type: ignore[call-arg]
+    (request, _), = recorded("file")[:1]
+    assert request_from_wire(request) == FileCommand("test/file.lean", all_tactics=True)

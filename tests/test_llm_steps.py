@@ -277,3 +277,33 @@ def test_few_shot_outputs_in_the_prompts_parse() -> None:
         for line in taught:
             allowed = GIVEN_KINDS if line.startswith("GIVEN") else kinds
             assert parse_line(line, allowed).kind != "bad", line
+
+
+def test_a_claim_on_a_rejected_definition_is_unknown_and_first_error_stays_put() -> None:
+    # Weng (GSM8K train line 2): step 1's DEF uses a name nothing defines, so it is rejected;
+    # the CLAIM on that name in the same output had no constraint at all and was refuted from
+    # an arbitrary counter-model, moving first_error onto this correct step
+    givens = "GIVEN hourly_rate = 12\nGIVEN minutes = 50\n"
+    _, steps = check(givens, [
+        "DEF per_minute = hourly_rate / 60\nCLAIM per_minute = 0.2",
+        "DEF earned = per_minute * minutes_worked\nCLAIM earned = 10",
+        "CLAIM 0.2 * 50 = 11",  # a genuinely wrong step
+    ])
+    rejected, claim = steps[1]["claims"]
+    assert rejected["local"]["reason"] == "not-formalized" and steps[1]["defs"] == []
+    for view in ("local", "grounded"):
+        assert claim[view]["verdict"] == "unknown", claim[view]
+        assert claim[view]["reason"] == "not-formalized"
+    assert first_error(steps, "verdict_local") == first_error(steps, "verdict_grounded") == 2
+
+
+def test_an_unconstrained_given_makes_a_claim_unknown_never_false() -> None:
+    _, steps = check("GIVEN speed\nGIVEN hours = 3\n", [
+        "CLAIM speed = 40",  # nothing states the speed: no counter-model can refute this
+        "CLAIM hours * 2 = 7",  # a constrained name: refuted as before
+    ])
+    free, wrong = steps[0]["claims"][0], steps[1]["claims"][0]
+    assert (free["local"]["verdict"], free["local"]["reason"]) == ("unknown", "not-formalized")
+    assert "speed" in free["local"]["detail"]
+    assert wrong["local"]["verdict"] == wrong["grounded"]["verdict"] == "refuted"
+    assert first_error(steps, "verdict_local") == 1

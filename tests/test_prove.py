@@ -10,7 +10,7 @@ import pytest
 
 from proofgraph import prove
 from proofgraph.cli import main
-from proofgraph.prove import ProveError, make_policy, replay
+from proofgraph.prove_job import ProveError, make_policy, replay
 from prover.store import Store
 from search import protocols as sp
 
@@ -35,7 +35,7 @@ def test_cli_proves_rechecks_and_stores_the_search_graph(tmp_path: Path,
     assert by_id["square"]["verdict"] == "verified" and by_id["square"]["proof"] == ["z3"]
     assert by_id["gauss"]["verdict"] == "verified"
     assert any(t.startswith("induction") for t in by_id["gauss"]["proof"])
-    assert by_id["false"]["verdict"] == "unknown"  # never proved; a search failure is no proof
+    assert by_id["false"]["verdict"] == "refuted"  # never proved: the preflight finds x = 0
     assert out["proved"] == 2
     with Store(store) as db:
         run_id = db.runs()[0]["run_id"]

@@ -183,3 +183,44 @@ def test_helpers() -> None:
     assert evidence_text("verified", {"core": ["a", "b"]}) == 'core = ["a", "b"]'
     empty = render_step_report([], title="Empty", summary={})
     assert "0 of 0 shown" in empty and empty.startswith("<!DOCTYPE html>")
+
+
+def test_huge_solution_is_capped_with_a_note_and_keeps_the_first_error() -> None:
+    from prover.report.limits import MAX_STEPS_PER_ROW
+
+    steps = [{"index": i, "text": f"{i} + 1 = {i + 1}", "verdict": "verified",
+              "claims": [_claim(source=f"{i} + 1 = {i + 1}")]} for i in range(100_000)]
+    steps[70_000] = {"index": 70_000, "text": "70000 + 1 = 5", "verdict": "refuted",
+                     "claims": [_claim(source="70000 + 1 = 5", verdict="refuted",
+                                       evidence={"lhs": "70001", "rhs": "5"})]}
+    sol = {"id": "huge", "problem": "p", "steps": steps, "first_error": 70_000}
+    page = render_step_report([sol], title="t", summary={},
+                              hint="`proofgraph export --store s.db --run R --jsonl F`")
+    assert len(page) < 3_000_000  # was 55 MB
+    assert page.count('<tr id="s0-step-') == MAX_STEPS_PER_ROW + 1
+    assert 'id="s0-step-70000"' in page and "70000 + 1 = 5" in page
+    note = re.search(r'<p class="note" id="capped" role="note">(.*?)</p>', page, re.S)
+    assert note and f"{100_000 - MAX_STEPS_PER_ROW - 1:,} steps are not embedded" in note.group(1)
+    assert "proofgraph export --store s.db --run R --jsonl F" in note.group(1)
+    assert "are not embedded" in page.split('id="s0-step-70000"')[0][-400:]
+    p = _Collector()
+    p.feed(page)
+    assert not p.errors and not p.stack
+
+
+def test_many_rows_and_long_texts_are_capped() -> None:
+    from prover.report.entail_html import render_entail_report
+    from prover.report.limits import MAX_ROWS
+
+    rows = [{"id": str(i), "problem": "x" * 100_000, "steps": []} for i in range(MAX_ROWS + 3)]
+    page = render_step_report(rows, title="t", summary={})
+    assert page.count('<details class="sol') == MAX_ROWS
+    assert "3 solutions are not embedded" in page and "characters not shown" in page
+    assert "x" * 3_000 not in page
+    small = render_step_report(rows[:2], title="t", summary={})
+    assert 'id="capped"' in small and "characters of long texts are not embedded" in small
+    assert 'id="capped"' not in render_step_report(_solutions(), title="t", summary={})
+    entail = [{"id": str(i), "premises": ["P(a)"], "conclusion": "P(a)", "answer": "True"}
+              for i in range(MAX_ROWS + 1)]
+    page = render_entail_report(entail, title="e", summary={})
+    assert page.count('<details class="sol') == MAX_ROWS and "1 rows are not embedded" in page

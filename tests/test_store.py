@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -17,6 +18,7 @@ from prover.graph import add_edge, add_node, graphs_equal, new_graph
 from prover.store import (
     SCHEMA_VERSION,
     ConfigMismatchError,
+    ItemRecord,
     SchemaVersionError,
     Store,
     provenance_id,
@@ -279,3 +281,147 @@ def test_sigkill_then_resume(tmp_path: Path, kill_after: int) -> None:
         assert s.integrity_check() == "ok"
         assert [r["i"] for _, r in s.item_results("kill")] == list(range(N_ITEMS))
         assert s.runs()[0]["status"] == "finished"
+
+
+# --------------------------------------------------------------------------- group commit
+_GROUP_WORKER = textwrap.dedent(
+    """
+    import sys
+    from prover.graph import add_edge, add_node, new_graph
+    from prover.runs import GroupPolicy, ResumableRun
+    from prover.verdicts import Provenance, Verdict
+
+    db, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    run = ResumableRun(run_id="grp", command="worker", config={"n": n}, store_path=__import__(
+        "pathlib").Path(db), out_path=__import__("pathlib").Path(out),
+        group=GroupPolicy(max_items=10, max_s=3600.0))
+    done = run.open()
+    for i in range(n):
+        key = str(i)
+        if key in done:
+            continue
+        g = new_graph()
+        root = add_node(g, "statement", f"P{i}", "z3")
+        c = add_node(g, "claim", f"(= {i} {i})", "z3")
+        add_edge(g, root, c, "contains")
+        prov = Provenance(run_id="grp", backend="z3", backend_version="4", limits={},
+                          formalizer="f", formalizer_version="1", wall_time_s=0.001 * i)
+        run.commit(key, i, {"i": i}, graph=g, root=root, verdicts=[(c, Verdict("verified"), prov)])
+        print("queued", i, "committed", run.committed, flush=True)
+        if i == 14 and len(sys.argv) > 4:
+            sys.stdin.readline()  # wait here (group 2 open with items 10..14) to be killed
+    run.close(finished=True)
+    """
+)
+
+
+def test_sigkill_inside_an_open_group_loses_only_that_group(tmp_path: Path) -> None:
+    """Items 0..9 are one committed group; 10..14 sit in the open group when SIGKILL comes:
+    the store and the JSONL hold exactly 0..9, and the rerun commits 10.. exactly once."""
+    db, out = tmp_path / "g.db", tmp_path / "g.jsonl"
+    script = tmp_path / "group_worker.py"
+    script.write_text(_GROUP_WORKER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, str(script), str(db), str(out), "30"]
+    proc = subprocess.Popen([*cmd, "hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout is not None
+    seen = []
+    try:
+        while len(seen) < 15:
+            line = proc.stdout.readline()
+            assert line, "worker ended early"
+            seen.append(line.split())
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert seen[9][-1] == "10" and seen[14][-1] == "10"  # one group of 10 committed, 5 open
+    with Store(db) as s:
+        assert s.integrity_check() == "ok"
+        assert s.done_keys("grp") == {str(i) for i in range(10)}
+    assert [json.loads(x)["key"] for x in out.read_text().splitlines()] == [
+        str(i) for i in range(10)]
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    assert [ln.split()[1] for ln in rerun.stdout.splitlines()] == [str(i) for i in range(10, 30)]
+    with Store(db) as s:
+        assert [k for k, _ in s.item_results("grp")] == [str(i) for i in range(30)]
+        assert s.runs()[0]["status"] == "finished"
+    assert _count(db, "SELECT count(*) FROM items") == 30
+    assert _count(db, "SELECT count(*) FROM verdicts") == 30
+    assert _count(db, "SELECT count(*) FROM provenance") == 1  # once per run, not per claim
+    assert [json.loads(x)["key"] for x in out.read_text().splitlines()] == [
+        str(i) for i in range(30)]
+
+
+def test_group_commit_is_one_transaction_and_matches_single_commits(tmp_path: Path) -> None:
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    records = []
+    for i in range(5):
+        g, root, ids = _item_graph(i)
+        records.append(ItemRecord(f"k{i}", i, {"i": i}, g, root,
+                                  [(ids[0], Verdict("verified"), _prov(wall=i))]))
+    with Store(one) as s:
+        s.open_run("r", "c", {})
+        for rec in records:
+            s.commit_item("r", rec.key, rec.seq, rec.result, rec.graph, rec.root, rec.verdicts)
+    with Store(many) as s:
+        s.open_run("r", "c", {})
+        s.commit_items("r", records)
+        bad = [*records[:2], ItemRecord("k9", 9, {}, None, "nope")]
+        with pytest.raises(ValueError):
+            s.commit_items("r", bad)  # all or nothing
+    for table in ("items", "nodes", "graph_nodes", "edges", "verdicts", "provenance"):
+        assert _count(one, f"SELECT count(*) FROM {table}") == _count(
+            many, f"SELECT count(*) FROM {table}"), table
+    with Store(one) as a, Store(many) as b:
+        assert [r for _, r in a.item_results("r")] == [r for _, r in b.item_results("r")]
+        assert graphs_equal(a.run_graph("r"), b.run_graph("r"))
+        assert a.item_verdicts("r", "k3") == b.item_verdicts("r", "k3")
+
+
+# --------------------------------------------------------------------------- schema v2 -> v3
+def test_v2_store_is_upgraded_in_place_and_resumes(tmp_path: Path) -> None:
+    """tests/data/store_v2.db was written by the v2 code (commit 627259e)."""
+    data = Path(__file__).parent / "data"
+    db = tmp_path / "v2.sqlite"
+    db.write_bytes((data / "store_v2.db").read_bytes())
+    assert _count(db, "SELECT value FROM meta WHERE key='schema_version'") == 2
+    with Store(db) as s:
+        (run,) = s.runs()
+        assert run["run_id"] == "check-ceb2bdd045a997ad" and run["n_items"] == 2
+        assert run["wall_s"] == 0 and run["stop_note"] is None
+        assert len(s.item_verdicts(run["run_id"], "0")) == 2
+        assert s.integrity_check() == "ok"
+    assert _count(db, "SELECT value FROM meta WHERE key='schema_version'") == SCHEMA_VERSION == 3
+    src = tmp_path / "in.jsonl"
+    src.write_bytes((data / "store_v2_input.jsonl").read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "proofgraph.cli", "check", str(src), "--store",
+                           str(db), "--json", "--no-progress"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["run_id"] == "check-ceb2bdd045a997ad" and summary["resumed"] is True
+    assert summary["claims_checked_now"] == 0 and summary["solutions"] == 2
+    with Store(db) as s:
+        (run,) = s.runs()
+        assert run["status"] == "finished" and run["wall_s"] > 0
+
+
+def test_provenance_policy_and_seed_are_fields_and_round_trip(tmp_path: Path) -> None:
+    """The policy was stuffed into ``formalizer_version`` as JSON; now it has its own field."""
+    policy = {"spec": "hf:/models/tiny", "revision": "abc", "temperature": 0.8, "top_p": 0.95}
+    prov = _prov(policy=policy, seed=7)
+    assert prov.to_dict()["policy"] == policy and prov.to_dict()["seed"] == 7
+    assert "policy" not in _prov().to_dict() and "seed" not in _prov().to_dict()
+    with Store(tmp_path / "s.db") as s:
+        s.open_run("r1", "cmd", {})
+        s.commit_item("r1", "a", 0, {}, None, None, [("n", Verdict("verified"), prov),
+                                                      ("m", Verdict("verified"), _prov())])
+        (_, _, got), (_, _, plain) = s.item_verdicts("r1", "a")
+    assert got == prov and got.policy == policy and got.seed == 7
+    assert plain.policy is None and provenance_id(plain) != provenance_id(got)

@@ -13,25 +13,34 @@ from pathlib import Path
 import pytest
 
 from prover.synth.executor import LocalPool, PoolOptions
+from prover.synth.item import SynthItem
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synth_helpers import BehaviourTask  # noqa: E402
 
+RUN = {"run_id": "test", "task": "behaviour"}
 
-def _run(plan: list[tuple[str, float]], **opts: float) -> dict[str, tuple[bool, str | None]]:
+
+def _run(plan: list[tuple[str, float]],
+         **opts: float) -> dict[str, tuple[bool, str | None, str | None]]:
     task = BehaviourTask(plan)
-    pool = LocalPool(task, PoolOptions(**opts))  # type: ignore[arg-type]
+    pool = LocalPool(SynthItem(task, RUN), PoolOptions(**opts))  # type: ignore[arg-type]
     items = ((seq, key, payload) for seq, (key, payload) in enumerate(task.items()))
-    return {d.key: (d.output.ok, d.output.reason) for d in pool.run(items)}
+    return {d.key: (d.output.ok, d.output.reason, d.output.failure_kind)
+            for d in pool.run(items)}
 
 
 def test_failures_are_items_and_the_pool_goes_on() -> None:
     plan = [("ok", 0), ("sleep", 60), ("alloc", 3.0), ("raise", 0), ("exit", 0), ("ok", 0),
-            ("ok", 0)]
+            ("ok", 0), ("refused", 0), ("bad", 0)]
     got = _run(plan, workers=2, mem_gb=1.0, item_timeout_s=3.0)
-    assert got == {"0:ok": (True, None), "1:sleep": (False, "timeout"),
-                   "2:alloc": (False, "memory"), "3:raise": (False, "exception: ZeroDivisionError"),
-                   "4:exit": (False, "worker-died"), "5:ok": (True, None), "6:ok": (True, None)}
+    assert got == {"0:ok": (True, None, None), "1:sleep": (False, "timeout", "infra"),
+                   "2:alloc": (False, "memory", "infra"),
+                   "3:raise": (False, "exception: ZeroDivisionError", "content"),
+                   "4:exit": (False, "worker-died", "infra"), "5:ok": (True, None, None),
+                   "6:ok": (True, None, None),
+                   "7:refused": (False, "exception: PolicyRequestError", "infra"),
+                   "8:bad": (False, "unprovable", "content")}
 
 
 @pytest.mark.parametrize("prefetch", [1, 2])
@@ -44,7 +53,8 @@ def test_backpressure_bounds_items_in_flight(prefetch: int) -> None:
             pulled.append(seq)
             yield seq, key, payload
 
-    pool = LocalPool(task, PoolOptions(workers=2, item_timeout_s=30, prefetch=prefetch))
+    pool = LocalPool(SynthItem(task, RUN), PoolOptions(workers=2, item_timeout_s=30,
+                                                       prefetch=prefetch))
     finished = 0
     most = 0
     for _ in pool.run(items()):
@@ -74,16 +84,18 @@ def test_workers_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
         f"import sys; sys.path.insert(0, {here!r})\n"
         "from synth_helpers import BehaviourTask\n"
         "from prover.synth.executor import LocalPool, PoolOptions\n"
+        "from prover.synth.item import SynthItem\n"
         "t = BehaviourTask([('sleep', 120)] * 2)\n"
         "items = ((i, k, p) for i, (k, p) in enumerate(t.items()))\n"
-        "list(LocalPool(t, PoolOptions(workers=2, item_timeout_s=300)).run(items))\n")
+        "fn = SynthItem(t, {'run_id': 'x'})\n"
+        "list(LocalPool(fn, PoolOptions(workers=2, item_timeout_s=300)).run(items))\n")
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = time.monotonic() + 60
         workers: list[int] = []
         while time.monotonic() < deadline and len(workers) < 2:
             workers = [p for p in _children(parent.pid)
-                       if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                       if b"prover.synth.worker" in Path(f"/proc/{p}/cmdline").read_bytes()]
             time.sleep(0.2)
         assert len(workers) == 2
     finally:

@@ -4,6 +4,8 @@ Parquet, manifest, resume, shard reconciliation, config conflicts and CLI errors
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from proofgraph.cli import main
 from proofgraph.synth_api import SynthError, synth
 from prover.runs import RunConflict
 from prover.synth.rows import content_hash
-from prover.synth.shards import MANIFEST, read_parquet_rows
+from prover.synth.shards import MANIFEST, ShardConflict, read_parquet_rows, run_tag, temp_path
 from prover.synth.verify import load_rows, verify_output
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -87,13 +89,50 @@ def test_rerun_is_a_noop_and_repairs_shards(finished: tuple[Path, Path, dict]) -
     before = {p.name: p.read_bytes() for p in shards}
     shards[0].write_bytes(shards[0].read_bytes()[:50])  # torn
     shards[1].unlink()  # missing
-    (out / "shards" / "rows-00099.jsonl").write_text("{}\n")  # not in the manifest
-    (out / "shards" / ".rows-00003.jsonl.x.tmp").write_text("half")  # a killed write
+    # The user's files in the shard folder, even ones named like ours, are not the run's.
+    users = {"rows-00099.jsonl": "{}\n", "notes.txt": "mine\n", ".rows-00003.jsonl.x.tmp": "x"}
+    for name, text in users.items():
+        (out / "shards" / name).write_text(text)
+    ours = temp_path(out / "shards" / "rows-00003.jsonl", run_tag(summary["run_id"]))
+    ours.write_text("half")  # a killed write of this run
     again = synth("proofs", inp, out, workers=1, shard_rows=7, **PROOF_OPTS)
     assert again["resumed"] and again["items_this_session"] == 0
     assert again["rows"] == summary["rows"] and again["run_id"] == summary["run_id"]
-    assert verify_output(out)["problems"] == []
-    assert {p.name: p.read_bytes() for p in sorted((out / "shards").glob("*.jsonl"))} == before
+    report = verify_output(out)
+    assert report["problems"] == [] and report["foreign"] == sorted(users)
+    assert {name: (out / "shards" / name).read_text() for name in users} == users
+    assert not ours.exists()
+    assert {p.name: p.read_bytes() for p in sorted((out / "shards").glob("rows-0000*.jsonl"))} \
+        == before
+    fresh = synth("proofs", inp, out, workers=1, shard_rows=7, fresh=True, **PROOF_OPTS)
+    assert fresh["rows"] == summary["rows"] and not fresh["resumed"]
+    assert {name: (out / "shards" / name).read_text() for name in users} == users
+
+
+def test_a_foreign_file_in_the_way_is_never_overwritten(tmp_path: Path) -> None:
+    inp = fast_theorems(tmp_path / "thms.jsonl")
+    out = tmp_path / "out"
+    (out / "shards").mkdir(parents=True)
+    (out / "shards" / "rows-00000.jsonl").write_text("precious\n")
+    with pytest.raises(ShardConflict, match="not a file of this run"):
+        synth("proofs", inp, out, workers=1, shard_rows=5, parquet=False, **PROOF_OPTS)
+    assert (out / "shards" / "rows-00000.jsonl").read_text() == "precious\n"
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    inp = fast_theorems(tmp_path / "thms.jsonl")
+    old = os.umask(0o022)
+    try:
+        synth("proofs", inp, tmp_path / "a", workers=1, shard_rows=5, **PROOF_OPTS)
+        os.umask(0o027)
+        synth("proofs", inp, tmp_path / "b", workers=1, shard_rows=5, **PROOF_OPTS)
+    finally:
+        os.umask(old)
+    for folder, mode in (("a", 0o644), ("b", 0o640)):
+        files = [tmp_path / folder / MANIFEST, *(tmp_path / folder / "shards").iterdir()]
+        assert len(files) > 3
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == \
+            {p.name: mode for p in files}
 
 
 def test_changed_config_conflicts_unless_fresh(finished: tuple[Path, Path, dict],

@@ -121,7 +121,7 @@ def test_computations_couple_prose_and_annotation() -> None:
 def test_label_policy_skips_undecided_and_labels_existing_errors(tmp_path: Path) -> None:
     rows = [{"id": "wrong", "problem": "", "steps": ["48/2 = 24", "48 + 24 = 70"]},
             {"id": "undecided", "problem": "",
-             "steps": ["3 + 4 = 7", "2.5 years = 30 months", "7 * 2 = 14"]}]
+             "steps": ["3 + 4 = 7", "12 inches * 3 = 3 feet", "7 * 2 = 14"]}]
     path = tmp_path / "s.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     task = StepsTask(path, mutations_per_solution=6, seed=1)

@@ -244,7 +244,7 @@ def test_show_every_kind_of_target(store: Path, tmp_path: Path,
     with Store(store) as s:
         runs = {r["command"]: r["run_id"] for r in s.runs()}
     html = tmp_path / "v.html"
-    code, out, _ = _show(capsys, "prove-t", "--store", store, "--html", html)
+    code, out, _ = _show(capsys, "prove-t", "--store", store, "--html", html, "--json")
     assert code == EXIT_OK and json.loads(out) == {"html": str(html), "view": "graph",
                                                    "items": 1, "nodes": 97}
     page = html.read_text(encoding="utf-8")
@@ -258,14 +258,16 @@ def test_show_every_kind_of_target(store: Path, tmp_path: Path,
     assert "times" in sections and "counts" in sections
     for target, kind in ((runs["check"], "steps"), (runs["entail"], "entail"),
                          ("prove-t:gauss_sum", "graph"), (f"{runs['check']}:0", "steps")):
-        code, out, _ = _show(capsys, target, "--store", store, "--html", html)
+        code, out, _ = _show(capsys, target, "--store", store, "--html", html, "--json")
         assert code == EXIT_OK and json.loads(out)["view"] == kind, target
         check_offline_and_csp(html.read_text(encoding="utf-8"))
     graph_file = tmp_path / "g.json"
     _, g, _ = gauss()
     graph_file.write_text(json.dumps(pg.to_json(g)), encoding="utf-8")
-    code, out, _ = _show(capsys, graph_file, "--html", html)
+    code, out, _ = _show(capsys, graph_file, "--html", html, "--json")
     assert code == EXIT_OK and json.loads(out)["nodes"] == 97
+    code, out, _ = _show(capsys, graph_file, "--html", html)
+    assert code == EXIT_OK and out.strip() == f"wrote {html} (graph view: 1 item, 97 nodes)"
 
 
 def test_show_errors(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -308,3 +310,95 @@ def test_graph_file_with_search_provenance(tmp_path: Path) -> None:
     sections = dict((name, dict(rows)) for name, rows in item["provenance"])
     assert sections["backend"] == {"backend": "z3", "backend_version": "z3 5.4.1"}
     assert item["status"] == "proved" and item["nodes"][item["root"]]["id"] == root
+
+
+# --------------------------------------------------------------------------- prove runs
+THEOREMS = [
+    {"id": "sq", "smt2": "(declare-const x Int) (assert (> x 2))", "goal": "(> (* x x) 4)"},
+    {"id": "open_one", "smt2": "(declare-const x Int) (declare-const y Int) (assert (> y 0))",
+     "goal": "(> (* x x) (+ y 4))"},
+]
+
+
+@pytest.fixture(scope="module")
+def prove_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A store with a real prove run of two theorems: one proved, one not."""
+    folder = tmp_path_factory.mktemp("prove")
+    src = folder / "t.jsonl"
+    src.write_text("".join(json.dumps(t) + "\n" for t in THEOREMS), encoding="utf-8")
+    db = folder / "p.sqlite"
+    assert main(["prove", str(src), "--store", str(db), "--max-expansions", "10",
+                 "--wall-timeout", "20", "--candidates", "2"]) == 0
+    with Store(db) as s:
+        (run,) = s.runs()
+        verdicts = {r["id"]: r["verdict"] for _, r in s.item_results(run["run_id"])}
+    assert verdicts["sq"] == "verified" and verdicts["open_one"] != "verified"
+    return db, run["run_id"]
+
+
+def test_prove_run_view_shows_each_theorems_verdict(prove_store: tuple[Path, str],
+                                                    tmp_path: Path) -> None:
+    db, run_id = prove_store
+    view = render_target(run_id, db)
+    blocks = json_blocks(view.html)
+    picked = {blocks[f"pg-item-{i}"]["label"]: blocks[f"pg-item-{i}"]["verdict"]
+              for i in range(view.items)}
+    assert picked["sq"] == "verified" and picked["open_one"].startswith(("unknown", "refuted"))
+    table = view.html.split('<table class="verdicts">', 1)[1].split("</table>", 1)[0]
+    assert "<td>sq</td><td><strong>verified</strong>" in table
+    assert f"<td>open_one</td><td><strong>{picked['open_one']}</strong>" in table
+    assert re.search(r"<option[^>]*>open_one — (unknown|refuted)", view.html)
+    html = tmp_path / "x.html"
+    assert main(["export", "--store", str(db), "--run", run_id, "--html", str(html)]) == 0
+    assert "<td>sq</td><td><strong>verified</strong>" in html.read_text(encoding="utf-8")
+    check_offline_and_csp(html.read_text(encoding="utf-8"))
+
+
+def test_merged_graph_of_several_theorems_is_not_headed_proved(
+        prove_store: tuple[Path, str], tmp_path: Path) -> None:
+    db, run_id = prove_store
+    graph = tmp_path / "merged.json"
+    assert main(["export", "--store", str(db), "--run", run_id, "--graph", str(graph)]) == 0
+    view = render_target(str(graph))
+    item = json_blocks(view.html)["pg-item-0"]
+    assert item["status"] == "partial" and item["status"] != "proved"
+    assert item["label"].endswith("1 of 2 theorems proved")
+    assert dict(item["provenance"])["merged graph"] == [["theorems", "2"], ["proved", "1"],
+                                                       ["not proved", "1"]]
+
+
+def test_search_dag_nodes_keep_their_hypotheses(prove_store: tuple[Path, str]) -> None:
+    db, run_id = prove_store
+    view = render_target(f"{run_id}:sq", db)
+    item = json_blocks(view.html)["pg-item-0"]
+    goals = [n["text"] for n in item["nodes"] if n["kind"] == "goal"]
+    assert any(re.search(r"^h0: \(> x 2\)$", t, re.M) and "⊢" in t for t in goals)
+
+
+def test_huge_graph_is_capped_with_a_note() -> None:
+    from prover.report.limits import MAX_NODES
+
+    g = pg.new_graph(status="open")
+    root = pg.add_node(g, "statement", "⊢ big", "z3", status="open")
+    prev = root
+    for i in range(MAX_NODES + 500):
+        node = pg.add_node(g, "goal", f"h0: (> x {i})\n⊢ (> x {i + 1})", "z3", status="open")
+        pg.add_edge(g, prev, node, "tactic", tactic="z3", outcome="progress")
+        prev = node
+    item = item_payload(g, root, key="big", label="big", status="open", sections=[])
+    assert len(item["nodes"]) == MAX_NODES
+    assert item["omitted"] == {"nodes": 501, "edges": 501, "total_nodes": MAX_NODES + 501}
+    assert all(e["s"] < MAX_NODES and e["t"] < MAX_NODES for e in item["edges"])
+    assert item["layers"][-1][1] == MAX_NODES
+    page = render_graph_page([item], title="big", hint="`proofgraph export --graph F.json`")
+    note = re.search(r'<p class="note" id="capped" role="note">(.*?)</p>', page)
+    assert note and "501 graph nodes are not embedded" in note.group(1)
+    assert "proofgraph export --graph F.json" in note.group(1)
+    check_offline_and_csp(page)
+
+
+def test_long_node_text_is_clipped() -> None:
+    g = pg.new_graph()
+    root = pg.add_node(g, "statement", "x" * 50_000, "z3")
+    item = item_payload(g, root, key="k", label="k", status="", sections=[])
+    assert len(item["nodes"][0]["text"]) < 5_000 and "characters not shown" in item["nodes"][0]["text"]

@@ -233,3 +233,23 @@ def test_ten_thousand_nodes_open_lazily(browser: Any, tmp_path: Path) -> None:
         {"nodes": 10_000, "load_s": round(load_s, 3), "dom_nodes_at_load": at_load}))
     _not_blank(page, "dag-10k")
     page.close()
+
+
+def test_dag_cards_show_hypotheses_and_the_verdict(browser: Any, tmp_path: Path) -> None:
+    result, g, root = gauss()
+    item = item_payload(g, root, key="0", label="gauss_sum", status="proved",
+                        sections=search_sections(result), verdict="unknown: budget")
+    path = tmp_path / "v.html"
+    path.write_text(render_graph_page([item], title="v"), encoding="utf-8")
+    opened = bf.open_file(browser, path)
+    page = opened.page
+    hyps = [n for n, d in g.nodes(data=True) if d.get("kind") == "goal"
+            and str(d.get("text", "")).startswith("h0: (>= n 0)\n⊢")]
+    assert hyps
+    card = page.inner_text(f'.node[data-id="{hyps[0]}"] .txt')
+    assert card.splitlines()[0] == "h0: (>= n 0)" and card.splitlines()[1].startswith("⊢")
+    summary = page.inner_text("#summary")
+    assert "? unknown: budget" in summary and "search: proved" in summary
+    assert "✔ proved" not in summary
+    assert opened.external_requests() == [] and opened.errors == []
+    page.close()

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from prover.policy import SymbolicPolicy
 from prover.policy.symbolic import lean_portfolio, lean_variables
-from prover.z3.env import NAMED_TACTICS, Z3Env, check_proof, plain_z3
+from prover.z3.env import NAMED_TACTICS, check_proof, plain_z3
+from prover.z3.env import Z3Env as SearchEnv
 from prover.z3.goals import TacticError, parse_tactic
 from prover.z3.theorem import TheoremError, load_theorems, parse_theorem, read_sexprs
 from search.protocols import Environment, Failed, Outcome, Policy, Progress, Proved, State, Timeout
@@ -37,11 +38,17 @@ FALSE_ROWS = [  # never in the suite: statements that do not hold
 FAST = 0.3  # seconds per tactic in the fast tests
 
 
-def apply(env: Z3Env, state: State, tactic: str, budget: float = 2.0) -> Outcome:
+def Z3Env(row: dict[str, Any], **options: Any) -> SearchEnv:  # noqa: N802 - the class, for tactics
+    """The environment without the hypothesis preflight, so tactics can be tried on false
+    statements (the preflight has its own tests in tests/test_z3_gateway.py)."""
+    return SearchEnv(row, **{"preflight_s": None, **options})
+
+
+def apply(env: SearchEnv, state: State, tactic: str, budget: float = 2.0) -> Outcome:
     return env.apply(state, tactic, budget)
 
 
-def step(env: Z3Env, state: State, tactic: str) -> State:
+def step(env: SearchEnv, state: State, tactic: str) -> State:
     outcome = apply(env, state, tactic)
     assert isinstance(outcome, Progress), outcome
     return outcome.state

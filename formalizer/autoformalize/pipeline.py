@@ -21,6 +21,7 @@ from formalizer.autoformalize.prompts import load_prompt
 from formalizer.autoformalize.targets import make_target
 from formalizer.autoformalize.targets.base import Candidate, Item, Target
 from formalizer.autoformalize.vote import entailment_vote
+from prover.verdicts import package_version
 
 FormalizeItem = Item
 TARGETS = ("lean", "z3", "fol")
@@ -184,7 +185,8 @@ def _run(items: list[Item], sampler: Sampler, config: FormalizeConfig, target: T
     common = {"sampler": sampler.describe(), "prompts": sorted(prompt_files.values(),
                                                                key=lambda p: p["file"]),
               "config": asdict(config), "repair_rounds_used": rounds_used,
-              "wall_time_s": wall, "items_in_batch": len(items), **target.describe()}
+              "wall_time_s": wall, "items_in_batch": len(items), **target.describe(),
+              "proofgraph_version": package_version()}
     for result in results:
         result.provenance = dict(common)
     return results

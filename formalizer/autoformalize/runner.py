@@ -1,6 +1,6 @@
 """The batch job behind ``proofgraph formalize --input FILE.jsonl``: rows -> batches of
 :func:`~formalizer.autoformalize.pipeline.formalize` calls -> one result line per row,
-exactly once and resumable (:class:`prover.runs.ResumableRun`, item key = 0-based line).
+exactly once and resumable (a :class:`prover.records.runner.Job`; item key = 0-based line).
 
 Rows are ``{"id"?, "text"}`` or FOLIO rows ``{"premises": [NL...], "conclusion"}`` (``id`` or
 ``example_id`` names them). A bad row is reported with its line number and recorded as a
@@ -10,8 +10,7 @@ rejected result; the other rows still run.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,9 @@ from typing import Any
 from formalizer.autoformalize.llm import Sampler
 from formalizer.autoformalize.pipeline import FormalizeConfig, as_item, formalize
 from formalizer.inputs import InputError, decode_jsonl
-from prover.runs import Progress, ResumableRun, file_digest, make_run_id
+from prover.policy.openai_client import PolicyRequestError
+from prover.records.runner import Item, Job, Outcome, Rejection, RunSettings, Session, run_job
+from prover.runs import file_digest
 
 
 @dataclass
@@ -35,26 +36,36 @@ class RunOptions:
     report: Callable[[str], None] = field(default=lambda message: None)
 
 
-def run_formalize(path: Path, sampler: Sampler, config: FormalizeConfig, opts: RunOptions,
-                  *, lean_pool: Any | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Formalize every row of ``path`` (resumable); returns ``(summary, results)``."""
-    start = time.perf_counter()
-    settings = {"config": asdict(config), "sampler": sampler.describe(), "limit": opts.limit}
-    settings = json.loads(json.dumps(settings, default=str))
-    run_id = make_run_id("formalize", file_digest(path), settings)
-    run = ResumableRun(run_id=run_id, command="formalize", config=settings,
-                       store_path=opts.store, out_path=opts.out, fresh=opts.fresh)
-    done = run.open()
-    rows = list(decode_jsonl(path))
-    rows = rows[: opts.limit] if opts.limit else rows
-    progress = Progress(len(rows), "formalize", opts.progress)
-    todo: list[tuple[int, Any]] = []
-    finished = False
-    try:
-        for seen, (number, obj) in enumerate(rows, start=1):
-            key = str(number - 1)
-            if key in done:
-                continue
+class FormalizeJob(Job):
+    """Formalize every row of a JSONL file, ``batch_size`` rows per model call."""
+
+    command = "formalize"
+    commit_each_batch = True  # model batches are slow: commit each one
+    pool_batch_size = 1
+    fatal = (PolicyRequestError,)  # a dead model server ends the run (resumable), no row error
+
+    def __init__(self, path: Path, sampler: Sampler, config: FormalizeConfig,
+                 opts: RunOptions, lean_pool: Any | None = None) -> None:
+        self.path = path
+        self.sampler = sampler
+        self.formalize_config = config
+        self.batch_size = max(1, opts.batch_size)
+        self.lean_pool = lean_pool
+        self.source = str(path)
+        settings = {"config": asdict(config), "sampler": sampler.describe(), "limit": None}
+        self.settings = json.loads(json.dumps(settings, default=str))
+
+    def identity(self) -> tuple[str, dict[str, Any]]:
+        return file_digest(self.path), self.settings
+
+    def inputs(self) -> list[tuple[str, Path | None]]:
+        return [("--input", self.path)]
+
+    def total(self) -> int | None:
+        return sum(1 for _ in decode_jsonl(self.path))
+
+    def read(self) -> Iterator[Item | Rejection]:
+        for number, obj in decode_jsonl(self.path):
             problem = obj.message if isinstance(obj, InputError) else None
             if problem is None:
                 try:
@@ -62,39 +73,36 @@ def run_formalize(path: Path, sampler: Sampler, config: FormalizeConfig, opts: R
                 except ValueError as err:
                     problem = str(err)
             if problem is not None:
-                opts.report(f"{path}:{number}: {problem}")
-                run.commit(key, number - 1, {"id": _row_id(obj, number - 1), "line": number - 1,
-                                             "error": problem})
+                yield Rejection(str(number - 1), number - 1, problem,
+                                _row_id(obj, number - 1), number)
                 continue
-            todo.append((number - 1, item))
-            if len(todo) >= opts.batch_size:
-                _flush(todo, sampler, config, run, lean_pool)
-                progress.update(seen)
-        _flush(todo, sampler, config, run, lean_pool)
-        progress.update(len(rows))
-        finished = True
-    finally:
-        results = run.finish(progress, finished=finished)
-    ok = [r for r in results if not r.get("error")]
-    summary = {
-        "run_id": run_id, "resumed": run.resumed, "rows": len(results),
-        "rejected": len(results) - len(ok),
-        "formalized": sum(1 for r in ok if r.get("chosen") is not None),
-        "nothing_survived": sum(1 for r in ok if r.get("chosen") is None),
-        "target": config.target, "model": settings["sampler"].get("spec"),
-        "wall_s": round(time.perf_counter() - start, 3),
-    }
-    return summary, results
+            yield Item(str(number - 1), number - 1, item, _row_id(obj, number - 1), number)
+
+    def process(self, batch: list[Item]) -> list[Outcome]:
+        results = formalize([item.payload for item in batch], self.sampler,
+                            self.formalize_config, lean_pool=self.lean_pool)
+        return [Outcome({"line": item.seq, **result.to_dict()})
+                for item, result in zip(batch, results, strict=True)]
+
+    def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
+        ok = [r for r in results if not r.get("error")]
+        return {
+            "run_id": session.run_id, "resumed": session.resumed, "rows": len(results),
+            "rejected": len(results) - len(ok),
+            "formalized": sum(1 for r in ok if r.get("chosen") is not None),
+            "nothing_survived": sum(1 for r in ok if r.get("chosen") is None),
+            "target": self.formalize_config.target, "model": self.settings["sampler"].get("spec"),
+            "wall_s": round(session.wall_s, 3),
+        }
 
 
-def _flush(todo: list[tuple[int, Any]], sampler: Sampler, config: FormalizeConfig,
-           run: ResumableRun, lean_pool: Any | None) -> None:
-    if not todo:
-        return
-    results = formalize([item for _, item in todo], sampler, config, lean_pool=lean_pool)
-    for (line, _), result in zip(todo, results, strict=True):
-        run.commit(str(line), line, {"line": line, **result.to_dict()})
-    todo.clear()
+def run_formalize(path: Path, sampler: Sampler, config: FormalizeConfig, opts: RunOptions,
+                  *, lean_pool: Any | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Formalize every row of ``path`` (resumable); returns ``(summary, results)``."""
+    job = FormalizeJob(path, sampler, config, opts, lean_pool)
+    return run_job(job, RunSettings(out=opts.out, store=opts.store, fresh=opts.fresh,
+                                    progress=opts.progress, limit=opts.limit,
+                                    report=opts.report))
 
 
 def _row_id(obj: Any, line: int) -> str:

@@ -31,8 +31,13 @@ class Num:
         """Digits after the point as stated (0 for integers), None if not a plain decimal."""
         if "/" in self.text:
             return None
-        _, _, frac = self.text.partition(".")
+        _, _, frac = self.text.rstrip("…").partition(".")
         return len(frac)
+
+    @property
+    def truncated(self) -> bool:
+        """Written with trailing dots (``3.363...``): the digits were cut off, not rounded."""
+        return self.text.endswith("…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +63,26 @@ class Bin:
     right: Expr
 
 
-Expr = Num | Var | Neg | Bin
+@dataclass(frozen=True, slots=True)
+class App:
+    """A function applied to arguments: ``f(x)``, ``sin(30)``, ``binom(9, 2)``, ``abs(x)``.
+
+    Never a product. Only a few names have exact values (:mod:`prover.arith.evaluate`); every
+    other application is uninterpreted: two applications are equal when they are the same term.
+    """
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A named mathematical constant (``pi``): a symbol, never bound to a stated value."""
+
+    name: str
+
+
+Expr = Num | Var | Neg | Bin | App | Const
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +124,11 @@ def format_number(value: Fraction, *, exact: bool = False) -> str:
     text = f"{value.numerator}/{value.denominator}"
     if exact:
         return text
-    return f"{text} (≈{float(value):.6g})"
+    try:
+        approx = f"{float(value):.6g}"
+    except OverflowError:
+        approx = "huge"
+    return f"{text} (≈{approx})"
 
 
 def variables(node: Expr | Relation) -> set[str]:
@@ -115,11 +143,28 @@ def variables(node: Expr | Relation) -> set[str]:
             stack.append(cur.arg)
         elif isinstance(cur, (Bin, Relation)):
             stack.extend((cur.left, cur.right))
+        elif isinstance(cur, App):
+            stack.extend(cur.args)
     return found
 
 
+def is_opaque(node: Expr | Relation) -> bool:
+    """True when ``node`` contains a function application or a named constant (nodes the
+    exact evaluator and the Z3 translation may not interpret)."""
+    stack: list[Expr | Relation] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (App, Const)):
+            return True
+        if isinstance(cur, Neg):
+            stack.append(cur.arg)
+        elif isinstance(cur, (Bin, Relation)):
+            stack.extend((cur.left, cur.right))
+    return False
+
+
 def _smt_number(n: Num) -> str:
-    text = n.text
+    text = n.text.rstrip("…")
     if text.startswith("-"):
         return f"(- {text[1:]})"
     if "/" in text:
@@ -134,6 +179,10 @@ def to_smt(node: Expr | Relation) -> str:
         return _smt_number(node)
     if isinstance(node, Var):
         return node.name
+    if isinstance(node, Const):
+        return node.name
+    if isinstance(node, App):
+        return f"({node.name} {' '.join(to_smt(a) for a in node.args)})"
     if isinstance(node, Neg):
         return f"(- {to_smt(node.arg)})"
     if isinstance(node, Bin):
@@ -154,8 +203,10 @@ def to_infix(node: Expr | Relation, parent_prec: int = 0) -> str:
     if isinstance(node, Num):
         text = node.text
         return f"({text})" if (text.startswith("-") or "/" in text) and parent_prec else text
-    if isinstance(node, Var):
+    if isinstance(node, (Var, Const)):
         return node.name
+    if isinstance(node, App):
+        return f"{node.name}({', '.join(to_infix(a) for a in node.args)})"
     if isinstance(node, Neg):
         inner = to_infix(node.arg, 3)
         return f"(-{inner})" if parent_prec else f"-{inner}"

@@ -10,18 +10,34 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
-from prover.arith.ast import Neg, Num, Relation, format_number
+from prover.arith.ast import (
+    App,
+    Bin,
+    Const,
+    Expr,
+    Neg,
+    Num,
+    Relation,
+    Var,
+    format_number,
+    is_opaque,
+    num,
+    to_infix,
+    variables,
+)
 from prover.arith.evaluate import (
     MAX_BITS,
     DivisionByZeroError,
     NotRationalError,
     UnboundError,
+    UninterpretedError,
     evaluate,
 )
 from prover.arith.parse import MAX_DEPTH, MAX_LITERAL_DIGITS, MAX_TOKENS, TooLargeError
+from prover.arith.premises import Premises, stated_tolerance
 from prover.verdicts import UnknownReason, Verdict, unknown
 
 _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
@@ -44,50 +60,28 @@ class Limits:
                 "max_literal_digits": MAX_LITERAL_DIGITS}
 
 
-@dataclass
-class Premises:
-    """What a claim may use: ground values of defined names, stated symbolic constraints, and
-    whether unknowns range over the integers (only when the text says so)."""
-
-    values: dict[str, Fraction] = field(default_factory=dict)
-    constraints: list[Relation] = field(default_factory=list)
-    integer: bool = False
+_APPROX_RELATIVE = Fraction(1, 100)
 
 
-def _literal(node: object) -> tuple[Fraction, int] | None:
-    """(value, stated decimals) when ``node`` is a plain (possibly negated) decimal literal."""
-    if isinstance(node, Neg):
-        inner = _literal(node.arg)
-        return (-inner[0], inner[1]) if inner else None
-    if isinstance(node, Num):
-        d = node.decimals
-        return (node.value, d) if d is not None else None
+def _truncated_unit(rel: Relation) -> Fraction | None:
+    """One unit of the last digit when a side is a truncated literal (``3.363...``)."""
+    for side in (rel.right, rel.left):
+        lit = side.arg if isinstance(side, Neg) else side
+        if isinstance(lit, Num) and lit.truncated and lit.decimals is not None:
+            return Fraction(1, 10**lit.decimals)
     return None
 
 
-def stated_tolerance(rel: Relation) -> Fraction | None:
-    """Half a unit of the last stated digit of the literal side of ``rel``, or None.
-
-    ``=`` with an integer literal is exact (no tolerance); ``≈`` with an integer allows 1/2.
-    """
-    if rel.op not in ("=", "~="):
-        return None
-    lit = _literal(rel.right) or _literal(rel.left)
-    if lit is None:
-        return Fraction(1, 2) if rel.op == "~=" else None
-    decimals = lit[1]
-    if decimals == 0 and rel.op == "=":
-        return None
-    return Fraction(1, 2 * 10**decimals)
-
-
 def compare_values(rel: Relation, lhs: Fraction, rhs: Fraction) -> Verdict:
-    """Verdict for ``lhs op rhs`` with both sides known exactly."""
+    """Verdict for ``lhs op rhs`` with both sides known exactly; a truncated literal
+    (``3.363...``) allows one unit of its last digit, a rounded one half a unit."""
     if rel.op in ("=", "~="):
         if lhs == rhs:
             return VERIFIED_EXACT
         evidence = {"lhs": format_number(lhs), "rhs": format_number(rhs)}
-        tol = stated_tolerance(rel)
+        tol = _truncated_unit(rel) or stated_tolerance(rel)
+        if rel.op == "~=":  # "≈" also carries the rounding of the values it was computed from
+            tol = max(tol or Fraction(0), max(abs(lhs), abs(rhs)) * _APPROX_RELATIVE)
         if tol is not None:
             if abs(lhs - rhs) <= tol:
                 return Verdict("verified_approx", evidence=evidence, tolerance=format_number(tol))
@@ -108,9 +102,161 @@ def check_ground(rel: Relation, values: dict[str, Fraction] | None = None) -> Ve
                        detail="a denominator is zero, so the claim is undefined")
     except TooLargeError as err:
         return unknown(UnknownReason.TOO_LARGE, str(err))
-    except (NotRationalError, UnboundError):
+    except NotRationalError as err:
+        if "even root of a negative" in str(err):  # sqrt(-4): no real value, never Z3's guess
+            return unknown(UnknownReason.NOT_FORMALIZED, f"{err}: not a real number")
         return None
+    except UnboundError:
+        return None
+    except UninterpretedError as err:
+        if same_term(rel, values or {}):
+            return SAME_TERM
+        return unknown(UnknownReason.NOT_FORMALIZED, str(err))
     return compare_values(rel, lhs, rhs)
+
+
+SAME_TERM = Verdict("verified", evidence={"method": "the same term on both sides"})
+
+
+def substitute(expr: Expr, values: dict[str, Fraction]) -> Expr:
+    """``expr`` with every bound name replaced by its value."""
+    if isinstance(expr, Var):
+        return num(values[expr.name]) if expr.name in values else expr
+    if isinstance(expr, Neg):
+        return Neg(substitute(expr.arg, values))
+    if isinstance(expr, Bin):
+        return Bin(expr.op, substitute(expr.left, values), substitute(expr.right, values))
+    if isinstance(expr, App):
+        return App(expr.name, tuple(substitute(a, values) for a in expr.args))
+    return expr
+
+
+def same_term(rel: Relation, values: dict[str, Fraction]) -> bool:
+    """Both sides are the same term once bound names are replaced (``f(2) = f(2)``)."""
+    return rel.op in ("=", "<=", ">=", "~=") and substitute(rel.left, values) == substitute(
+        rel.right, values)
+
+
+def abstract_opaque(rel: Relation) -> tuple[Relation, dict[str, str]]:
+    """``rel`` with each distinct application or constant replaced by a fresh name (the same
+    term by the same name), and the names' meaning. Valid for every value of the fresh names
+    implies valid for the real ones; nothing else may be concluded from the abstraction."""
+    names: dict[Expr, str] = {}
+
+    def walk(expr: Expr) -> Expr:
+        if isinstance(expr, (App, Const)):
+            if expr not in names:
+                names[expr] = f"_opaque{len(names)}"
+            return Var(names[expr])
+        if isinstance(expr, Neg):
+            return Neg(walk(expr.arg))
+        if isinstance(expr, Bin):
+            return Bin(expr.op, walk(expr.left), walk(expr.right))
+        return expr
+
+    abstracted = Relation(rel.op, walk(rel.left), walk(rel.right))
+    return abstracted, {name: to_infix(term) for term, name in names.items()}
+
+
+_PROBES = (Fraction(3, 7), Fraction(-5, 3), Fraction(11, 4))
+
+
+def probe_identity(rel: Relation, values: dict[str, Fraction] | None = None,
+                   integer: bool = False) -> Verdict | None:
+    """Evaluate both sides of an ``=`` at a few fixed points of its unknowns (exactly). A point
+    where they differ (and nothing divides by zero) is a counter-model: ``rel`` is no identity,
+    returned as ``refuted`` with that model. None when every point agrees or none evaluates —
+    only a solver can then decide."""
+    if rel.op != "=":
+        return None
+    env = dict(values or {})
+    names = sorted(variables(rel) - env.keys())
+    if not names:
+        return None
+    for trial in range(len(_PROBES)):
+        point = {name: (Fraction(2 * i + trial + 2) if integer else
+                        _PROBES[(i + trial) % len(_PROBES)] + i)
+                 for i, name in enumerate(names)}
+        try:
+            lhs = evaluate(rel.left, {**env, **point})
+            rhs = evaluate(rel.right, {**env, **point})
+        except (ArithmeticError, TooLargeError, UnboundError, ValueError):
+            continue
+        if lhs != rhs:
+            return Verdict("refuted", evidence={
+                "model": {k: format_number(v) for k, v in point.items()},
+                "lhs": format_number(lhs), "rhs": format_number(rhs),
+                "method": "exact evaluation at a point"})
+    return None
+
+
+_MAX_GRID = 400
+
+
+def _degrees(expr: Expr) -> dict[str, int] | None:
+    """Per-variable degree bound of a polynomial expression, None when it is not one (a
+    division, a root, an application or a power that is not a small whole literal)."""
+    if isinstance(expr, Num):
+        return {}
+    if isinstance(expr, Var):
+        return {expr.name: 1}
+    if isinstance(expr, Neg):
+        return _degrees(expr.arg)
+    if not isinstance(expr, Bin) or expr.op in ("/", "//"):
+        return None
+    left = _degrees(expr.left)
+    if left is None:
+        return None
+    if expr.op == "^":
+        exp = expr.right
+        if not (isinstance(exp, Num) and exp.value.denominator == 1 and 0 <= exp.value <= 12):
+            return None
+        return {k: v * int(exp.value) for k, v in left.items()}
+    right = _degrees(expr.right)
+    if right is None:
+        return None
+    if expr.op == "*":
+        return {k: left.get(k, 0) + right.get(k, 0) for k in left.keys() | right.keys()}
+    return {k: max(left.get(k, 0), right.get(k, 0)) for k in left.keys() | right.keys()}
+
+
+def polynomial_identity(rel: Relation, values: dict[str, Fraction] | None = None) -> Verdict | None:
+    """Decide ``p = q`` for polynomials exactly, without a solver: ``p - q`` of degree at most
+    d_v in each variable v vanishes everywhere iff it vanishes on the grid {0..d_v}^vars.
+    Verified with that proof, or refuted with a grid point as counter-model; None when ``rel``
+    is not a polynomial identity of a small grid."""
+    if rel.op != "=":
+        return None
+    env = dict(values or {})
+    left, right = _degrees(rel.left), _degrees(rel.right)
+    if left is None or right is None:
+        return None
+    degree = {k: max(left.get(k, 0), right.get(k, 0)) for k in (left.keys() | right.keys())
+              if k not in env}
+    if not degree:
+        return None
+    names = sorted(degree)
+    size = 1
+    for name in names:
+        size *= degree[name] + 1
+        if size > _MAX_GRID:
+            return None
+    points: list[dict[str, Fraction]] = [{}]
+    for name in names:
+        points = [{**p, name: Fraction(k)} for p in points for k in range(degree[name] + 1)]
+    for point in points:
+        try:
+            lhs = evaluate(rel.left, {**env, **point})
+            rhs = evaluate(rel.right, {**env, **point})
+        except (ArithmeticError, TooLargeError, UnboundError, ValueError):
+            return None
+        if lhs != rhs:
+            return Verdict("refuted", evidence={
+                "model": {k: format_number(v) for k, v in point.items()},
+                "lhs": format_number(lhs), "rhs": format_number(rhs),
+                "method": "exact evaluation at a point"})
+    return Verdict("verified", evidence={
+        "method": "polynomial identity: both sides agree on a grid larger than the degree"})
 
 
 class ArithChecker:
@@ -119,16 +265,58 @@ class ArithChecker:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._z3: object | None = None
+        self.call_budget_s: float | None = None  # caps the next solver calls (seconds)
 
     def check(self, rel: Relation, premises: Premises | None = None) -> tuple[Verdict, str]:
         """Return the verdict and the backend that decided it (``exact`` or ``z3``)."""
         values = premises.values if premises else None
+        if is_opaque(rel):
+            return self._check_opaque(rel, values or {})
         verdict = check_ground(rel, values)
         if verdict is not None:
             return verdict, "exact"
+        return self._z3_check(rel, premises or Premises()), "z3"
+
+    def _check_opaque(self, rel: Relation, values: dict[str, Fraction]) -> tuple[Verdict, str]:
+        """A claim with ``f(x)``, ``sin(30)`` or ``pi``: exact when every part has an exact
+        value, verified when it holds for every value of the uninterpreted terms, otherwise
+        unknown: never refuted through a reading of a function we do not interpret."""
+        if same_term(rel, values):
+            return SAME_TERM, "exact"
+        verdict = check_ground(rel, values)
+        if verdict is not None and verdict.kind != "unknown":
+            return verdict, "exact"
+        ground = Relation(rel.op, substitute(rel.left, values), substitute(rel.right, values))
+        abstracted, meaning = abstract_opaque(ground)
+        if rel.op != "~=" and not is_opaque(abstracted):
+            try:
+                z3_verdict = self._z3_check(abstracted, Premises())
+            except Exception as err:  # noqa: BLE001 - a backend fault is an unknown, not a crash
+                return unknown(UnknownReason.BACKEND_ERROR, f"{type(err).__name__}: {err}"), "z3"
+            if z3_verdict.kind == "verified":
+                return Verdict("verified", evidence={
+                    "method": "holds for every value of the uninterpreted terms",
+                    "terms": meaning}), "z3"
+        terms = ", ".join(sorted(meaning.values())) or "an application"
+        return unknown(UnknownReason.NOT_FORMALIZED,
+                       f"uses {terms}, which is not interpreted here; only identities and "
+                       "exact values are decided"), "exact"
+
+    def _z3_check(self, rel: Relation, premises: Premises) -> Verdict:
         from prover.z3.arith import Z3ArithBackend  # z3 only when a claim needs it
 
         if self._z3 is None:
             self._z3 = Z3ArithBackend(self.limits.timeout_ms, self.limits.rlimit)
         backend: Z3ArithBackend = self._z3  # type: ignore[assignment]
-        return backend.check(rel, premises or Premises()), "z3"
+        full = getattr(backend, "limits", None)
+        if self.call_budget_s is None or full is None or (
+                self.call_budget_s * 1000 >= self.limits.timeout_ms):
+            return backend.check(rel, premises)
+        from prover.z3.gateway import Limits as Z3Limits
+
+        # a call may not outlast what the caller has left (never more than self.limits)
+        backend.limits = Z3Limits.of(max(self.call_budget_s, 0.01))
+        try:
+            return backend.check(rel, premises)
+        finally:
+            backend.limits = full

@@ -7,10 +7,11 @@ power is refused before it is computed when its result would exceed that bound, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 
-from prover.arith.ast import Bin, Expr, Neg, Num, Var, to_smt
+from prover.arith.ast import App, Bin, Const, Expr, Neg, Num, Var, to_smt
 from prover.arith.parse import TooLargeError
 
 MAX_BITS = 4096
@@ -26,6 +27,64 @@ class DivisionByZeroError(ArithmeticError):
 
 class NotRationalError(ArithmeticError):
     """The value is irrational (e.g. ``2^(1/2)``): exact rational evaluation cannot decide it."""
+
+
+class UninterpretedError(ArithmeticError):
+    """The value needs a function or constant with no exact value here (``f(2)``, ``sin(1)``,
+    ``pi``): only the same term on both sides decides such a claim."""
+
+
+MAX_FACTORIAL = 400
+
+
+def _integer(value: Fraction, what: str) -> int:
+    if value.denominator != 1 or value < 0:
+        raise UninterpretedError(f"{what} of {value} is not read")
+    return value.numerator
+
+
+def _log(base: Fraction, value: Fraction) -> Fraction:
+    """``log_base(value)`` when it is a rational with denominator at most 6 (checked exactly by
+    :func:`power`), else raise: a float only proposes the candidate, never decides."""
+    if base <= 0 or base == 1 or value <= 0:
+        raise UninterpretedError("log outside its domain")
+    try:
+        guess = (math.log(value.numerator) - math.log(value.denominator)) / (
+            math.log(base.numerator) - math.log(base.denominator))
+    except (ValueError, OverflowError, ZeroDivisionError) as err:
+        raise UninterpretedError("log not computable") from err
+    if abs(guess) > MAX_BITS:
+        raise UninterpretedError("log too large")
+    exp = Fraction(guess).limit_denominator(6)
+    try:
+        if power(base, exp) == value:
+            return exp
+    except (NotRationalError, TooLargeError, DivisionByZeroError):
+        pass
+    raise UninterpretedError("the logarithm is not a simple rational")
+
+
+def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
+    """Exact value of the few functions that have one: abs, factorial, binom, log of a power."""
+    args = [evaluate(a, env) for a in expr.args]
+    name = expr.name
+    if name == "abs" and len(args) == 1:
+        return abs(args[0])
+    if name == "factorial" and len(args) == 1:
+        n = _integer(args[0], "factorial")
+        if n > MAX_FACTORIAL:
+            raise TooLargeError(f"factorial of {n} exceeds the bound {MAX_FACTORIAL}")
+        return Fraction(math.factorial(n))
+    if name == "binom" and len(args) == 2:
+        n, k = _integer(args[0], "binom"), _integer(args[1], "binom")
+        if n > 4 * MAX_FACTORIAL:
+            raise TooLargeError(f"binomial of {n} exceeds the bound")
+        return Fraction(math.comb(n, k))
+    if name == "log" and len(args) == 2:
+        return _log(args[0], args[1])
+    if name in ("ln", "log", "lg") and len(args) == 1 and args[0] == 1:
+        return Fraction(0)
+    raise UninterpretedError(f"{name}(...) has no exact value here")
 
 
 class UnboundError(KeyError):
@@ -93,6 +152,10 @@ def evaluate(expr: Expr, env: Mapping[str, Fraction] | None = None) -> Fraction:
         return env[expr.name]
     if isinstance(expr, Neg):
         return -evaluate(expr.arg, env)
+    if isinstance(expr, App):
+        return _apply(expr, env)
+    if isinstance(expr, Const):
+        raise UninterpretedError(f"the constant {expr.name} has no exact rational value")
     left = evaluate(expr.left, env)
     right = evaluate(expr.right, env)
     op = expr.op
@@ -122,6 +185,8 @@ def is_ground(expr: Expr, env: Mapping[str, Fraction]) -> bool:
             stack.append(cur.arg)
         elif isinstance(cur, Bin):
             stack.extend((cur.left, cur.right))
+        elif isinstance(cur, App):
+            stack.extend(cur.args)
     return True
 
 
@@ -137,4 +202,6 @@ def denominators(expr: Expr) -> list[Expr]:
             if cur.op in ("/", "//"):
                 found.append(cur.right)
             stack.extend((cur.left, cur.right))
+        elif isinstance(cur, App):
+            stack.extend(cur.args)
     return found

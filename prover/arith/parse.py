@@ -15,7 +15,9 @@ from prover.arith.ast import (
     REL_OPS,
     SMT_BIN,
     SMT_REL,
+    App,
     Bin,
+    Const,
     Expr,
     Neg,
     Num,
@@ -42,12 +44,18 @@ class TooLargeError(ValueError):
 
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)|(?P<ident>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|//|<=|>=|!=|==|~=|[-+*/^%()=<>]))"
+    r"\s*(?:(?P<num>(?:\d+\.\d+…|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<ident>[A-Za-z_][A-Za-z_0-9]*)"
+    r"|(?P<op>\*\*|//|<=|>=|!=|==|~=|[-+*/^%()=<>!,|]))"
 )
 _REL_SPELLINGS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
                   "~=": "~="}
 _FUNCTIONS = {"sqrt"}
+# names that are always functions when applied (``sin(30)``, never sin·30)
+NAMED_FUNCTIONS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos",
+                             "arctan", "sinh", "cosh", "tanh", "log", "ln", "lg", "exp", "binom",
+                             "abs", "factorial", "gcd", "lcm"))
+CONSTANTS = frozenset(("pi",))
 
 
 def make_number(digits: str, position: int = 0) -> Num:
@@ -56,6 +64,9 @@ def make_number(digits: str, position: int = 0) -> Num:
     Scientific notation is spelled out as a plain decimal (``1.5e3`` -> ``1500``) so the
     stated precision of the formal form is what the number means.
     """
+    if digits.endswith("…"):  # "3.363...": truncated digits, the value as written
+        plain = make_number(digits[:-1], position)
+        return Num(plain.value, plain.text + "…")
     mantissa, _, exponent = digits.lower().partition("e")
     if len(mantissa) - mantissa.count(".") > MAX_LITERAL_DIGITS or (
             exponent and len(exponent.lstrip("+-")) > 6) or (
@@ -91,8 +102,9 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 class _InfixParser:
     """Precedence climbing over tokens: relations < + - < * / implicit < unary - < ^ < %."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, functions: frozenset[str] = frozenset()) -> None:
         self.text = text
+        self.functions = functions | NAMED_FUNCTIONS
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
@@ -172,11 +184,15 @@ class _InfixParser:
 
     def postfix(self) -> Expr:
         node = self.atom()
-        while self._accept("%") is not None:
+        while True:
+            if self._accept("!") is not None:
+                node = App("factorial", (node,))
+                continue
+            if self._accept("%") is None:
+                return node
             node = Bin("/", node, Num(Fraction(100), "100"))
             self.percents.add(id(node))
             self.has_percent.add(id(node))
-        return node
 
     def atom(self) -> Expr:
         tok = self._peek()
@@ -193,11 +209,57 @@ class _InfixParser:
                 return Bin("^", arg, Num(Fraction(1, 2), "0.5"))
             if value.lower() in ("nan", "inf", "infinity"):
                 raise ArithSyntaxError(f"{value!r} is not a number", pos)
+            if value in CONSTANTS:
+                return Const(value)
+            nxt = self._peek()
+            if nxt is not None and nxt[1] == "(" and (value in self.functions
+                                                       or self._comma_follows()):
+                self.i += 1
+                return App(value, self._arguments(pos))
             return Var(value)
+        if value == "|":
+            self.i += 1
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise TooLargeError(f"more than {MAX_DEPTH} nested parentheses")
+            inner = self.expr()
+            if self._accept("|") is None:
+                raise ArithSyntaxError("expected a closing '|'", self._pos())
+            self.depth -= 1
+            return App("abs", (inner,))
         if value == "(":
             self.i += 1
             return self._parenthesised(pos)
         raise ArithSyntaxError(f"expected a number, a name or '(' but found {value!r}", pos)
+
+    def _comma_follows(self) -> bool:
+        """Does the parenthesis at the cursor hold a top-level comma (``C(9, 2)``)?"""
+        depth = 0
+        for kind, value, _ in self.tokens[self.i:]:
+            if kind != "op":
+                continue
+            if value == "(":
+                depth += 1
+            elif value == ")":
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif value == "," and depth == 1:
+                return True
+        return False
+
+    def _arguments(self, pos: int) -> tuple[Expr, ...]:
+        """Comma-separated arguments up to the closing ``)`` (the ``(`` is consumed)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TooLargeError(f"more than {MAX_DEPTH} nested parentheses")
+        args = [self.expr()]
+        while self._accept(",") is not None:
+            args.append(self.expr())
+        if self._accept(")") is None:
+            raise ArithSyntaxError("expected ')'", self._pos())
+        self.depth -= 1
+        return tuple(args)
 
     def _parenthesised(self, pos: int) -> Expr:
         self.depth += 1
@@ -210,10 +272,13 @@ class _InfixParser:
         return node
 
 
-def parse_chain(text: str) -> list[Relation]:
-    """Parse ``a = b = c`` (any relations) into consecutive claims ``[a = b, b = c]``."""
+def parse_chain(text: str, functions: frozenset[str] = frozenset()) -> list[Relation]:
+    """Parse ``a = b = c`` (any relations) into consecutive claims ``[a = b, b = c]``.
+
+    ``functions`` names single letters the text uses as functions (``f(x)`` is then an
+    application, never f·x); :data:`NAMED_FUNCTIONS` always are."""
     _check_depth(text)
-    return _InfixParser(text).chain()
+    return _InfixParser(text, functions).chain()
 
 
 def parse_expr(text: str) -> Expr:
@@ -273,6 +338,8 @@ def _from_sexpr(node: object) -> Expr:
     if isinstance(node, str):
         if _DECIMAL.fullmatch(node):
             return make_number(node)
+        if node in CONSTANTS:
+            return Const(node)
         if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", node):
             return Var(node)
         raise ArithSyntaxError(f"bad atom {node!r}", 0)
@@ -288,6 +355,8 @@ def _from_sexpr(node: object) -> Expr:
             return Bin("//", _from_sexpr(inner[1]), _from_sexpr(inner[2]))
     if head in _SMT_BIN_INV and len(args) == 2:
         return Bin(_SMT_BIN_INV[head], _from_sexpr(args[0]), _from_sexpr(args[1]))  # type: ignore[arg-type]
+    if args and re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", head) and head not in _SMT_REL_INV:
+        return App(head, tuple(_from_sexpr(a) for a in args))
     raise ArithSyntaxError(f"unsupported term ({head} ...) with {len(args)} arguments", 0)
 
 

@@ -11,10 +11,12 @@ possible, so ``∀x A(x) → B(x)`` is ``∀x (A(x) → B(x))`` -- the reading F
 such formulas in FOLIO train use ``x`` right of ``→``, where it would otherwise be free.
 
 ASCII spellings: ``forall x`` / ``all x``, ``exists x``, ``~ ! not``, ``& ^ and``, ``| or``,
-``xor``, ``-> =>``, ``<-> <=>``, ``!= <= >=``; an NLTK-style ``.`` after a quantified variable
+``xor``, ``-> =>``, ``<-> <=> ⟷ ⟺``, ``!= <= >=``; an NLTK-style ``.`` after a quantified variable
 and one trailing ``.`` at the end of the formula are accepted. FOLIO's extended names
 (``Non-Rare(x)``, ``l-2021``, ``mrs.smith``, ``c++``) are accepted as predicate names (before
-``(``) and as predicate arguments; inside arithmetic ``a-b`` is a subtraction.
+``(``) and as predicate arguments; inside arithmetic ``a-b`` is a subtraction. Names are Unicode
+words (``Świętokrzyskie``) and may hold an apostrophe before letters (``Hachiko’s``); several
+plain words as one predicate argument are one name (``ComeFrom(x, dc universe)``).
 
 Limits: nesting (parentheses, quantifiers, negations, AST depth) is at most :data:`MAX_DEPTH`;
 each level costs at most three Python frames, far below the recursion limit. A formula longer
@@ -59,14 +61,17 @@ MAX_CHARS = 100_000
 MAX_NUMBER_CHARS = 400
 
 _TOKEN = re.compile(
-    r"[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|<->|<=>|->|=>|<=|>=|!=|\s+|.",
+    r"[0-9]+(?:\.[0-9]+)?|[^\W\d][\w]*(?:['’][^\W\d_]+)*|<->|<=>|->|=>|<=|>=|!=|\s+|.",
     re.S,
 )
+"""Names are Unicode words (``Świętokrzyskie``) that may hold apostrophes followed by letters
+(``Hachiko’s``, ``hachiko's``): ``'`` and ``’`` are no operators, so this is unambiguous."""
 _OPS = {
     "∀": "FORALL", "∃": "EXISTS", "¬": "NOT", "~": "NOT", "!": "NOT",
     "∧": "AND", "&": "AND", "^": "AND", "∨": "OR", "|": "OR", "⊕": "XOR",
     "→": "IMP", "->": "IMP", "=>": "IMP", "⇒": "IMP",
-    "↔": "IFF", "<->": "IFF", "<=>": "IFF", "⇔": "IFF",
+    "↔": "IFF", "<->": "IFF", "<=>": "IFF", "⇔": "IFF", "⟷": "IFF", "⟺": "IFF",
+    "⟶": "IMP", "⟹": "IMP",
     "=": "=", "≠": "≠", "!=": "≠", "<": "<", "≤": "≤", "<=": "≤", ">": ">", "≥": "≥", ">=": "≥",
     "+": "+", "-": "-", "−": "-", "*": "*", "/": "/",
     "(": "(", ")": ")", ",": ",", ".": ".",
@@ -106,7 +111,7 @@ class _Parser:
             if kind is None:
                 if "0" <= first <= "9":
                     kind = "NUM"
-                elif first == "_" or (first.isascii() and first.isalpha()):
+                elif first == "_" or first.isalpha():
                     kind = _KEYWORDS.get(val, "NAME")
                 else:
                     kind = "BAD"
@@ -357,6 +362,15 @@ class _Parser:
             j += 1
         return self.text[starts[self.i] : ends[j - 1]], j
 
+    def _words(self, j: int) -> int:
+        """The end of a run of plain names from ``j - 1`` (``captain america``) inside an
+        argument list: each further word is a plain name followed by ``,``, ``)`` or a name."""
+        if self.ends[j - 1] - self.starts[j - 1] != len(self.vals[j - 1]):
+            return j
+        while self.kinds[j] == "NAME" and self.kinds[j + 1] in ("NAME", ",", ")"):
+            j += 1
+        return j
+
     def predicate(self, name: str, lparen: int) -> Pred:
         self.i = lparen + 1
         args: list[Var | Const | Num] = []
@@ -371,7 +385,15 @@ class _Parser:
                 arg_at = self.i
                 arg, after = self.extended_name()
                 self.i = after
-                if after == arg_at + 1:
+                words = self._words(after)
+                if words > after:  # a multi-word name: ``ComeFrom(x, dc universe)``
+                    arg = " ".join(self.vals[arg_at:words])
+                    if any(w in self.bound for w in self.vals[arg_at:words]):
+                        raise self.fail("',' or ')' (a variable inside a multi-word name)",
+                                        after)
+                    args.append(Const(arg, self.starts[arg_at]))
+                    self.i = words
+                elif after == arg_at + 1:
                     args.append(self.name_term(arg, arg_at))
                 else:
                     args.append(Const(arg, self.starts[arg_at]))

@@ -18,8 +18,10 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-STRICT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-EXTENDED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[-.][A-Za-z0-9_]+)*\+*\Z")
+_WORD = r"[^\W\d]\w*(?:['’][^\W\d_]+)*"  # Unicode letters; Hachiko’s
+_EXTENDED = _WORD + r"(?:[-.]\w+)*\+*"  # Non-Rare, l-2021, mrs.smith, c++
+STRICT_NAME = re.compile(_WORD + r"\Z")
+EXTENDED_NAME = re.compile(f"{_EXTENDED}(?: {_EXTENDED})*\\Z")  # also multi-word: dc universe
 KEYWORDS: frozenset[str] = frozenset({"forall", "exists", "all", "not", "and", "or", "xor"})
 NON_FINITE: frozenset[str] = frozenset({"nan", "inf", "infinity"})
 COMPARISONS: tuple[str, ...] = ("=", "≠", "<", "≤", ">", "≥")

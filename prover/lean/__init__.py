@@ -3,15 +3,27 @@ lean-dojo's Dojo (optional extra, imported lazily).
 
 Nothing here touches the network or starts Lean at import time.
 
-* :mod:`prover.lean.protocol`: typed REPL requests/responses and the step/command verdict rules;
-* :mod:`prover.lean.repl`: :class:`LeanRepl`, :class:`LeanReplPool`; :mod:`prover.lean.env`: :class:`LeanReplEnv`;
+* :mod:`prover.lean.protocol`: typed REPL requests/responses, the step/command verdict rules,
+  header splitting and docstring handling;
+* :mod:`prover.lean.repl`: :class:`LeanRepl` (one process: memory wrapper, framed replies, one
+  import block per process); :mod:`prover.lean.pool`: :class:`HeaderPool` (warm processes per
+  import block, LRU, recycling) and the older :class:`LeanReplPool`;
+* :mod:`prover.lean.env`: :class:`LeanReplEnv`, the search Environment;
 * :mod:`prover.lean.audit`: ``audit(statement, proof, repl) -> AuditReport``;
-* :mod:`prover.lean.dojo`: :class:`LeanDojoEnv` over ``lean_dojo.Dojo``.
+* :mod:`prover.lean.dojo`: :class:`LeanDojoEnv` over ``lean_dojo.Dojo``;
+* :mod:`prover.lean.doctor`: the installed Lean's versions and ``proofgraph doctor``'s checks.
 """
 
 from prover.lean.audit import AuditPolicy, AuditReport, CheckResult, audit, lint_body
-from prover.lean.dojo import DojoUnavailable, LeanDojoEnv, load_lean_dojo, make_theorem
+from prover.lean.dojo import (
+    DojoNotTraced,
+    DojoUnavailable,
+    LeanDojoEnv,
+    load_lean_dojo,
+    make_theorem,
+)
 from prover.lean.env import LeanProofPath, LeanReplEnv
+from prover.lean.pool import HeaderPool, LeanReplPool
 from prover.lean.protocol import (
     Command,
     CommandResponse,
@@ -24,12 +36,12 @@ from prover.lean.protocol import (
 )
 from prover.lean.repl import (
     LeanRepl,
-    LeanReplPool,
     LeanSetupError,
     LeanUnavailable,
     ReplConfig,
     ReplCrashed,
     ReplError,
+    ReplFramingError,
     ReplTimeout,
 )
 
@@ -39,7 +51,9 @@ __all__ = [
     "CheckResult",
     "Command",
     "CommandResponse",
+    "DojoNotTraced",
     "DojoUnavailable",
+    "HeaderPool",
     "LeanDojoEnv",
     "LeanError",
     "LeanProofPath",
@@ -53,6 +67,7 @@ __all__ = [
     "ReplConfig",
     "ReplCrashed",
     "ReplError",
+    "ReplFramingError",
     "ReplTimeout",
     "StepJudgement",
     "audit",

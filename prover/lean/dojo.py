@@ -13,7 +13,15 @@ lazily, inside functions, and only after :func:`prepare_offline_environment`:
 
 Only ``Dojo`` on a repository already in lean-dojo's local cache stays offline: tracing
 (``lean_dojo.trace``) needs the GitHub API even for local repositories, so it belongs to
-``scripts/setup_lean.sh``, never to a search.
+``scripts/setup_lean.sh --with-dojo --trace-repo PATH``, never to a search: :class:`LeanDojoEnv`
+checks ``is_available_in_cache`` BEFORE entering a Dojo (whose ``__enter__`` would trace) and
+raises :class:`DojoNotTraced` with that command.
+
+Budgets: lean-dojo 4.20.0 applies ``Dojo(timeout=...)`` to ``pexpect.spawn``, so one number
+bounds both start-up (elaborating the whole file prefix and its imports: minutes for a Mathlib
+file) and every tactic. :class:`LeanDojoEnv` enters the Dojo with ``startup_timeout_s`` and
+then sets the spawned process's ``timeout`` (pexpect's documented per-``expect`` default) and
+``dojo.timeout`` to the per-tactic ``timeout_s``.
 
 Outcome mapping: ``TacticState`` -> Progress, ``ProofFinished`` -> Proved, ``LeanError`` ->
 Failed, ``ProofGivenUp`` -> Failed (a sorry is not a proof), ``DojoTacticTimeoutError`` ->
@@ -42,6 +50,22 @@ class DojoUnavailable(RuntimeError):
     """lean-dojo cannot be used here (not installed, or a GitHub token is set)."""
 
 
+class DojoNotTraced(RuntimeError):
+    """The theorem's repository is not in lean-dojo's local cache; ``command`` traces it."""
+
+    def __init__(self, repo: Any, command: str) -> None:
+        super().__init__(f"{repo} is not traced (lean-dojo would trace it now, which needs the "
+                         f"network, GitHub and minutes to hours): run `{command}` first")
+        self.command = command
+
+
+def trace_command(repo_path: str | Path, commit: str | None = None) -> str:
+    """The shell command that traces ``repo_path`` (at ``commit``) into lean-dojo's cache."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "setup_lean.sh"
+    extra = f" --commit {commit}" if commit else ""
+    return f"{script} --with-dojo --trace-repo {repo_path}{extra}"
+
+
 def prepare_offline_environment() -> None:
     """Set the environment lean_dojo reads at import so that it stays offline (see module
     docstring). Raises DojoUnavailable when ``GITHUB_ACCESS_TOKEN`` is set."""
@@ -50,8 +74,7 @@ def prepare_offline_environment() -> None:
             "GITHUB_ACCESS_TOKEN is set: `import lean_dojo` would call api.github.com with it; "
             "unset it (the Dojo of an already traced repository needs no token)")
     os.environ["GITHUB_ACCESS_TOKEN"] = ""
-    os.environ["DISABLE_REMOTE_CACHE"] = "1"
-    os.environ.setdefault("CONTAINER", "native")  # lean_dojo < 2: "docker" pulls an image
+    os.environ["DISABLE_REMOTE_CACHE"] = "1"  # read by lean_dojo.constants at import
 
 
 def load_lean_dojo() -> ModuleType:
@@ -98,19 +121,21 @@ class _ReplayDiverged(RuntimeError):
 
 
 class LeanDojoEnv:
-    """Search Environment over ``Dojo(theorem, timeout=timeout_s,
-    additional_imports=...)``. ``timeout_s`` (whole seconds) is the per-tactic budget enforced by
-    the Dojo: ``apply``'s ``budget_s`` cannot shorten it and Timeout reports ``timeout_s``.
-    One Lean process, so ``max_concurrency`` is 1. Use as a context manager or call close().
+    """Search Environment over ``Dojo(theorem, additional_imports=...)``: start-up gets
+    ``startup_timeout_s``, each tactic ``timeout_s`` (whole seconds, enforced by the Dojo:
+    ``apply``'s ``budget_s`` cannot shorten it and Timeout reports ``timeout_s``). An untraced
+    repository raises :class:`DojoNotTraced` instead of tracing. One Lean process, so
+    ``max_concurrency`` is 1. Use as a context manager or call close().
     """
 
     max_concurrency = 1
 
-    def __init__(self, theorem: Any, *, timeout_s: int = 60,
+    def __init__(self, theorem: Any, *, timeout_s: int = 60, startup_timeout_s: int = 600,
                  additional_imports: Sequence[str] = (),
                  lean_dojo: ModuleType | None = None) -> None:
         self.theorem = theorem
-        self.timeout_s = int(timeout_s)
+        self.timeout_s = max(int(timeout_s), 1)
+        self.startup_timeout_s = max(int(startup_timeout_s), 1)
         self.additional_imports = list(additional_imports)
         self._m = lean_dojo
         self._ctx: Any = None
@@ -126,12 +151,22 @@ class LeanDojoEnv:
         return self._m
 
     def _open(self) -> None:
-        """Enter a new Dojo (closing any current one); its initial state is path ()."""
+        """Enter a new Dojo (closing any current one); its initial state is path (). Raises
+        DojoNotTraced before lean-dojo could start tracing."""
         self.close()
-        ctx = self.lean_dojo.Dojo(self.theorem, timeout=self.timeout_s,
-                                  additional_imports=list(self.additional_imports))
+        m = self.lean_dojo
+        repo = getattr(self.theorem, "repo", None)
+        if repo is not None and not m.is_available_in_cache(repo):
+            raise DojoNotTraced(repo, trace_command(getattr(repo, "url", repo),
+                                                    getattr(repo, "commit", None)))
+        ctx = m.Dojo(self.theorem, timeout=self.startup_timeout_s,
+                     additional_imports=list(self.additional_imports))
         self._dojo, init = ctx.__enter__()
         self._ctx = ctx
+        self._dojo.timeout = self.timeout_s  # start-up is over: tactics get their own budget
+        proc = getattr(self._dojo, "proc", None)
+        if proc is not None:
+            proc.timeout = self.timeout_s
         self._states = {(): init}
         self.generation += 1
 

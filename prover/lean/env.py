@@ -6,17 +6,14 @@ process after a restart (the pool's cache maps paths to live proof-state ids).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
+from prover.lean.header import detach_docstrings
+from prover.lean.pool import HeaderPool, LeanReplPool
 from prover.lean.protocol import Command, ProofStep, judge_step, root_sorry, sorry_command
-from prover.lean.repl import (
-    LeanRepl,
-    LeanReplPool,
-    LeanSetupError,
-    ReplError,
-    ReplTimeout,
-)
+from prover.lean.repl import LeanRepl, LeanSetupError, ReplError, ReplTimeout
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
 
 
@@ -42,16 +39,27 @@ class LeanReplEnv:
     process death or a replay that no longer reproduces -> Crashed.
     """
 
-    def __init__(self, statement: str, pool: LeanReplPool | LeanRepl, *, header: str = "",
-                 replay_timeout_s: float = 60.0) -> None:
+    def __init__(self, statement: str, pool: HeaderPool | LeanReplPool | LeanRepl, *,
+                 header: str = "", replay_timeout_s: float = 60.0) -> None:
+        header, statement, self.docstring = detach_docstrings(header, statement)
         self.statement = statement
         self.header = header
         self.command = sorry_command(statement)
-        self.pool = pool if isinstance(pool, LeanReplPool) else LeanReplPool(repls=[pool])
-        self.max_concurrency = self.pool.size
+        self.pool = pool
+        self.max_concurrency = (pool.max_concurrency if isinstance(pool, HeaderPool)
+                                else pool.size if isinstance(pool, LeanReplPool) else 1)
         self.replay_timeout_s = replay_timeout_s
         self.replayed_steps = 0
         self._key = (header, self.command)
+
+    def _lease(self, path: tuple[str, ...]) -> AbstractContextManager[LeanRepl]:
+        """A process for this theorem: the header's own (HeaderPool), the best-scored one
+        (LeanReplPool), or the single REPL given (recycled first when worn out)."""
+        if isinstance(self.pool, HeaderPool):
+            return self.pool.lease(self.header)
+        if isinstance(self.pool, LeanReplPool):
+            return self.pool.lease(self._score(path))
+        return _single(self.pool)
 
     def _score(self, path: tuple[str, ...]) -> Callable[[LeanRepl], int]:
         def score(repl: LeanRepl) -> int:
@@ -65,7 +73,9 @@ class LeanReplEnv:
     def _root(self, repl: LeanRepl) -> int:
         key = ("state", self._key, ())
         if key not in repl.cache:
-            env = repl.header_env(self.header)
+            env = repl.header_env(self.header)  # may restart the process: read the key after
+            if key in repl.cache:
+                return repl.cache[key]
             response = repl.run(Command(self.command, env), repl.config.command_timeout_s)
             try:
                 sorry = root_sorry(response)
@@ -97,7 +107,7 @@ class LeanReplEnv:
 
     def initial_state(self) -> State:
         """The goal of the statement's ``sorry``. Raises LeanSetupError or ReplError."""
-        with self.pool.lease(self._score(())) as repl:
+        with self._lease(()) as repl:
             repl.ensure_alive()
             self._root(repl)
             goal = repl.cache[("goal", self._key)]
@@ -109,7 +119,7 @@ class LeanReplEnv:
             raise ValueError("state was not produced by this LeanReplEnv")
         path, new_path = state.handle.tactics, (*state.handle.tactics, tactic)
         try:
-            with self.pool.lease(self._score(path)) as repl:
+            with self._lease(path) as repl:
                 repl.ensure_alive()
                 proof_state = self._materialize(repl, path, budget_s)
                 response = repl.run(ProofStep(tactic, proof_state), budget_s)
@@ -128,3 +138,12 @@ class LeanReplEnv:
                            "header": self.header})
         return Progress(State("\n\n".join(verdict.goals), verdict.goals,
                               handle=LeanProofPath(new_path)))
+
+
+@contextmanager
+def _single(repl: LeanRepl) -> Iterator[LeanRepl]:
+    """A lone REPL as a lease: restarted first when it has served ``max_uses`` requests or is
+    above its RSS watermark."""
+    if repl.exhausted or (repl.alive and repl.over_watermark):
+        repl.restart()
+    yield repl

@@ -93,13 +93,15 @@ class Pos(_Wire):
 
 @dataclass(frozen=True, slots=True)
 class Message(_Wire):
-    """A Lean message: ``severity`` is error|warning|info|trace."""
+    """A Lean message: ``severity`` is error|warning|info|trace. The v4.20 REPL always sends
+    ``pos`` and ``endPos`` (``null`` when Lean has no end position, e.g. a parse error)."""
 
     severity: str
     data: str
     pos: Pos | None = None
     end_pos: Pos | None = None
     _NESTED = {"pos": Pos, "end_pos": Pos}
+    _ALWAYS = frozenset({"severity", "data", "pos", "end_pos"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +146,12 @@ class Command(_Wire):
 
 @dataclass(frozen=True, slots=True)
 class FileCommand(_Wire):
-    """``{"path", ...}``: the REPL reads the file and runs it as a command."""
+    """``{"path", "allTactics"?, "rootGoals"?, "infotree"?}``: the REPL reads the file and runs
+    it as a command in a FRESH environment. There is no ``env`` field: the v4.20 REPL's
+    ``structure File extends CommandOptions where path`` has none and ``processFile`` forces
+    ``env := none`` (repl @16054ca, ``REPL/JSON.lean``, ``REPL/Main.lean``)."""
 
     path: str
-    env: int | None = None
     all_tactics: bool = False
     root_goals: bool = False
     infotree: str | None = None
@@ -407,3 +411,15 @@ def statement_head(statement: str) -> str:
 def sorry_command(statement: str) -> str:
     """``<head> := by sorry``: the command whose single sorry is the theorem's root goal."""
     return f"{statement_head(statement)} := by sorry"
+
+
+# Header and docstring text helpers live in prover.lean.header; re-exported for old callers.
+from prover.lean.header import detach_docstrings, split_header  # noqa: E402
+
+__all__ = ["COMPLETED", "OPEN_GOALS", "SORRY_WARNING", "Command", "CommandJudgement",
+           "CommandResponse", "FileCommand", "LeanError", "Message", "PickleEnvironment",
+           "PickleProofState", "Pos", "ProofStep", "ProofStepResponse", "Request", "Response",
+           "Sorry", "StepJudgement", "TacticInfo", "UnpickleEnvironment", "UnpickleProofState",
+           "detach_docstrings", "errors", "is_sorry_warning", "judge_command", "judge_step",
+           "parse_response", "request_from_wire", "root_sorry", "sorry_command",
+           "sorry_warnings", "split_declaration", "split_header", "statement_head"]

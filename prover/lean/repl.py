@@ -1,13 +1,19 @@
-"""A client and a process pool for the Lean REPL, and :class:`LeanReplEnv`, the search
-:class:`~search.protocols.Environment` on top of them.
+"""One Lean REPL process (:class:`LeanRepl`): start/kill, framed requests, header binding.
 
-Process rules (LeanInteract / Kimina practice): each REPL runs in its own session
-(``start_new_session=True``) under ``RLIMIT_AS``; a request that outlives its wall-clock budget
-kills the whole process GROUP (``os.killpg``) and the process is restarted; a process is
-recycled after ``max_uses`` requests. Everything a process knows (env ids, proof-state ids) is
-cached on its :class:`LeanRepl` and dropped on restart: a proof state is identified by its
-tactic path from the theorem's root, so any state can be rebuilt in a fresh process by running
-the header once, the ``:= by sorry`` command and the path (replay).
+Process rules: each REPL runs in its own session (``start_new_session``) with ``RLIMIT_AS`` set
+by a WRAPPER that execs it (``prlimit``, else a tiny Python exec wrapper), never a
+``preexec_fn`` (unsafe with threads); a request that outlives its wall clock kills the whole
+process GROUP; a process imports ONE import block in its life (:meth:`LeanRepl.header_env`
+restarts it rather than import a second one: the REPL never frees an import).
+
+Framing (the REPL does not isolate stdout, so a tactic that prints JSON could forge a reply):
+after every request the client sends a sentinel, ``{"path": "/proc/self/<nonce>.lean"}``, whose
+real answer is the REPL's "no such file" error naming the fresh random nonce. The reply is
+the ONE blank-line-terminated chunk before the sentinel's answer; any other chunk, a sentinel
+answer without the nonce, output between requests, or ids that break the REPL's counters
+(``env`` = number of environments so far, proof-state ids = number of proof states so far)
+is :class:`ReplFramingError`: the process is killed and restarted and the request is reported
+broken, never answered.
 """
 
 from __future__ import annotations
@@ -15,20 +21,28 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
+import secrets
 import selectors
+import shlex
+import shutil
 import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from time import monotonic
 from typing import Any
 
+from prover.lean.header import detach_docstrings, split_header
 from prover.lean.protocol import (
     Command,
+    CommandResponse,
+    FileCommand,
+    LeanError,
+    PickleEnvironment,
+    ProofStepResponse,
     Request,
     Response,
     errors,
@@ -38,7 +52,15 @@ from prover.lean.protocol import (
 LEAN_PROJECT = Path(__file__).resolve().parents[2] / "lean_project"
 REPL_BINARY = ".lake/packages/REPL/.lake/build/bin/repl"
 DEFAULT_COMMAND = ("lake", "env", REPL_BINARY)
+REPL_COMMIT = "16054ca34b80803d6621dccd11882ca2ea03e215"
+"""leanprover-community/repl at its v4.20.0 bump (branch bump_to_v4.20.0; no v4.20.0 tag)."""
+REPL_CMD_ENV = "PROOFGRAPH_LEAN_REPL_CMD"
+SENTINEL_DIR = "/proc/self"  # nobody can create a file there: the sentinel path never exists
 _TAIL = 8192
+_SENTINEL_GRACE_S = 5.0
+_RLIMIT_WRAPPER = ("import os, resource, sys; n = int(sys.argv[1]); "
+                   "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
+                   "os.execvp(sys.argv[2], sys.argv[2:])")
 
 
 class ReplError(RuntimeError):
@@ -52,32 +74,55 @@ class LeanUnavailable(ReplError):
 class ReplTimeout(ReplError):
     """A request exceeded its wall-clock budget; the process group was killed."""
 
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__(f"Lean REPL request exceeded {timeout_s:g}s; process group killed")
+    def __init__(self, timeout_s: float, what: str = "request") -> None:
+        super().__init__(f"Lean REPL {what} exceeded {timeout_s:g}s; process group killed")
         self.timeout_s = timeout_s
+        self.what = what
 
 
 class ReplCrashed(ReplError):
     """The REPL process died or wrote something that is not a protocol response."""
 
 
+class ReplFramingError(ReplCrashed):
+    """The reply could not be tied to its request (extra or forged output); process killed."""
+
+
 class LeanSetupError(ValueError):
     """The header or the theorem statement does not elaborate (a user error, not a crash)."""
 
 
+def rlimit_argv(command: Sequence[str], limit_mb: int | None, *,
+                prlimit: str | None = None) -> list[str]:
+    """``command`` prefixed by a wrapper that sets ``RLIMIT_AS`` to ``limit_mb`` and execs it:
+    ``prlimit --as=N:N --`` when util-linux's ``prlimit`` is on PATH, else ``python -S -c``
+    (same effect, the wrapper execs so the pid and process group are the REPL's)."""
+    if not limit_mb:
+        return list(command)
+    limit = int(limit_mb) * 1024 * 1024
+    tool = prlimit if prlimit is not None else shutil.which("prlimit")
+    if tool:
+        return [tool, f"--as={limit}:{limit}", "--", *command]
+    return [sys.executable, "-S", "-c", _RLIMIT_WRAPPER, str(limit), *command]
+
+
 @dataclass(frozen=True)
 class ReplConfig:
-    """How to start one REPL process: ``command`` run in ``cwd`` with ``env`` added to the
-    environment, ``memory_limit_mb`` as RLIMIT_AS (None = unlimited), recycled after
-    ``max_uses`` requests (None = never); default budgets for imports and statements."""
+    """How to start one REPL process: ``command`` run in ``cwd`` with ``env`` added, under
+    ``RLIMIT_AS`` = ``memory_limit_mb`` (None = unlimited); recycled after ``max_uses`` requests
+    or above ``rss_limit_mb`` of resident memory (None = never); budgets for the header import
+    and for single commands. ``framing`` turns the sentinel/id checks off (only for a REPL fork
+    that answers differently; never needed with the pinned REPL)."""
 
     command: Sequence[str] = DEFAULT_COMMAND
     cwd: Path | None = LEAN_PROJECT
     env: Mapping[str, str] = field(default_factory=dict)
     memory_limit_mb: int | None = 16384
     max_uses: int | None = 2000
+    rss_limit_mb: int | None = None
     header_timeout_s: float = 600.0
     command_timeout_s: float = 120.0
+    framing: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "command", tuple(self.command))
@@ -86,29 +131,71 @@ class ReplConfig:
         if self.max_uses is not None and self.max_uses < 1:
             raise ValueError("ReplConfig.max_uses must be >= 1 or None")
 
+    @property
+    def custom_command(self) -> bool:
+        """True when the command is not ``lake env <repl binary>`` (a container, a wrapper)."""
+        return not (len(self.command) == 3 and self.command[:2] == ("lake", "env"))
+
     @classmethod
-    def from_env(cls, **overrides: Any) -> ReplConfig:
-        """Defaults with ``PROOFGRAPH_LEAN_PROJECT`` (the Lake project dir) and
-        ``PROOFGRAPH_LEAN_REPL`` (the repl binary) applied when set, then ``overrides``."""
+    def from_env(cls, repl_command: str | None = None, **overrides: Any) -> ReplConfig:
+        """Defaults, then ``PROOFGRAPH_LEAN_PROJECT`` (the Lake project dir),
+        ``PROOFGRAPH_LEAN_REPL`` (the repl binary, run as ``lake env BINARY``), then the whole
+        command line ``repl_command`` or else ``PROOFGRAPH_LEAN_REPL_CMD`` (shell-split; it
+        overrides ``lake env <repl>``), then ``overrides``."""
         values: dict[str, Any] = {}
         if project := os.environ.get("PROOFGRAPH_LEAN_PROJECT"):
             values["cwd"] = Path(project)
         if binary := os.environ.get("PROOFGRAPH_LEAN_REPL"):
             values["command"] = ("lake", "env", binary)
+        whole = repl_command if repl_command is not None else os.environ.get(REPL_CMD_ENV)
+        if whole is not None and whole.strip():
+            values["command"] = tuple(shlex.split(whole))
         values.update(overrides)
         return cls(**values)
+
+
+def _group_pids(pgid: int) -> list[int]:
+    """Pids of the live processes in process group ``pgid`` (Linux /proc)."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields_ = stat.rsplit(")", 1)[-1].split()
+        if len(fields_) > 2 and fields_[2] == str(pgid) and fields_[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    """``VmRSS`` of ``pid`` from ``/proc/<pid>/status`` (0 when gone or not shown)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class LeanRepl:
     """One REPL process. :meth:`run` is serialised by a lock; ``cache`` holds what this
     process knows (header envs, proof states) and is emptied whenever a new process starts;
-    ``generation`` counts processes started, ``uses`` requests sent to the current one."""
+    ``generation`` counts processes started, ``uses`` requests sent to the current one;
+    ``imports`` is the import block the current process holds (None before the first)."""
 
     def __init__(self, config: ReplConfig | None = None) -> None:
         self.config = config or ReplConfig()
         self.cache: dict[Hashable, Any] = {}
         self.generation = 0
         self.uses = 0
+        self.imports: str | None = None
+        self.framing_errors = 0
+        self._next_env = 0
+        self._next_ps = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""
         self._stderr = b""
@@ -129,19 +216,32 @@ class LeanRepl:
         """True once the current process has served ``max_uses`` requests."""
         return self.config.max_uses is not None and self.uses >= self.config.max_uses
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the whole process group (``lake env`` runs the REPL as a
+        child), summed from ``/proc/<pid>/status``; 0 when not running."""
+        pid = self.pid
+        if pid is None or not self.alive:
+            return 0
+        return sum(rss_bytes(p) for p in _group_pids(pid)) or rss_bytes(pid)
+
+    @property
+    def over_watermark(self) -> bool:
+        """True when ``rss_limit_mb`` is set and the group's RSS is above it."""
+        limit = self.config.rss_limit_mb
+        return limit is not None and self.rss_bytes() > limit * 1024 * 1024
+
     def start(self) -> None:
         """Start a fresh process (killing any current one). Raises LeanUnavailable."""
         with self._lock:
             self._kill()
             cfg = self.config
-            limit = (cfg.memory_limit_mb or 0) * 1024 * 1024
-            try:  # preexec_fn runs in the child between fork and exec
+            _check_executable(cfg)
+            argv = rlimit_argv(cfg.command, cfg.memory_limit_mb)
+            try:
                 self._proc = subprocess.Popen(
-                    list(cfg.command), cwd=cfg.cwd, env={**os.environ, **cfg.env},
+                    argv, cwd=cfg.cwd, env={**os.environ, **cfg.env},
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    bufsize=0, start_new_session=True, close_fds=True,
-                    preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
-                    if limit else None)
+                    bufsize=0, start_new_session=True, close_fds=True)
             except OSError as exc:
                 raise LeanUnavailable(f"cannot start {list(cfg.command)} in {cfg.cwd}: {exc}"
                                       ) from exc
@@ -149,6 +249,7 @@ class LeanRepl:
                 assert stream is not None
                 os.set_blocking(stream.fileno(), False)
             self.generation, self.uses, self._buf, self._stderr = self.generation + 1, 0, b"", b""
+            self._next_env = self._next_ps = 0
 
     restart = start
 
@@ -176,15 +277,14 @@ class LeanRepl:
 
     def _kill(self) -> None:
         self.cache.clear()  # what the process knew dies with it
+        self.imports = None
         proc, self._proc = self._proc, None
         if proc is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 stream.close()  # type: ignore[union-attr]
@@ -193,19 +293,25 @@ class LeanRepl:
     def run(self, request: Request, timeout_s: float) -> Response:
         """Send one request and return its typed response (Lean errors are values).
 
-        Raises ReplTimeout (group killed, a new process started), ReplCrashed (the process is
-        gone or broke the protocol; restarted lazily on the next request) or LeanUnavailable.
+        Raises ReplTimeout (group killed, a new process started), ReplFramingError (the reply
+        could not be tied to the request: process killed), ReplCrashed (the process is gone or
+        broke the protocol; restarted lazily on the next request) or LeanUnavailable.
         """
         with self._lock:
             self.ensure_alive()
             proc = self._proc
             assert proc is not None
-            payload = (json.dumps(request.to_wire(), ensure_ascii=False) + "\n\n").encode()
             deadline = monotonic() + timeout_s
-            self.uses += 1
             try:
-                self._write(proc, payload, deadline)
+                if self.config.framing and self._pending_output(proc):
+                    stray = self._buf[:200].decode("utf-8", errors="replace")
+                    raise self._broken(f"output arrived between requests (an earlier request "
+                                       f"left a writer behind): {stray!r}")
+                self._write(proc, _frame(request.to_wire()), deadline)
+                self.uses += 1
                 chunk = self._read_chunk(proc, deadline)
+                if self.config.framing:
+                    self._await_sentinel(proc, max(deadline, monotonic() + _SENTINEL_GRACE_S))
             except TimeoutError:
                 with contextlib.suppress(LeanUnavailable):
                     self.start()  # kills the whole group first
@@ -213,9 +319,59 @@ class LeanRepl:
             except (BrokenPipeError, EOFError) as exc:
                 raise self._crashed(f"Lean REPL died ({type(exc).__name__})") from None
             try:
-                return parse_response(request, json.loads(chunk))
+                response = parse_response(request, json.loads(chunk))
             except ValueError as exc:
                 raise self._crashed(f"Lean REPL broke the protocol: {exc}") from None
+            if self.config.framing:
+                self._check_ids(request, response)
+            return response
+
+    def _await_sentinel(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+        """Send the sentinel and read its answer; the only chunk allowed before it was the
+        reply already read. Raises ReplFramingError."""
+        nonce = secrets.token_hex(16)
+        path = f"{SENTINEL_DIR}/proofgraph-sentinel-{nonce}.lean"
+        self._write(proc, _frame(FileCommand(path).to_wire()), deadline)
+        chunk = self._read_chunk(proc, deadline)
+        try:
+            answer = json.loads(chunk)
+        except ValueError:
+            answer = None
+        if not (isinstance(answer, dict) and set(answer) == {"message"}
+                and nonce in str(answer["message"])):
+            raise self._broken(f"a second chunk came before the sentinel's answer: "
+                               f"{chunk[:200]!r}")
+
+    def _check_ids(self, request: Request, response: Response) -> None:
+        """The REPL numbers environments and proof states 0, 1, 2... per process: a reply
+        must carry exactly the next ids. Raises ReplFramingError."""
+        if isinstance(response, LeanError):
+            return
+        if isinstance(request, PickleEnvironment):
+            if not (isinstance(response, CommandResponse) and response.env == request.env):
+                raise self._broken(f"pickle reply for env {request.env} names {response}")
+            return
+        new_ps = [s.proof_state for s in response.sorries if s.proof_state is not None]
+        if isinstance(response, CommandResponse):
+            new_ps += [t.proof_state for t in response.tactics]
+            if response.env != self._next_env:
+                raise self._broken(f"reply names env {response.env}, the next env of this "
+                                   f"process is {self._next_env}")
+        else:
+            assert isinstance(response, ProofStepResponse)
+            new_ps.append(response.proof_state)
+        expected = list(range(self._next_ps, self._next_ps + len(new_ps)))
+        if sorted(new_ps) != expected or (isinstance(response, ProofStepResponse)
+                                          and response.proof_state != expected[-1]):
+            raise self._broken(f"reply names proof states {new_ps}, expected {expected}")
+        self._next_ps += len(new_ps)
+        if isinstance(response, CommandResponse):
+            self._next_env += 1
+
+    def _broken(self, what: str) -> ReplFramingError:
+        self.framing_errors += 1
+        self._kill()
+        return ReplFramingError(f"Lean REPL framing broken: {what}; process killed")
 
     def _crashed(self, what: str) -> ReplCrashed:
         proc, code = self._proc, None
@@ -242,19 +398,26 @@ class LeanRepl:
                     except BlockingIOError:
                         continue
 
+    def _pending_output(self, proc: subprocess.Popen[bytes]) -> bool:
+        """True when stdout holds bytes nobody asked for (read without blocking)."""
+        assert proc.stdout is not None
+        with contextlib.suppress(BlockingIOError, OSError):
+            data = os.read(proc.stdout.fileno(), 65536)
+            self._buf += data
+        return bool(self._buf.strip())
+
     def _read_chunk(self, proc: subprocess.Popen[bytes], deadline: float) -> str:
-        """The next blank-line-terminated response (stray non-JSON lines before it dropped)."""
+        """The next blank-line-terminated chunk of stdout (its text, stripped)."""
         assert proc.stdout is not None and proc.stderr is not None
         out, err = proc.stdout.fileno(), proc.stderr.fileno()
         with selectors.DefaultSelector() as sel:
             sel.register(out, selectors.EVENT_READ)
             sel.register(err, selectors.EVENT_READ)
             while True:
-                while (end := self._buf.find(b"\n\n")) >= 0:
+                self._buf = self._buf.lstrip(b"\n")
+                if (end := self._buf.find(b"\n\n")) >= 0:
                     chunk, self._buf = self._buf[:end], self._buf[end + 2:]
-                    start = chunk.find(b"{")
-                    if start >= 0:
-                        return chunk[start:].decode("utf-8", errors="replace")
+                    return chunk.decode("utf-8", errors="replace").strip()
                 remaining = deadline - monotonic()
                 if remaining <= 0:
                     raise TimeoutError
@@ -272,69 +435,82 @@ class LeanRepl:
                     else:
                         self._buf += data
 
+    # ----------------------------------------------------------------- headers
     def header_env(self, header: str, timeout_s: float | None = None) -> int | None:
-        """The env id of ``header`` (imports, opens) in this process, run once per process and
-        cached; None for a blank header (commands then start from a fresh environment).
-        Raises LeanSetupError when the header does not elaborate."""
+        """The env id of ``header`` in this process; None for a blank header (commands then
+        start from a fresh environment). The header's import block is imported ONCE per
+        process; a process holding another import block is restarted first (the REPL never
+        frees an import). The rest of the header (``open``...) runs once on top of it.
+        Raises LeanSetupError when the header does not elaborate, ReplError."""
+        header = detach_docstrings(header, "")[0]  # a trailing `/-- doc -/` is no command
         if not header.strip():
             return None
-        key = ("header", header)
+        imports, rest = split_header(header)
         with self._lock:
-            if key not in self.cache:
-                response = self.run(Command(header), timeout_s or self.config.header_timeout_s)
-                if errors(response):
-                    raise LeanSetupError(f"header does not elaborate: {errors(response)[0]}")
-                self.cache[key] = response.env  # type: ignore[union-attr]
-            return self.cache[key]
+            self.ensure_alive()  # a dead process's envs are gone: drop them first
+            if ("header", header) in self.cache:
+                return self.cache[("header", header)]
+            budget = timeout_s or self.config.header_timeout_s
+            if self.imports is not None and self.imports != imports:
+                self.start()
+            base: int | None = self.cache.get(("imports", imports))
+            if ("imports", imports) not in self.cache:
+                base = None
+                if imports:
+                    base = self._elaborate(Command(imports), budget, "header imports")
+                self.cache[("imports", imports)] = base
+                self.imports = imports
+            env = base
+            if rest:
+                env = self._elaborate(Command(rest, base), budget, "header")
+            self.cache[("header", header)] = env
+            return env
 
-
-class LeanReplPool:
-    """``size`` REPL processes leased one caller at a time; :meth:`lease` prefers the free
-    process that scores highest (e.g. already holds the needed header or proof state) and
-    recycles a process that has served ``max_uses`` requests before handing it out."""
-
-    def __init__(self, config: ReplConfig | None = None, size: int = 1,
-                 repls: Sequence[LeanRepl] | None = None) -> None:
-        self._repls = list(repls) if repls else [LeanRepl(config) for _ in range(size)]
-        if not self._repls:
-            raise ValueError("a pool needs at least one REPL")
-        self._free = list(self._repls)
-        self._cond = threading.Condition()
-
-    @property
-    def size(self) -> int:
-        return len(self._repls)
-
-    @property
-    def repls(self) -> tuple[LeanRepl, ...]:
-        return tuple(self._repls)
-
-    @contextmanager
-    def lease(self, score: Callable[[LeanRepl], int] | None = None,
-              wait_s: float | None = None) -> Iterator[LeanRepl]:
-        """Exclusive use of one process for the ``with`` block. Raises ReplError when none
-        is free within ``wait_s`` seconds (None = wait forever)."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: bool(self._free), timeout=wait_s):
-                raise ReplError(f"no free Lean REPL within {wait_s}s")
-            best = max(range(len(self._free)),
-                       key=lambda i: (score(self._free[i]) if score else 0, i))
-            repl = self._free.pop(best)
+    def _elaborate(self, command: Command, timeout_s: float, what: str) -> int:
         try:
-            if repl.exhausted:
-                repl.restart()
-            yield repl
-        finally:
-            with self._cond:
-                self._free.append(repl)
-                self._cond.notify()
+            response = self.run(command, timeout_s)
+        except ReplTimeout as exc:
+            raise ReplTimeout(exc.timeout_s, what) from None
+        if errors(response):
+            raise LeanSetupError(f"{what} does not elaborate: {errors(response)[0]}")
+        assert isinstance(response, CommandResponse)
+        return response.env
 
-    def close(self) -> None:
-        for repl in self._repls:
-            repl.close()
 
-    def __enter__(self) -> LeanReplPool:
-        return self
+def _check_executable(config: ReplConfig) -> None:
+    """Raise LeanUnavailable unless the command's program exists and is executable (the
+    memory wrapper would otherwise fail only after it started)."""
+    program = config.command[0]
+    if "/" in program:
+        path = Path(program)
+        if not path.is_absolute() and config.cwd is not None:
+            path = Path(config.cwd) / path
+        found = path.is_file() and os.access(path, os.X_OK)
+    else:
+        search = {**os.environ, **config.env}.get("PATH", os.defpath)
+        found = shutil.which(program, path=search) is not None
+    if not found:
+        raise LeanUnavailable(f"cannot start {list(config.command)}: {program!r} is not an "
+                              "executable here (install Lean with scripts/setup_lean.sh, or "
+                              f"give the whole command with --repl-command / {REPL_CMD_ENV})")
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+
+def _frame(wire: Mapping[str, Any]) -> bytes:
+    """One request on the wire: compact JSON (no raw newline inside) and a blank line."""
+    return (json.dumps(wire, ensure_ascii=False) + "\n\n").encode()
+
+
+def with_command(config: ReplConfig, repl_command: str | None) -> ReplConfig:
+    """``config`` with its command replaced by the shell-split ``repl_command`` (if given)."""
+    if repl_command is None or not repl_command.strip():
+        return config
+    return replace(config, command=tuple(shlex.split(repl_command)))
+
+
+def __getattr__(name: str) -> Any:
+    """``LeanReplPool`` lives in :mod:`prover.lean.pool`; old imports from here still work."""
+    if name == "LeanReplPool":
+        from prover.lean.pool import LeanReplPool
+
+        return LeanReplPool
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

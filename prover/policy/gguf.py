@@ -99,6 +99,9 @@ def load_gguf(path: str | os.PathLike[str], *, seq2seq: bool | None = None, devi
     """``(model, tokenizer)`` from a GGUF file, the model in eval mode on ``device`` (float32
     unless ``dtype``), the tokenizer adding BOS/EOS as the file's ``tokenizer.ggml.add_*_token``
     says. ``cache=True`` uses :func:`cache_root`, a Path uses that folder, False/None none."""
+    from prover.policy.offline import offline
+
+    offline()
     gguf = Path(os.fspath(path))
     metadata = gguf_metadata(gguf)
     encdec = is_seq2seq(metadata) if seq2seq is None else seq2seq
@@ -140,8 +143,9 @@ def _from_gguf(gguf: Path, encdec: bool, flags: dict[str, bool]) -> tuple[Any, A
     from transformers import AutoTokenizer
 
     folder, name = str(gguf.parent), gguf.name
-    model = _loader(encdec).from_pretrained(folder, gguf_file=name)
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, **flags)
+    model = _loader(encdec).from_pretrained(folder, gguf_file=name, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True,
+                                              **flags)
     return model, tokenizer
 
 
@@ -152,8 +156,8 @@ def _from_folder(folder: Path, encdec: bool, dtype: str | None,
     from transformers import AutoTokenizer
 
     extra = {"dtype": dtype} if dtype else {}
-    model = _loader(encdec).from_pretrained(folder, **extra)
-    return model, AutoTokenizer.from_pretrained(folder, **flags)
+    model = _loader(encdec).from_pretrained(folder, local_files_only=True, **extra)
+    return model, AutoTokenizer.from_pretrained(folder, local_files_only=True, **flags)
 
 
 def _save_copy(model: Any, tokenizer: Any, gguf: Path, target: Path) -> None:

@@ -226,7 +226,11 @@ def _load(source: str | os.PathLike[str] | tuple[Any, Any], kind: Kind, revision
     ``.gguf`` file, or a folder whose only checkpoint is one, loads through
     :func:`prover.policy.gguf.load_gguf` (dequantized; ``revision`` does not apply)."""
     from prover.policy.gguf import gguf_file, gguf_metadata, is_seq2seq, load_gguf
+    from prover.policy.offline import local_model, offline
 
+    offline()
+    if not isinstance(source, tuple):
+        source = local_model("hf", os.fspath(source))
     gguf = None if isinstance(source, tuple) else gguf_file(source)
     if isinstance(source, tuple):
         model, tokenizer = source
@@ -245,14 +249,15 @@ def _load(source: str | os.PathLike[str] | tuple[Any, Any], kind: Kind, revision
         )
 
         path = os.fspath(source)
-        encdec = bool(getattr(AutoConfig.from_pretrained(path, revision=revision),
+        local = {"revision": revision, "local_files_only": True}
+        encdec = bool(getattr(AutoConfig.from_pretrained(path, **local),
                               "is_encoder_decoder", False))
         if kind != "auto":
             encdec = kind == "seq2seq"
         loader = AutoModelForSeq2SeqLM if encdec else AutoModelForCausalLM
         extra = {"dtype": dtype} if dtype else {}
-        model = loader.from_pretrained(path, revision=revision, **extra).to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
+        model = loader.from_pretrained(path, **local, **extra).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(path, **local)
     resolved: Literal["causal", "seq2seq"] = (
         kind if kind != "auto" else ("seq2seq" if encdec else "causal"))
     return model, tokenizer, resolved

@@ -53,12 +53,23 @@ def _symbolic(arg: str, family: str, seed: int, options: PolicyOptions) -> Polic
     return SymbolicPolicy(backend=family)
 
 
+def _local(arg: str, name: str) -> str:
+    """The local model ``arg`` names (see :func:`prover.policy.offline.local_model`), checked
+    before any engine starts; a missing one is a :class:`PolicySpecError`."""
+    from prover.policy.offline import ModelNotFoundError, local_model
+
+    try:
+        return local_model(name, arg)
+    except ModelNotFoundError as err:
+        raise PolicySpecError(str(err)) from None
+
+
 def _hf(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
     from prover.policy.hf import HFPolicy
 
     if not arg:
         raise PolicySpecError("hf policy needs a model path: --policy hf:PATH")
-    return HFPolicy(arg, seed=seed, **options.kwargs("max_new_tokens"))
+    return HFPolicy(_local(arg, "hf"), seed=seed, **options.kwargs("max_new_tokens"))
 
 
 def _openai(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
@@ -77,6 +88,7 @@ def _vllm(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
 
     if not arg:
         raise PolicySpecError("vllm policy needs a model path: --policy vllm:PATH")
+    arg = _local(arg, "vllm")
     extra = ({"max_input_tokens": options.max_input_tokens}
              if options.max_input_tokens is not None else {})
     return VLLMPolicy(arg, seed=seed, **options.kwargs("max_tokens"), **extra)

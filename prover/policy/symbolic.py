@@ -27,21 +27,16 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-import z3
-
-from prover.z3.goals import Goal, Z3Goals, constants, lower_bound, smt, walk
-from prover.z3.theorem import Theorem, quote_symbol
+from prover.z3.goals import Z3Goals
+from prover.z3.portfolio import NAMED_Z3, z3_portfolio
 from search.protocols import Candidate, State
 
 Backend = Literal["z3", "lean"]
 STEP = 0.1
-NAMED_Z3 = ("nlsat", "solve-eqs", "propagate-values", "ctx-solver-simplify")
 TEXT_ONLY_Z3 = ("z3", "simplify", *NAMED_Z3)
 LEAN_HEAD = ("rfl", "decide", "norm_num", "simp", "omega", "linarith", "nlinarith",
              "positivity", "ring_nf")
 LEAN_TAIL = ("constructor", "intro", "simp_all", "aesop", "tauto", "exact?")
-MAX_MODULUS = 6
-MAX_CASES = 6
 _LEAN_HYP = re.compile(r"^\s*([^:⊢\n]+?)\s*:\s*(ℕ|Nat|List\s.+)\s*$", re.MULTILINE)
 _LEAN_BINDER = re.compile(r"∀\s*\(?([^,:()]+?)\s*:")
 _LEAN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_'!?₀-₉]*\Z")
@@ -75,106 +70,6 @@ class SymbolicPolicy:
         return list(dict.fromkeys(found))
 
 
-# --------------------------------------------------------------------------- Z3
-def _rec_calls(theorem: Theorem, name: str) -> int:
-    rec = theorem.rec_defs[name]
-    return sum(1 for t in walk([rec.body]) if z3.is_app(t) and t.decl().eq(rec.decl))
-
-
-def _rec_apps(theorem: Theorem, terms: Sequence[z3.ExprRef]) -> list[z3.ExprRef]:
-    decls = [rec.decl for rec in theorem.rec_defs.values()]
-    return [t for t in walk(terms) if z3.is_app(t) and any(t.decl().eq(d) for d in decls)]
-
-
-def _atomic_args(app: z3.ExprRef) -> bool:
-    return all(z3.is_const(a) for a in app.children())
-
-
-def _int_consts(terms: Sequence[z3.ExprRef]) -> dict[str, z3.ExprRef]:
-    return {n: c for n, c in constants(terms).items() if z3.is_int(c)}
-
-
-def _induction(theorem: Theorem, goal: Goal) -> tuple[list[str], list[str]]:
-    """(tactics for bounded Int constants, cases splits for unbounded recursive arguments)."""
-    ints = _int_consts(goal.terms())
-    apps = _rec_apps(theorem, goal.terms())
-    rec_args = list(_int_consts([a for app in apps for a in app.children()]))
-    bounded = [n for n, c in ints.items() if any(lower_bound(h, c) is not None
-                                                 for h in goal.hyps)]
-    order = [n for n in rec_args if n in bounded] + [n for n in bounded if n not in rec_args]
-    twice = any(_rec_calls(theorem, app.decl().name()) >= 2 for app in apps)
-    tactics = [f"induction {n}" for n in order]
-    if twice:
-        tactics += [f"induction2 {n}" for n in order if n in rec_args]
-    splits = [f"cases (>= {n} 0)" for n in rec_args if n not in bounded]
-    return tactics, splits
-
-
-def _case_splits(goal: Goal) -> list[str]:
-    """Residues of constants under the ``mod m`` terms, then ite conditions and comparisons
-    of the conclusion (not the conclusion itself)."""
-    out: list[str] = []
-    for t in walk(goal.terms()):
-        if not (z3.is_app_of(t, z3.Z3_OP_MOD) and z3.is_int_value(t.arg(1))):
-            continue
-        m = t.arg(1).as_long()
-        if 2 <= m <= MAX_MODULUS:
-            for name in _int_consts([t.arg(0)]):
-                out += [f"cases (= (mod {name} {m}) {r})" for r in range(m - 1)]
-    conds = [t.arg(0) for t in walk([goal.concl]) if z3.is_app_of(t, z3.Z3_OP_ITE)]
-    comparisons = [t for t in walk([goal.concl]) if not t.eq(goal.concl) and z3.is_app(t)
-                   and t.decl().kind() in (z3.Z3_OP_LE, z3.Z3_OP_LT, z3.Z3_OP_GE, z3.Z3_OP_GT)]
-    out += [f"cases {smt(c)}" for c in [*conds, *comparisons]][:MAX_CASES]
-    return out
-
-
-def _instances(goal: Goal) -> list[str]:
-    """``instantiate h x`` for each one-variable forall hypothesis and each constant of its sort
-    in the conclusion."""
-    out = []
-    names = constants([goal.concl])
-    for i, h in enumerate(goal.hyps):
-        if z3.is_quantifier(h) and h.is_forall() and h.num_vars() == 1:
-            out += [f"instantiate h{i} {n}" for n, c in names.items()
-                    if c.sort().eq(h.var_sort(0))]
-    return out
-
-
-def smt_name(decl: z3.FuncDeclRef) -> str:
-    return quote_symbol(decl.name())
-
-
-def _lemmas(theorem: Theorem, goal: Goal) -> list[str]:
-    """Nonnegativity lemmas ``forall x >= 0. f(x) >= 0`` for unary Int recursive functions."""
-    out = []
-    for app in _rec_apps(theorem, goal.terms()):
-        decl = app.decl()
-        if decl.arity() == 1 and z3.is_int(app) and z3.is_int(app.arg(0)):
-            lemma = f"(forall ((x Int)) (=> (>= x 0) (>= ({smt_name(decl)} x) 0)))"
-            out.append(f"have {lemma}")
-    return out
-
-
-def z3_portfolio(theorem: Theorem, goal: Goal) -> list[str]:
-    """The Z3 tactics for ``goal``, cheapest first (see the module docstring)."""
-    tactics = ["z3"]
-    if z3.is_implies(goal.concl) or (z3.is_quantifier(goal.concl) and goal.concl.is_forall()):
-        tactics.append("intro")
-    if z3.is_and(goal.concl):
-        tactics.append("split")
-    inductions, splits = _induction(theorem, goal)
-    apps = _rec_apps(theorem, [goal.concl])
-    unfolds = [f"unfold {app.decl().name()}" for app in apps]
-    if any(not _atomic_args(app) for app in apps):  # f(k + 1): an induction step, unfold it
-        tactics += unfolds + inductions
-    else:
-        tactics += inductions + unfolds
-    tactics += [*splits, *_case_splits(goal), "simplify", *_instances(goal), *_lemmas(theorem, goal)]
-    tactics += NAMED_Z3
-    return list(dict.fromkeys(tactics))
-
-
-# --------------------------------------------------------------------------- Lean
 def lean_variables(goal_text: str) -> tuple[list[str], list[str]]:
     """(natural-number and list variables of the hypotheses, names bound by ``∀`` in the
     goal)."""

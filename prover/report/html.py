@@ -15,6 +15,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from prover.report import llm_html
+from prover.report.limits import (
+    MAX_ROWS,
+    MAX_STEPS,
+    MAX_STEPS_PER_ROW,
+    Omitted,
+    clip,
+    collecting,
+    note_text,
+)
 from prover.report.page import asset, document, esc
 
 _ICONS = {"verified": "✔", "verified_approx": "≈", "refuted": "✘", "unknown": "?",
@@ -83,27 +92,48 @@ def _claim_html(claim: Mapping[str, Any]) -> str:
     formal = claim.get("formal")
     time_s = claim.get("time_s")
     out = [f"<li>{badge(verdict, **kw)} <span class=\"meta\">{_e(claim.get('kind'))}</span>",
-           f"<div>source: <span class=\"steptext\">{_e(claim.get('source'))}</span></div>"]
-    out.append(f'<div>formal: <code class="formal">{_e(formal)}</code></div>' if formal
+           f"<div>source: <span class=\"steptext\">{_e(clip(claim.get('source')))}</span></div>"]
+    out.append(f'<div>formal: <code class="formal">{_e(clip(formal))}</code></div>' if formal
                else '<div class="meta">no formal form</div>')
     if ev:
-        out.append(f'<div class="evidence">{_e(ev)}</div>')
+        out.append(f'<div class="evidence">{_e(clip(ev))}</div>')
     if verdict is not None and isinstance(time_s, (int, float)):
         out.append(f'<div class="meta">checked in {_e(f"{time_s:.3g}")} s</div>')
     out.append("</li>")
     return "".join(out)
 
 
-def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
+def shown_steps(sol: Mapping[str, Any], max_steps: int) -> list[int]:
+    """Positions of the steps a capped report embeds: the first ``max_steps``, plus the first
+    error's and the first grounded error's steps when they lie beyond (never hidden)."""
+    steps = sol.get("steps") or []
+    keep = list(range(min(len(steps), max_steps)))
+    for mark in (sol.get("first_error"), sol.get("first_error_grounded")):
+        for pos, step in enumerate(steps[max_steps:], start=max_steps):
+            if isinstance(step, Mapping) and step.get("index", pos) == mark and pos not in keep:
+                keep.append(pos)
+    return keep
+
+
+def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool,
+                max_steps: int = MAX_STEPS_PER_ROW) -> str:
     steps = sol.get("steps") or []
     if not steps:
         return '<p class="meta">No steps.</p>'
+    keep = shown_steps(sol, max_steps)
     first_error = sol.get("first_error")
     grounded = sol.get("first_error_grounded")
     llm_head = "<th>LLM claims (local / grounded)</th>" if with_llm else ""
     rows = ['<table class="steps"><thead><tr><th>#</th><th>Step</th><th>Claims</th>'
             f"{llm_head}</tr></thead><tbody>"]
-    for pos, step in enumerate(steps):
+    prev = -1
+    for pos in keep:
+        step = steps[pos]
+        if pos != prev + 1:
+            rows.append(f'<tr class="omitted"><td></td><td colspan="{3 if with_llm else 2}">'
+                        f"… steps at positions {prev + 1} to {pos - 1} are not embedded"
+                        "</td></tr>")
+        prev = pos
         index = step.get("index", pos)
         is_first = first_error is not None and index == first_error
         claims = step.get("claims") or []
@@ -118,10 +148,14 @@ def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
         rows.append(
             f'<tr id="s{sol_idx}-step-{_e(index)}"{cls}>'
             f'<td class="focusable" tabindex="-1">{_e(index)}</td>'
-            f'<td>{marker}<div class="steptext">{_e(step.get("text"))}</div>'
+            f'<td>{marker}<div class="steptext">{_e(clip(step.get("text")))}</div>'
             f"<div>{badge(step.get('verdict'))}</div></td>"
             f"<td>{claims_html}</td>{llm}</tr>"
         )
+    if len(keep) < len(steps):
+        rows.append(f'<tr class="omitted"><td></td><td colspan="{3 if with_llm else 2}">'
+                    f"{len(steps) - len(keep):,} of {len(steps):,} steps are not embedded "
+                    "(see the note at the top)</td></tr>")
     rows.append("</tbody></table>")
     return "".join(rows)
 
@@ -131,10 +165,11 @@ def provenance_html(prov: Any) -> str:
     if not prov:
         return ""
     if isinstance(prov, Mapping):
-        body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(_plain(v))}</dd>" for k, v in prov.items())
+        body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(clip(_plain(v)))}</dd>"
+                       for k, v in prov.items())
         body = f'<dl class="prov">{body}</dl>'
     else:
-        body = f"<p>{_e(_plain(prov))}</p>"
+        body = f"<p>{_e(clip(_plain(prov)))}</p>"
     return f"<details><summary>Provenance</summary>{body}</details>"
 
 
@@ -146,12 +181,13 @@ def _has_error(sol: Mapping[str, Any]) -> bool:
     return any(s.get("verdict") == "refuted" for s in sol.get("steps") or [])
 
 
-def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
+def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool,
+                   max_steps: int = MAX_STEPS_PER_ROW) -> str:
     has_error = _has_error(sol)
     first_error = sol.get("first_error")
     grounded = sol.get("first_error_grounded")
     if sol.get("error"):
-        status = f'<span class="rejected">rejected: {_e(sol.get("error"))}</span>'
+        status = f'<span class="rejected">rejected: {_e(clip(sol.get("error"), 300))}</span>'
     elif first_error is not None:
         status = (f'<span class="marker">first error at step {_e(first_error)}</span>')
     else:
@@ -165,21 +201,21 @@ def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool) -> str:
     parts = [
         f'<details class="sol{" has-error" if has_error else ""}" id="sol-{idx}">',
         f"<summary>{head} — {status}</summary>",
-        f'<div class="problem"><strong>Problem:</strong> {_e(sol.get("problem"))}</div>',
+        f'<div class="problem"><strong>Problem:</strong> {_e(clip(sol.get("problem")))}</div>',
         "<div><strong>Final answer:</strong> "
-        + (f"<code>{_e(final)}</code>" if final is not None else '<span class="meta">none</span>')
+        + (f"<code>{_e(clip(final))}</code>" if final is not None else '<span class="meta">none</span>')
         + "</div>",
         llm_html.givens_html(sol.get("givens")),
     ]
     if sol.get("error"):
-        parts.append(f'<p class="rejected">Row rejected: {_e(sol.get("error"))}</p>')
+        parts.append(f'<p class="rejected">Row rejected: {_e(clip(sol.get("error")))}</p>')
     if first_error is not None:
         parts.append(f'<p><a href="#s{idx}-step-{_e(first_error)}">Jump to first error '
                      f"(step {_e(first_error)})</a></p>")
     if grounded is not None and grounded != first_error:
         parts.append(f'<p><a href="#s{idx}-step-{_e(grounded)}">Jump to first grounded error '
                      f"(step {_e(grounded)})</a></p>")
-    parts.append(_steps_html(idx, sol, with_llm))
+    parts.append(_steps_html(idx, sol, with_llm, max_steps))
     parts.append(provenance_html(sol.get("provenance")))
     parts.append("</details>")
     return "\n".join(parts)
@@ -191,13 +227,22 @@ def summary_html(summary: Mapping[str, Any]) -> str:
     return f'<table class="summary"><tbody>{rows}</tbody></table>'
 
 
+def note_html(omitted: Omitted, hint: str | None) -> str:
+    """The visible "this report is capped" note (empty when nothing was left out)."""
+    if not omitted:
+        return ""
+    return f'<p class="note" id="capped" role="note">⚠ {_e(note_text(omitted, hint))}</p>'
+
+
 def report_page(title: str, summary: Mapping[str, Any], cards: list[str], n_err: int,
-                *, errors_label: str = "only solutions with errors") -> str:
-    """A report page: title, summary, the filter bar and ``cards`` (``details.sol`` markup)."""
+                *, errors_label: str = "only solutions with errors", note: str = "") -> str:
+    """A report page: title, summary, ``note`` (trusted markup, e.g. :func:`note_html`), the
+    filter bar and ``cards`` (``details.sol`` markup)."""
     n = len(cards)
     body = f"""<a class="skip" href="#main">Skip to the report</a>
 <h1>{_e(title)}</h1>
 {summary_html(summary)}
+{note}
 <div class="filters" role="search">
 <input type="search" id="q" placeholder="Search text, formulas, verdicts… (press /)" aria-label="Search">
 <label><input type="checkbox" id="only-errors"> {_e(errors_label)} ({n_err})</label>
@@ -213,8 +258,26 @@ def report_page(title: str, summary: Mapping[str, Any], cards: list[str], n_err:
 
 
 def render_step_report(solutions: list[dict[str, Any]], *, title: str,
-                       summary: dict[str, Any]) -> str:
-    """Render the whole report as one offline HTML document (str), safe for any input text."""
-    with_llm = llm_html.has_llm(solutions)
-    cards = [_solution_html(i, s, with_llm) for i, s in enumerate(solutions)]
-    return report_page(title, summary, cards, sum(1 for s in solutions if _has_error(s)))
+                       summary: dict[str, Any], hint: str | None = None) -> str:
+    """Render the whole report as one offline HTML document (str), safe for any input text.
+    At most :data:`~prover.report.limits.MAX_ROWS` rows and ``MAX_STEPS`` steps are embedded
+    (texts clipped); a visible note then says what was left out and that ``hint`` (a file or
+    a command) has everything."""
+    omitted = Omitted()
+    shown = solutions[:MAX_ROWS]
+    omitted.add("solutions", len(solutions) - len(shown),
+                f"solutions {len(shown) + 1} to {len(solutions)}")
+    with_llm = llm_html.has_llm(shown)
+    budget = MAX_STEPS
+    cards = []
+    with collecting(omitted):
+        for i, sol in enumerate(shown):
+            n_steps = len(sol.get("steps") or [])
+            room = max(0, min(MAX_STEPS_PER_ROW, budget))
+            cards.append(_solution_html(i, sol, with_llm, room))
+            kept = len(shown_steps(sol, room))
+            budget -= kept
+            omitted.add("steps", n_steps - kept,
+                        f"#{sol.get('id', i)}: {kept:,} of {n_steps:,} steps shown")
+    return report_page(title, summary, cards, sum(1 for s in shown if _has_error(s)),
+                       note=note_html(omitted, hint))

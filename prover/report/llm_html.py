@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from prover.report.limits import clip
 from prover.report.page import esc
 
 
@@ -110,5 +111,5 @@ def llm_cell(sol_idx: int, step: Mapping[str, Any], badge: Any, evidence_text: A
     lines = llm.get("lines") or []
     if lines:
         out.append(f"<details><summary>model output ({len(lines)} lines)</summary>"
-                   f'<pre class="lines">{esc(chr(10).join(map(str, lines)))}</pre></details>')
+                   f'<pre class="lines">{esc(clip(chr(10).join(map(str, lines))))}</pre></details>')
     return "".join(out)

@@ -18,9 +18,23 @@ from typing import Any
 import networkx as nx
 
 from prover import graph as pg
-from prover.report.dag import find_root, item_payload, render_graph_page, search_sections, section
+from prover.report.dag import (
+    find_root,
+    item_payload,
+    render_graph_page,
+    search_sections,
+    section,
+    verdict_word,
+)
 from prover.report.entail_html import render_entail_report
 from prover.report.html import render_step_report
+from prover.report.limits import (
+    MAX_NODES,
+    MAX_TOTAL_NODES,
+    MIN_NODES_PER_ITEM,
+    Omitted,
+    collecting,
+)
 from prover.store import Store
 
 
@@ -47,7 +61,7 @@ def render_target(target: str, store_path: Path | None = None) -> View:
         raise ViewerError(f"{target!r} is not a file; give --store to show a run or RUN:KEY")
     if not store_path.is_file():
         raise ViewerError(f"{store_path}: no such store")
-    with Store(store_path) as store:
+    with Store(store_path, readonly=True) as store:
         runs = {r["run_id"]: r for r in store.runs()}
         if target in runs:
             return _run_view(store, runs[target], None)
@@ -81,12 +95,29 @@ def _graph_file(path: Path) -> View:
     except (KeyError, TypeError, ValueError, nx.NetworkXError) as err:
         raise ViewerError(f"{path}: not a proof graph ({type(err).__name__}: {err})") from None
     root = find_root(g)
-    sections = search_sections({}, None, g.graph) if g.graph else []
-    status = str(g.graph.get("status") or (g.nodes[root].get("status") if root else "") or "")
-    item = item_payload(g, root, key=path.name, label=path.name, status=status,
-                        sections=sections)
-    page = render_graph_page([item], title=f"proofgraph graph {path.name}")
-    return View("graph", 1, g.number_of_nodes(), page)
+    statements = [n for n in g.nodes if g.in_degree(n) == 0
+                  and g.nodes[n].get("kind") == "statement"]
+    label = path.name
+    if len(statements) > 1:  # a merged graph (export --graph): never headed by one theorem
+        statuses = [str(g.nodes[n].get("status") or "") for n in statements]
+        proved = statuses.count("proved")
+        status = "proved" if proved == len(statuses) else "partial"
+        label = f"{path.name}: {proved} of {len(statuses)} theorems proved"
+        sections = [s for s in (section("merged graph", {
+            "theorems": len(statuses), "proved": proved,
+            "not proved": len(statuses) - proved}),) if s]
+    else:
+        sections = search_sections({}, None, g.graph) if g.graph else []
+        status = str(g.graph.get("status") or (g.nodes[root].get("status") if root else "")
+                     or "")
+    omitted = Omitted()
+    with collecting(omitted):
+        item = item_payload(g, root, key=path.name, label=label, status=status,
+                            sections=sections)
+    hint = "the graph file itself (all nodes are in it)"
+    page = render_graph_page([item], title=f"proofgraph graph {path.name}", omitted=omitted,
+                             hint=hint)
+    return View("graph", 1, len(item["nodes"]), page)
 
 
 def _pick(rows: list[tuple[str, dict[str, Any]]], run_id: str,
@@ -109,16 +140,42 @@ def _run_view(store: Store, run: Mapping[str, Any], key: str | None) -> View:
                "status": run.get("status"), "created": run.get("created_utc"),
                "finished": run.get("finished_utc")}
     results = [r for _, r in rows]
+    hint = (f"`proofgraph export --store {store.path} --run {run_id} --jsonl F.jsonl "
+            "--graph F.json`" if getattr(store, "path", None) else None)
     has_graphs = any(store.graph_root(run_id, k) is not None for k, _ in rows)
     if command == "check" or (command != "entail" and not has_graphs
                               and all("steps" in r for r in results)):
-        page = render_step_report(results, title=f"proofgraph check {where}", summary=summary)
+        page = render_step_report(results, title=f"proofgraph check {where}", summary=summary,
+                                  hint=hint)
         return View("steps", len(results), 0, page)
     if command == "entail":
-        page = render_entail_report(results, title=f"proofgraph entail {where}", summary=summary)
+        page = render_entail_report(results, title=f"proofgraph entail {where}",
+                                    summary=summary, hint=hint)
         return View("entail", len(results), 0, page)
     items = []
+    overview = []
+    budget = MAX_TOTAL_NODES
+    omitted = Omitted()
+    with collecting(omitted):
+        _graph_items(store, run, rows, items, overview, budget)
+    if not items:
+        raise ViewerError(f"{where}: no graph stored for {'this item' if key else 'any item'} "
+                          f"of this {command} run (rejected rows have none)")
+    page = render_graph_page(items, title=f"proofgraph {command} {where}", overview=overview,
+                             omitted=omitted, hint=hint)
+    return View("graph", len(items), sum(len(i["nodes"]) for i in items), page)
+
+
+def _graph_items(store: Store, run: Mapping[str, Any], rows: list[tuple[str, dict[str, Any]]],
+                 items: list[dict[str, Any]], overview: list[tuple[str, str, str]],
+                 budget: int) -> None:
+    """Append the graph item of each row to ``items`` (at most ``budget`` nodes in all, each
+    item at least ``MIN_NODES_PER_ITEM``) and every row's verdict to ``overview``."""
+    run_id, command = run["run_id"], run["command"]
     for item_key, result in rows:
+        status = str(result.get("status") or result.get("verdict") or "")
+        label = str(result.get("id") or item_key)
+        overview.append((label, verdict_word(result), status))
         try:
             g = store.load_graph(run_id, item_key)
         except KeyError:
@@ -126,15 +183,12 @@ def _run_view(store: Store, run: Mapping[str, Any], key: str | None) -> View:
         sections = (search_sections(result, run) if command == "prove"
                     else [s for s in (section("result", _scalars(result)),
                                       section("provenance", result.get("provenance"))) if s])
+        cap = max(MIN_NODES_PER_ITEM, min(MAX_NODES, budget))
         items.append(item_payload(g, store.graph_root(run_id, item_key), key=item_key,
-                                  label=str(result.get("id") or item_key),
-                                  status=str(result.get("status") or result.get("verdict") or ""),
-                                  sections=sections))
-    if not items:
-        raise ViewerError(f"{where}: no graph stored for {'this item' if key else 'any item'} "
-                          f"of this {command} run (rejected rows have none)")
-    page = render_graph_page(items, title=f"proofgraph {command} {where}")
-    return View("graph", len(items), sum(len(i["nodes"]) for i in items), page)
+                                  label=label, status=status, sections=sections,
+                                  verdict=verdict_word(result) if command == "prove" else None,
+                                  max_nodes=cap))
+        budget -= len(items[-1]["nodes"])
 
 
 def _scalars(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,16 @@
-"""Running a synth task end to end: resumable run, executor, single-writer commits, shards, summary.
+"""Running a synth task end to end: resumable run, executor, group commits, shards, summary.
 
 ``run_synth`` is exactly-once under SIGKILL: the run id is derived from the task, its config
-and the input file's digest; the store records each item with its rows in one transaction; a
-restart with the same arguments skips committed items and reconciles shards and manifest with
-the store. Only this process writes (workers compute). ``commit_s`` in the summary is the time
-spent on the commit path (hashing + provenance, store transaction, shard and manifest writes).
+and the input file's digest; the store records finished items with their rows in groups (one
+transaction per group, bounded by ``group_items`` and ``group_s``: a kill loses at most the
+open group, which the restart recomputes); a restart with the same arguments skips committed
+items, retries those that failed for an infrastructure reason (all failed ones with
+``retry_failed``) and reconciles shards and manifest with the store. Only this process writes;
+workers compute, including the rows' hashes and canonical JSON. ``commit_s`` in the summary is
+the time spent on the commit path (store transaction, shard and manifest writes).
+
+The summary's ``status``: ``failed`` when items were run and none succeeded, ``incomplete``
+when some failed for an infrastructure reason (a rerun retries them), else ``complete``.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from typing import Any
 
 from prover.runs import Progress, RunConflict, file_digest, make_run_id
 from prover.synth.executor import Done, LocalPool, PoolOptions
-from prover.synth.rows import RowError, finish_rows, run_provenance, utc_now
-from prover.synth.runstate import SynthRunState, config_diff
+from prover.synth.item import SynthItem
+from prover.synth.rows import run_provenance
+from prover.synth.runstate import Outcome, SynthRunState, config_diff
 from prover.synth.shards import MANIFEST, ShardSet
 from prover.synth.task import SynthTask
 
@@ -44,10 +51,13 @@ class SynthOptions:
     shard_rows: int = 10_000
     limit: int | None = None
     fresh: bool = False
+    retry_failed: bool = False  # also retry items that failed for a content reason
     progress: bool | None = None
     parquet: bool = True
     worker_mem_gb: float = 8.0
     item_timeout_s: float | None = 600.0
+    group_items: int = 64  # group commit: at most this many items per transaction
+    group_s: float = 1.0  # ... and an open group is committed after this many seconds
     report: Reporter = field(default=lambda message: None)
 
     @property
@@ -85,14 +95,24 @@ def _pending(task: SynthTask, count: int, done: set[str]) -> Iterator[tuple[int,
             yield seq, key, payload
 
 
-def _executor(task: SynthTask, opts: SynthOptions) -> Any:
+def _executor(fn: SynthItem, opts: SynthOptions) -> Any:
     pool = PoolOptions(workers=opts.n_workers, mem_gb=opts.worker_mem_gb,
                        item_timeout_s=opts.item_timeout_s)
     if opts.ray or opts.ray_address:
         from prover.synth.ray_exec import RayPool
 
-        return RayPool(task, pool, address=opts.ray_address, shared_policy=opts.shared_policy)
-    return LocalPool(task, pool)
+        return RayPool(fn, pool, address=opts.ray_address, shared_policy=opts.shared_policy,
+                       state_dir=opts.out)
+    return LocalPool(fn, pool)
+
+
+def run_status(counts: dict[str, Any]) -> str:
+    """``failed`` (items but none ok), ``incomplete`` (infra failures left) or ``complete``."""
+    if counts["items"] and not counts["ok"]:
+        return "failed"
+    if counts.get("failed_by_kind", {}).get("infra"):
+        return "incomplete"
+    return "complete"
 
 
 def _check_manifest_owner(out: Path, run_id: str, config: dict[str, Any], fresh: bool) -> None:
@@ -119,11 +139,13 @@ def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str
     run_id = make_run_id(f"synth-{task.name}", file_digest(input_path), config)
     if opts.shard_rows < 1:
         raise ValueError("shard_rows must be >= 1")
+    if opts.group_items < 1 or not opts.group_s > 0:
+        raise ValueError("group_items must be >= 1 and group_s > 0")
     opts.out.mkdir(parents=True, exist_ok=True)
     state = SynthRunState(opts.store_path, run_id, task.name, config)
     finished = False
     try:
-        done = state.open(fresh=opts.fresh)
+        done = state.open(fresh=opts.fresh, retry_failed=opts.retry_failed)
         _check_manifest_owner(opts.out, run_id, config, opts.fresh)
         header = {"run_id": run_id, "task": task.name, "config": config,
                   "input": {"path": str(input_path), "sha256": file_digest(input_path)}}
@@ -132,12 +154,14 @@ def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str
         shards.reconcile()
         keys = _scan(task, opts.limit)
         done_here = len(done.intersection(keys))
-        executor = _executor(task, opts)
+        executor = _executor(SynthItem(task, run_provenance(run_id, task.name, config)), opts)
         summary = _drive(task, state, shards, executor, keys, done, done_here, opts)
         summary["executor"] = (f"{'ray' if opts.ray or opts.ray_address else 'local'}:"
                                f"{opts.n_workers}")
         if getattr(executor, "policy_stats", None):
             summary["policy_service"] = executor.policy_stats
+        if getattr(executor, "reaped", None):
+            summary["ray_leftovers_killed"] = len(executor.reaped)
         shards.finish(summary)
         summary["shards"] = len(shards.shards)
         finished = True
@@ -149,54 +173,68 @@ def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str
 def _drive(task: SynthTask, state: SynthRunState, shards: ShardSet, executor: Any,
            keys: list[str], done: set[str], done_here: int,
            opts: SynthOptions) -> dict[str, Any]:
-    """Feed pending items to the executor and commit each result as it arrives."""
-    run = run_provenance(state.run_id, task.name, state.config)
+    """Feed pending items to the executor and commit the results in groups."""
     progress = Progress(len(keys), f"synth {task.name}", opts.progress, initial=done_here)
     start = time.perf_counter()
     commit_s = 0.0
     new_items = new_rows = ok = failed = 0
-    results = executor.run(_pending(task, len(keys), done))
+    group: list[Outcome] = []
+    opened = 0.0
+    first: float | None = None  # when the first result arrived (start-up: workers, Ray)
+
+    def commit() -> None:
+        nonlocal commit_s, new_rows, group
+        began = time.perf_counter()
+        new_rows += sum(state.commit(group))
+        shards.flush()
+        group = []
+        commit_s += time.perf_counter() - began
+
+    results = executor.run(_pending(task, len(keys), done), tick_s=opts.group_s)
     try:
         for item in results:
-            began = time.perf_counter()
-            kept = _commit(task, state, run, item, opts.report)
-            shards.flush()
-            commit_s += time.perf_counter() - began
-            new_items += 1
-            new_rows += kept
-            ok, failed = ok + item.output.ok, failed + (not item.output.ok)
-            progress.update(done_here + new_items,
-                            f"ok {ok} failed {failed} rows {state.row_count}")
+            if item is not None:
+                if first is None:
+                    first = time.perf_counter()
+                if not group:
+                    opened = time.monotonic()
+                group.append(_outcome(item, opts.report))
+                new_items += 1
+                ok, failed = ok + item.output.ok, failed + (not item.output.ok)
+                progress.update(done_here + new_items,
+                                f"ok {ok} failed {failed} rows {state.row_count}")
+            if group and (len(group) >= opts.group_items
+                          or time.monotonic() - opened >= opts.group_s):
+                commit()
+        if group:
+            commit()
     finally:
+        if group:  # stopped early (Ctrl-C, an executor error): keep what is done
+            try:
+                commit()
+            except Exception as err:  # the store itself failed: the rerun redoes the group
+                opts.report(f"could not commit the last {len(group)} items: {err}")
         results.close()
         progress.finish()
     wall = time.perf_counter() - start
     counts = state.counts()
-    return {"run_id": state.run_id, "task": task.name, "resumed": state.resumed, **counts,
-            "items_total": len(keys), "items_this_session": new_items,
+    return {"run_id": state.run_id, "task": task.name, "resumed": state.resumed,
+            "status": run_status(counts), **counts, "items_total": len(keys),
+            "items_retried": state.retrying, "items_this_session": new_items,
             "rows_this_session": new_rows, "wall_s": round(wall, 3),
             "items_per_s": round(new_items / wall, 3) if wall > 0 else None,
             "rows_per_s": round(new_rows / wall, 2) if wall > 0 else None,
+            "startup_s": round((first or start) - start, 3),
             "commit_s": round(commit_s, 3),
             "commit_share": round(commit_s / wall, 4) if wall > 0 else None,
             "out": str(opts.out), "store": str(opts.store_path)}
 
 
-def _commit(task: SynthTask, state: SynthRunState, run: dict[str, Any], item: Done,
-            report: Reporter) -> int:
-    """Finish and commit one item's rows (a malformed row fails the item); rows kept."""
+def _outcome(item: Done, report: Reporter) -> Outcome:
+    """What to commit for one finished item (a failure's diagnostic goes to ``report``)."""
     output = item.output
     if item.detail:
         report(f"item {item.key}: {output.reason}: {item.detail.strip()}")
-    try:
-        rows = finish_rows(list(output.rows), task=task.name, item=item.key, run=run,
-                           utc_time=utc_now(), hashes=output.hashes)
-        ok, reason = output.ok, output.reason
-    except RowError as err:
-        report(str(err))
-        rows, ok, reason = [], False, "bad-row"
-    if not ok:
-        reason = reason or "failed"
-    kept, _ = state.commit(item.key, item.seq, ok, reason if not ok else None, rows,
-                           {"note": reason} if ok and reason else None)
-    return kept
+    reason = output.reason if output.ok else (output.reason or "failed")
+    return Outcome(item.key, item.seq, output.ok, reason, output.failure_kind,
+                   list(output.finished or []))

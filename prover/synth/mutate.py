@@ -165,6 +165,6 @@ def decide(new: dict[str, Any], candidate: Candidate, parent: dict[str, Any],
 
 
 def _z3_version() -> str:
-    import z3
+    from prover.z3.gateway import z3_version
 
-    return str(z3.get_version_string())
+    return z3_version()

@@ -15,19 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import z3
-
-from prover.z3.env import (
-    CounterModel,
-    Limits,
-    TacticTimeout,
-    Watchdog,
-    check_proof,
-    close_by_z3,
+from prover.z3.decide import (  # re-exported: the Z3 side lives in prover/z3/
+    consistent,
+    prove_equality,
+    recheck_counter_model,
+    refute,
 )
-from prover.z3.goals import TacticError, constants, make_goal
-from prover.z3.theorem import parse_theorem
+from prover.z3.env import check_proof
 from search.best_first import SearchConfig
+
+__all__ = ["Budget", "consistent", "prove", "prove_equality", "recheck_counter_model",
+           "refute"]
 
 
 @dataclass(frozen=True)
@@ -49,84 +47,6 @@ class Budget:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for provenance and the task config."""
         return {"refute_s": self.refute_s, "search": asdict(self.search)}
-
-
-def _pin(value: str, const: z3.ExprRef) -> z3.BoolRef | None:
-    """``const == value`` for a plain model value (None for algebraic numbers and other sorts)."""
-    ctx = const.ctx
-    try:
-        if z3.is_int(const):
-            return const == z3.IntVal(int(value), ctx)
-        if z3.is_real(const):
-            return const == z3.RealVal(value, ctx)
-        if z3.is_bool(const) and value in ("True", "False"):
-            return const == z3.BoolVal(value == "True", ctx)
-    except (ValueError, z3.Z3Exception):
-        return None
-    return None
-
-
-def recheck_counter_model(row: Mapping[str, Any], values: Mapping[str, str],
-                          timeout_s: float = 2.0) -> bool:
-    """True iff hypotheses ∧ ¬goal is satisfiable in a fresh context with every constant of
-    ``values`` pinned (algebraic values stay free): the counter-model is real."""
-    theorem = parse_theorem(row)
-    goal = make_goal(theorem.hypotheses, theorem.conclusion)
-    consts = constants(goal.terms())
-    pins = []
-    for name, value in values.items():
-        if name not in consts:
-            return False
-        pin = _pin(value, consts[name])
-        if pin is not None:
-            pins.append(pin)
-    solver = z3.Solver(ctx=theorem.ctx)
-    solver.set("timeout", max(1, int(timeout_s * 1000)))
-    solver.add(*theorem.hypotheses, z3.Not(theorem.conclusion), *pins)
-    with Watchdog(theorem.ctx, 1.5 * timeout_s + 0.1):
-        return solver.check() == z3.sat
-
-
-def refute(row: Mapping[str, Any], seconds: float) -> dict[str, str] | None:
-    """A re-checked counter-model (constant -> value) of ``row``, or None if none was found."""
-    theorem = parse_theorem(row)
-    goal = make_goal(theorem.hypotheses, theorem.conclusion)
-    try:
-        with Watchdog(theorem.ctx, 1.5 * seconds + 0.1):
-            close_by_z3(goal, theorem, Limits.of(seconds), abstract=False)
-    except CounterModel as found:
-        return found.values if recheck_counter_model(row, found.values, 2 * seconds) else None
-    except (TacticError, TacticTimeout, z3.Z3Exception):
-        return None
-    return None
-
-
-def consistent(row: Mapping[str, Any], seconds: float) -> bool | None:
-    """Whether the hypotheses have a model: True (sat), False (unsat: vacuous), None (unknown)."""
-    theorem = parse_theorem(row)
-    if not theorem.hypotheses:
-        return True
-    solver = z3.Solver(ctx=theorem.ctx)
-    solver.set("timeout", max(1, int(seconds * 1000)))
-    solver.add(*theorem.hypotheses)
-    with Watchdog(theorem.ctx, 1.5 * seconds + 0.1):
-        result = solver.check()
-    return True if result == z3.sat else False if result == z3.unsat else None
-
-
-def prove_equality(row: Mapping[str, Any], equality: str, seconds: float) -> bool:
-    """True iff ``equality`` (an SMT-LIB ``(= a b)`` over the row's symbols) follows from the
-    row's hypotheses: Z3 shows hypotheses ∧ ¬equality unsat (recursive functions first left
-    uninterpreted), so the rewritten goal is equivalent to the row's goal."""
-    theorem = parse_theorem(row)
-    try:
-        term = theorem.parse_term(equality, bool_only=True)
-        goal = make_goal(theorem.hypotheses, term)  # type: ignore[arg-type]
-        with Watchdog(theorem.ctx, 1.5 * seconds + 0.1):
-            close_by_z3(goal, theorem, Limits.of(seconds))
-    except (ValueError, TacticError, TacticTimeout, z3.Z3Exception):
-        return False
-    return True
 
 
 def prove(row: Mapping[str, Any], budget: Budget, hint: Sequence[str] | None = None,

@@ -13,7 +13,8 @@ header?}`` or Dojo ``{id?, repo, file, theorem}`` rows). Rows:
 
 An item is ``ok`` iff a verified proof was found; otherwise its reason says why (``unproved:
 <stop reason>``, ``recheck: <verdict>``, ``bad-theorem``, ``bad-input``), and its transitions
-are kept as negatives.
+are kept as negatives. An unavailable backend or policy server raises (the executor records an
+``infra`` failure, which a resumed run retries).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from prover.policy.registry import describe_policy, make_policy
 from prover.proving import BACKENDS, ProveOptions
-from prover.synth.task import TaskOutput
+from prover.synth.task import InfraError, TaskOutput
 from search.best_first import SearchConfig, best_first_search
 from search.protocols import Policy
 
@@ -93,7 +94,7 @@ class ProofsTask:
         try:
             env = backend.make_env(row, opts)
         except backend.unavailable() as err:
-            raise RuntimeError(f"{self.backend} backend unavailable: {err}") from err
+            raise InfraError(f"{self.backend} backend unavailable: {err}") from err
         except ValueError:  # TheoremError and friends: a bad theorem row
             return TaskOutput([], ok=False, reason="bad-theorem")
         try:

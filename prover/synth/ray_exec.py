@@ -1,11 +1,14 @@
-"""The Ray executor: environment actors run a task's items; an LLM policy is one shared actor.
+"""The Ray executor: environment actors run an item function; an LLM policy is one shared actor.
 
 ``RayPool.run`` has the contract of :meth:`prover.synth.executor.LocalPool.run`: it yields a
-``Done`` per item as items finish, with at most one item in flight per environment actor
-(``ray.wait`` backpressure), and only the caller writes. Each environment actor (``num_cpus=1``)
-holds the task and calls ``task.run``; an actor that exceeds the per-item timeout is killed
-(the item fails with ``timeout``) and one that dies fails its item with ``worker-died``; a new
-actor takes its place. When the task's policy is a model (not ``symbolic``), or when
+``Done`` per item as items finish, with at most ``prefetch`` calls of up to ``batch`` items
+queued per environment actor (backpressure), and only the caller writes. Each environment actor
+(``num_cpus=1``) holds the item function; an actor whose running call exceeds its timeout is
+killed and one that dies is replaced; a single item then fails with ``timeout`` or
+``worker-died`` (kind ``infra``), a batch is re-run one item per call, and the calls queued
+behind go to another actor. A local cluster this pool starts is recorded under ``state_dir``
+and its leftovers after a SIGKILLed driver are reaped by the next start
+(:mod:`prover.synth.ray_local`). When the task's policy is a model (not ``symbolic``), or when
 ``shared_policy`` is set, one :class:`PolicyService` actor owns the policy and the tasks in the
 environment actors get a :class:`PolicyProxy`: concurrent ``propose`` calls from every actor
 are merged into one batch, so a GPU server sees large batches. The Z3 symbolic policy reads
@@ -15,13 +18,17 @@ backend handles that cannot cross processes, so it stays inside each actor by de
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.synth.executor import Done, PoolOptions, run_item
-from prover.synth.task import SynthTask, TaskOutput
+from prover.synth.executor import Done, Item, ItemFn, PoolOptions
+from prover.synth.ray_local import clear_record, reap_leftovers, record_cluster
+from prover.synth.task import TaskOutput
 from search.protocols import Candidate, State
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -37,27 +44,37 @@ def _ray() -> Any:
 
 
 def runtime_env(address: str | None) -> dict[str, Any]:
-    """How Ray workers import our code: PYTHONPATH on this machine, or the packages shipped
-    as ``py_modules`` to an existing cluster."""
-    if address is None:
-        return {"env_vars": {"PYTHONPATH": str(_ROOT)}}
+    """How Ray workers import our code: PYTHONPATH on this machine (ours, then the driver's
+    ``sys.path``), or the packages shipped as ``py_modules`` to an existing cluster."""
+    if address is None:  # this machine: our code and the driver's import path
+        paths = [str(_ROOT), *(p for p in sys.path if p and Path(p).is_dir())]
+        return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
     return {"py_modules": [str(_ROOT / name) for name in _PACKAGES]}
 
 
 class EnvActor:
-    """Holds the task in one Ray worker process and runs items (``run_item`` semantics).
+    """Holds the item function in one Ray worker process and runs items.
 
     No ``RLIMIT_AS`` here: a Ray worker maps large virtual regions of its own (object store,
     gRPC arenas) and aborts when they fail; Ray's memory monitor kills workers instead, which
     fails the item with ``worker-died`` (so ``--worker-mem-gb`` applies to the local pool).
     """
 
-    def __init__(self, task: SynthTask) -> None:
-        self.task = task
+    def __init__(self, fn: ItemFn) -> None:
+        self.fn = fn
 
     def run(self, key: str, payload: dict[str, Any]) -> tuple[str, TaskOutput, str | None]:
-        output, detail = run_item(self.task, key, payload)
+        output, detail = self.fn(key, payload)
         return key, output, detail
+
+    def ready(self) -> bool:
+        """Answered once the actor holds the item function (start-up is over)."""
+        return True
+
+    def run_many(self, items: list[tuple[str, dict[str, Any]]]
+                 ) -> list[tuple[str, TaskOutput, str | None]]:
+        """:meth:`run` for each ``(key, payload)`` in order (one Ray call for several)."""
+        return [self.run(key, payload) for key, payload in items]
 
 
 class PolicyService:
@@ -131,104 +148,210 @@ class PolicyProxy:
         return {**_ray().get(self.handle.describe.remote()), "served_by": "ray-policy-actor"}
 
 
-class RayPool:
-    """Runs a task's items on Ray actors; see the module docstring."""
+class _Slot:
+    """One environment actor and the calls submitted to it, oldest (running) first; a call is
+    a batch of items."""
 
-    def __init__(self, task: SynthTask, opts: PoolOptions, *, address: str | None = None,
-                 shared_policy: bool | None = None) -> None:
-        self.task = task
+    def __init__(self, actor: Any) -> None:
+        self.queue: deque[tuple[Any, list[Item]]] = deque()  # (object ref, items)
+        self.started = 0.0
+        self.replace(actor)
+
+    def replace(self, actor: Any) -> None:
+        """Use a new actor; its start-up (process, imports) does not count against the
+        timeout: the clock of its first call starts when it answers ``ready``."""
+        self.actor = actor
+        self.ready: Any = actor.ready.remote()
+
+    @property
+    def items(self) -> int:
+        return sum(len(batch) for _, batch in self.queue)
+
+
+class RayPool:
+    """Runs an item function on Ray actors; the interface of
+    :class:`prover.synth.executor.LocalPool` (see the module docstrings).
+
+    Items go to an actor in calls of up to ``batch`` items (one Ray call per item costs the
+    driver about as much CPU as a small item itself). The per-item timeout applies to a call
+    as ``len(batch) * item_timeout_s``; a batch whose call times out or whose actor dies is
+    re-run one item per call, so only the guilty item fails (``timeout`` / ``worker-died``).
+    """
+
+    def __init__(self, fn: ItemFn, opts: PoolOptions, *, address: str | None = None,
+                 shared_policy: bool | None = None, state_dir: Path | None = None,
+                 batch: int = 4) -> None:
+        if batch < 1:
+            raise ValueError("batch must be >= 1")
+        self.fn = fn
         self.opts = opts
         self.address = address
         self.shared_policy = shared_policy
+        self.state_dir = state_dir  # where a local cluster is recorded (leftover cleanup)
+        self.batch = batch
         self.policy_stats: dict[str, Any] | None = None
+        self.reaped: list[int] = []
         self._owns_ray = False
 
-    def _start(self) -> tuple[Any, Any, Any]:
+    def _init(self, ray: Any) -> None:
+        kwargs: dict[str, Any] = {"runtime_env": runtime_env(self.address),
+                                  "include_dashboard": False, "log_to_driver": False,
+                                  "configure_logging": False}
+        if self.address is not None:
+            ray.init(address=self.address, **kwargs)
+            self._owns_ray = True
+            return
+        if self.state_dir is not None:
+            self.reaped = reap_leftovers(self.state_dir)
+        ray.init(num_cpus=self.opts.workers, **kwargs)
+        self._owns_ray = True
+        if self.state_dir is not None:
+            node = getattr(getattr(ray, "_private", None), "worker", None)
+            node = getattr(node, "_global_node", None)
+            session = getattr(node, "get_session_dir_path", lambda: None)()
+            record_cluster(self.state_dir, ray.get_runtime_context().get_node_id(), session)
+
+    def _start(self) -> tuple[Any, Any, Any, Any]:
         ray = _ray()
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"runtime_env": runtime_env(self.address),
-                                      "include_dashboard": False, "log_to_driver": False,
-                                      "configure_logging": False}
-            if self.address is None:
-                kwargs["num_cpus"] = self.opts.workers
-            else:
-                kwargs["address"] = self.address
-            ray.init(**kwargs)
-            self._owns_ray = True
+            self._init(ray)
         env_cls = ray.remote(num_cpus=1, max_restarts=0)(EnvActor)
-        task, service = self.task, None
-        spec = getattr(task, "policy_service", lambda: None)()
+        fn, service = self.fn, None
+        spec = getattr(fn, "policy_service", lambda: None)()
         if spec is not None and (self.shared_policy or (
                 self.shared_policy is None and spec[0].split(":")[0] != "symbolic")):
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
             service = ray.remote(num_cpus=0, num_gpus=gpus, max_concurrency=64)(
                 PolicyService).remote(*spec)
-            task = task.with_policy(PolicyProxy(service))  # type: ignore[attr-defined]
-        return ray, env_cls, (task, service)
+            fn = fn.with_policy(PolicyProxy(service))  # type: ignore[attr-defined]
+        return ray, env_cls, ray.put(fn), service
 
-    def run(self, items: Iterable[tuple[int, str, dict[str, Any]]]) -> Iterator[Done]:
-        """Yield a :class:`Done` per item as items finish (any order)."""
-        ray, env_cls, (task, service) = self._start()
-        task_ref = ray.put(task)
-        actors = [env_cls.remote(task_ref) for _ in range(self.opts.workers)]
-        running: dict[Any, tuple[int, int, str, float]] = {}  # ref -> (actor, seq, key, t0)
+    def run(self, items: Iterable[Item], tick_s: float | None = None) -> Iterator[Done | None]:
+        """Yield a :class:`Done` per item as items finish (any order), and None after each
+        ``tick_s`` without one. Up to ``prefetch`` calls are queued per actor; the items queued
+        behind a call that timed out or whose actor died go to another actor."""
+        ray, env_cls, fn_ref, service = self._start()
+        slots = [_Slot(env_cls.remote(fn_ref)) for _ in range(self.opts.workers)]
+        retry: deque[Item] = deque()  # items to re-run (behind a lost call)
+        solo: deque[Item] = deque()  # items of a failed batch: one per call
         source = iter(items)
-        idle = list(range(len(actors)))
         exhausted = False
         try:
             while True:
-                while idle and not exhausted:
-                    nxt = next(source, None)
-                    if nxt is None:
-                        exhausted = True
-                        break
-                    seq, key, payload = nxt
-                    slot = idle.pop()
-                    running[actors[slot].run.remote(key, payload)] = (slot, seq, key,
-                                                                      time.monotonic())
-                if not running:
+                for slot in slots:
+                    while len(slot.queue) < self.opts.prefetch:
+                        batch = self._next_batch(solo, retry, source)
+                        if not batch:
+                            exhausted = not (solo or retry)
+                            break
+                        if not slot.queue:
+                            slot.started = time.monotonic()
+                        slot.queue.append((slot.actor.run_many.remote(
+                            [(key, payload) for _, key, payload in batch]), batch))
+                busy = [s for s in slots if s.queue]
+                if not busy and exhausted:
                     break
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=self._wait_s(running))
+                heads = {s.queue[0][0]: s for s in busy}
+                ready, _ = ray.wait(list(heads), num_returns=1,
+                                    timeout=self._wait_s(busy, tick_s))
+                got = False
                 for ref in ready:
-                    slot, seq, key, _ = running.pop(ref)
-                    idle.append(slot)
-                    try:
-                        _, output, detail = ray.get(ref)
-                    except ray.exceptions.RayActorError as err:
-                        actors[slot] = env_cls.remote(task_ref)
-                        output, detail = TaskOutput([], False, "worker-died"), str(err)[:500]
-                    yield Done(seq, key, output, detail)
-                yield from self._expire(ray, env_cls, task_ref, actors, running, idle)
+                    for done in self._finish(ray, env_cls, fn_ref, heads[ref], retry, solo):
+                        got = True
+                        yield done
+                for done in self._expire(ray, env_cls, fn_ref, busy, retry, solo):
+                    got = True
+                    yield done
+                if not got and tick_s is not None:
+                    yield None
             if service is not None:
                 self.policy_stats = ray.get(service.stats.remote())
         finally:
-            for actor in actors:
-                ray.kill(actor)
+            for slot in slots:
+                ray.kill(slot.actor)
             if service is not None:
                 ray.kill(service)
             if self._owns_ray:
                 ray.shutdown()
+                if self.address is None and self.state_dir is not None:
+                    clear_record(self.state_dir)
 
-    def _wait_s(self, running: dict[Any, tuple[int, int, str, float]]) -> float:
+    def _next_batch(self, solo: deque[Item], retry: deque[Item],
+                    source: Iterator[Item]) -> list[Item]:
+        if solo:
+            return [solo.popleft()]
+        batch: list[Item] = []
+        while len(batch) < self.batch:
+            nxt = retry.popleft() if retry else next(source, None)
+            if nxt is None:
+                break
+            batch.append(nxt)
+        return batch
+
+    @staticmethod
+    def _requeue(slot: _Slot, retry: deque[Item], env_cls: Any, fn_ref: Any) -> None:
+        for _, batch in slot.queue:
+            retry.extend(batch)
+        slot.queue.clear()
+        slot.replace(env_cls.remote(fn_ref))
+
+    def _finish(self, ray: Any, env_cls: Any, fn_ref: Any, slot: _Slot, retry: deque[Item],
+                solo: deque[Item]) -> Iterator[Done]:
+        ref, batch = slot.queue.popleft()
+        slot.started = time.monotonic()
+        try:
+            results = ray.get(ref)
+        except ray.exceptions.RayError as err:  # the actor died (OOM kill, crash, node lost)
+            ray.kill(slot.actor)
+            self._requeue(slot, retry, env_cls, fn_ref)
+            if len(batch) > 1:
+                solo.extend(batch)  # find the item that kills its actor
+                return
+            seq, key, _ = batch[0]
+            yield Done(seq, key, TaskOutput([], False, "worker-died", kind="infra"),
+                       str(err)[:500])
+            return
+        for (seq, key, _), (got_key, output, detail) in zip(batch, results, strict=True):
+            if got_key != key:  # never mis-file rows
+                raise RuntimeError(f"actor answered item {got_key!r} for {key!r}")
+            yield Done(seq, key, output, detail)
+
+    def _timeout(self, batch: list[Item]) -> float | None:
+        t = self.opts.item_timeout_s
+        return None if t is None else t * len(batch)
+
+    def _wait_s(self, busy: list[_Slot], tick_s: float | None) -> float:
+        cap = 5.0 if tick_s is None else min(5.0, tick_s)
         if self.opts.item_timeout_s is None:
-            return 5.0
+            return cap
         now = time.monotonic()
-        left = min(t0 + self.opts.item_timeout_s - now for _, _, _, t0 in running.values())
-        return max(0.0, min(left, 5.0))
+        left = min(s.started + (self._timeout(s.queue[0][1]) or 0.0) - now for s in busy)
+        return max(0.0, min(left, cap))
 
-    def _expire(self, ray: Any, env_cls: Any, task_ref: Any, actors: list[Any],
-                running: dict[Any, tuple[int, int, str, float]],
-                idle: list[int]) -> Iterator[Done]:
-        """Kill the actors whose item ran past the timeout and fail those items."""
-        timeout = self.opts.item_timeout_s
-        if timeout is None:
+    def _expire(self, ray: Any, env_cls: Any, fn_ref: Any, busy: list[_Slot],
+                retry: deque[Item], solo: deque[Item]) -> Iterator[Done]:
+        """Kill the actors whose running call is past its timeout; a single item fails with
+        ``timeout``, a batch is re-run one item per call."""
+        if self.opts.item_timeout_s is None:
             return
         now = time.monotonic()
-        for ref, (slot, seq, key, t0) in list(running.items()):
-            if now - t0 >= timeout:
-                del running[ref]
-                ray.kill(actors[slot])
-                actors[slot] = env_cls.remote(task_ref)
-                idle.append(slot)
-                yield Done(seq, key, TaskOutput([], ok=False, reason="timeout"),
-                           f"actor killed after {timeout:g} s")
+        for slot in busy:
+            if not slot.queue:
+                continue
+            if slot.ready is not None:
+                if not ray.wait([slot.ready], timeout=0)[0]:
+                    slot.started = now  # still starting
+                    continue
+                slot.ready = None
+            timeout = self._timeout(slot.queue[0][1]) or 0.0
+            if now - slot.started < timeout:
+                continue
+            _, batch = slot.queue.popleft()
+            ray.kill(slot.actor)
+            self._requeue(slot, retry, env_cls, fn_ref)
+            if len(batch) > 1:
+                solo.extend(batch)
+                continue
+            seq, key, _ = batch[0]
+            yield Done(seq, key, TaskOutput([], ok=False, reason="timeout", kind="infra"),
+                       f"actor killed after {timeout:g} s")

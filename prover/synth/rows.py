@@ -39,17 +39,6 @@ def _body(row: dict[str, Any], task: str, item: str) -> dict[str, Any]:
     return body
 
 
-def prehash(rows: list[Any], *, task: str, item: str) -> list[str] | None:
-    """Content hashes of well-formed ``rows`` (computed in the worker, off the single writer's
-    path); None when a row is malformed (:func:`finish_rows` then reports it)."""
-    if not all(isinstance(r, dict) and isinstance(r.get("kind"), str) for r in rows):
-        return None
-    try:
-        return [content_hash(_body(row, task, item)) for row in rows]
-    except (TypeError, ValueError):
-        return None
-
-
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """``proofgraph <version>`` plus the git commit of the source tree when it is a checkout."""
@@ -92,13 +81,10 @@ def utc_now() -> str:
 
 
 def finish_rows(rows: list[Any], *, task: str, item: str, run: dict[str, Any],
-                utc_time: str, hashes: list[str] | None = None) -> list[tuple[dict[str, Any], str]]:
+                utc_time: str) -> list[tuple[dict[str, Any], str]]:
     """Each task row with ``task``, ``item``, ``run_id``, ``hash`` and its provenance merged
-    with the run's (``provenance.run``), with its canonical JSON text; ``hashes`` are the
-    :func:`prehash` of ``rows`` when a worker computed them. Raises :class:`RowError` for a
-    malformed row."""
-    if hashes is not None and len(hashes) != len(rows):
-        hashes = None
+    with the run's (``provenance.run``), with its canonical JSON text (the worker does this,
+    off the single writer's path). Raises :class:`RowError` for a malformed row."""
     out = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("kind"), str):
@@ -109,7 +95,7 @@ def finish_rows(rows: list[Any], *, task: str, item: str, run: dict[str, Any],
             raise RowError(f"item {item!r}: row {index} has a non-object 'provenance'")
         body = _body(row, task, item)
         try:
-            digest = hashes[index] if hashes is not None else content_hash(body)
+            digest = content_hash(body)
             full = {**body, "run_id": run["run_id"], "hash": digest,
                     "provenance": {**(own or {}), "run": {**run, "utc_time": utc_time}}}
             text = canonical_json(full)

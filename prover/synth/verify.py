@@ -3,7 +3,8 @@
 ``verify_output`` re-reads every shard and answers whether the manifest, the shard files and
 the store agree: each shard's sha256 and row count match the manifest, rows are unique by hash
 and numbered without gaps, the JSONL and Parquet copies hold the same rows, every row's hash is
-its content hash, and the manifest's counts equal the store's.
+its content hash, and the manifest's counts equal the store's. Files in the shard folder that
+the manifest does not list are not the run's: they are named (``foreign``), not a problem.
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ def verify_output(out: Path, store: Path | None = None) -> dict[str, Any]:
                 read_parquet_rows(out / shard["files"]["parquet"]["path"]) != got:
             problems.append(f"shard {shard['index']}: Parquet rows differ from JSONL rows")
         rows.extend(got)
-    extra = sorted(p.name for p in (out / SHARD_DIR).iterdir() if p.name not in listed) \
+    foreign = sorted(p.name for p in (out / SHARD_DIR).iterdir() if p.name not in listed) \
         if (out / SHARD_DIR).is_dir() else []
-    if extra:
-        problems.append(f"files not in the manifest: {', '.join(extra)}")
+    if manifest.get("pending") and manifest.get("status") != "running":
+        problems.append(f"files still pending in a finished manifest: {manifest['pending']}")
     hashes = collections.Counter(r["hash"] for r in rows)
     dupes = [h for h, n in hashes.items() if n > 1]
     if dupes:
@@ -80,4 +81,4 @@ def verify_output(out: Path, store: Path | None = None) -> dict[str, Any]:
         problems.append(f"store items {items[0]} (distinct {items[1]}), manifest "
                         f"{manifest['items']}")
     return {"problems": problems, "rows": len(rows), "items": items[0],
-            "status": manifest.get("status")}
+            "status": manifest.get("status"), "foreign": foreign}

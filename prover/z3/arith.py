@@ -2,7 +2,9 @@
 
 Real sort by default (integers only when the caller says so, and then division is still real
 division); a division whose denominator may be zero is never verified; a counter-model is
-reported in plain exact numbers; ``unknown`` from Z3 becomes a typed unknown verdict.
+reported in plain exact numbers (bounded: a 4,400-digit value is abbreviated, never a crash);
+``unknown`` from Z3 becomes a typed unknown verdict. Every query goes through
+:func:`prover.z3.gateway.solve` (hard wall-clock guard; exponent terms run in a killable worker).
 """
 
 from __future__ import annotations
@@ -12,32 +14,13 @@ from fractions import Fraction
 import z3
 
 from prover.arith.ast import Expr, Neg, Num, Relation, Var, format_number, to_infix, variables
-from prover.arith.check import Premises, stated_tolerance
 from prover.arith.evaluate import denominators, is_ground
+from prover.arith.premises import Premises, stated_tolerance
 from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.z3.gateway import Limits, SatResult, model_value, solve, z3_version
 
-Z3_VERSION = z3.get_version_string()
-
-
-def unknown_reason(solver: z3.Solver) -> UnknownReason:
-    """Map ``reason_unknown()`` to a typed reason (timeout, budget, undecidable fragment)."""
-    text = solver.reason_unknown().lower()
-    if "timeout" in text:
-        return UnknownReason.TIMEOUT
-    if "canceled" in text or "resource" in text or "rlimit" in text or "memory" in text:
-        return UnknownReason.BUDGET
-    return UnknownReason.UNDECIDABLE
-
-
-def model_value(value: z3.ExprRef) -> str:
-    """A model value in plain exact numbers (algebraic numbers as 12-digit decimals)."""
-    if z3.is_rational_value(value):
-        return format_number(Fraction(value.numerator_as_long(), value.denominator_as_long()))
-    if z3.is_int_value(value):
-        return str(value.as_long())
-    if z3.is_algebraic_value(value):
-        return value.as_decimal(12).rstrip("?") + " (algebraic)"
-    return str(value)
+Z3_VERSION = z3_version()
+__all__ = ["Z3_VERSION", "Z3ArithBackend", "model_value", "to_z3"]
 
 
 def to_z3(expr: Expr, env: dict[str, z3.ArithRef], ctx: z3.Context) -> z3.ArithRef:
@@ -73,6 +56,9 @@ class Z3ArithBackend:
         self.ctx = z3.Context()
         self.timeout_ms = timeout_ms
         self.rlimit = rlimit
+        self.limits = Limits(timeout_ms, rlimit)
+        self._premises: list[z3.BoolRef] = []
+        self._tracked: list[tuple[str, z3.BoolRef]] = []
 
     # ------------------------------------------------------------------ translation
     def _term(self, expr: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
@@ -103,11 +89,9 @@ class Z3ArithBackend:
                 env[name] = z3.Real(name, self.ctx)
         return env
 
-    def _solver(self) -> z3.Solver:
-        solver = z3.Solver(ctx=self.ctx)
-        solver.set("timeout", self.timeout_ms)
-        solver.set("rlimit", self.rlimit)
-        return solver
+    def _solve(self, extra: list[z3.BoolRef], evaluate: list[z3.ExprRef] = ()) -> SatResult:
+        return solve([*self._premises, *extra], ctx=self.ctx, limits=self.limits,
+                     tracked=self._tracked, evaluate=list(evaluate), want_model=False)
 
     # ------------------------------------------------------------------ checking
     def check(self, rel: Relation, premises: Premises) -> Verdict:
@@ -116,84 +100,80 @@ class Z3ArithBackend:
         for c in premises.constraints:
             names |= variables(c)
         env = self._env(names, premises)
-        solver = self._solver()
-        trackers: dict[str, Relation] = {}
-        for i, c in enumerate(premises.constraints):
-            tag = z3.Bool(f"premise_{i}", self.ctx)
-            trackers[str(tag)] = c
-            solver.assert_and_track(self._rel(c, env), tag)
         try:
-            return self._decide(rel, premises, env, solver, trackers)
+            self._premises: list[z3.BoolRef] = []
+            self._tracked = [(f"premise_{i}", self._rel(c, env))
+                             for i, c in enumerate(premises.constraints)]
+            return self._decide(rel, premises, env)
         except z3.Z3Exception as err:
             return unknown(UnknownReason.BACKEND_ERROR, str(err))
 
-    def _decide(self, rel: Relation, premises: Premises, env: dict[str, z3.ArithRef],
-                solver: z3.Solver, trackers: dict[str, Relation]) -> Verdict:
-        verdict = self._division_guard(rel, premises, env, solver)
+    def _decide(self, rel: Relation, premises: Premises,
+                env: dict[str, z3.ArithRef]) -> Verdict:
+        verdict = self._division_guard(rel, premises, env)
         if verdict is not None:
             return verdict
-        state = solver.check()
-        if state == z3.unsat:
+        base = self._solve([])
+        if base.unsat:
             return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
-        if state == z3.unknown:
-            return unknown(unknown_reason(solver), solver.reason_unknown())
+        if base.status == "unknown":
+            return _unknown(base)
         exact = Relation("=", rel.left, rel.right) if rel.op == "~=" else rel
-        solver.push()
-        solver.add(z3.Not(self._rel(exact, env)))
-        state = solver.check()
-        if state == z3.unsat:
-            used = sorted((str(t) for t in solver.unsat_core() if str(t) in trackers),
+        shown = self._shown(rel, env)
+        negated = self._solve([z3.Not(self._rel(exact, env))], [t for _, t in shown])
+        if negated.unsat:
+            used = sorted((t for t in negated.core if t.startswith("premise_")),
                           key=lambda tag: int(tag.rsplit("_", 1)[1]))  # premise order
-            core = [to_infix(trackers[tag]) for tag in used]
+            core = [to_infix(premises.constraints[int(t.rsplit("_", 1)[1])]) for t in used]
             return Verdict("verified", evidence={"method": "z3 unsat", "premises_used": core})
-        if state == z3.unknown:
-            return unknown(unknown_reason(solver), solver.reason_unknown())
-        evidence = self._evidence(rel, env, solver.model())
-        solver.pop()
+        if negated.status == "unknown":
+            return _unknown(negated)
+        evidence = self._evidence(shown, negated.values)
         tol = stated_tolerance(rel)
         if tol is not None:
-            solver.add(z3.Not(self._rel(Relation("~=", rel.left, rel.right), env)))
-            state = solver.check()
-            if state == z3.unsat:
+            approx = self._solve([z3.Not(self._rel(Relation("~=", rel.left, rel.right), env))])
+            if approx.unsat:
                 return Verdict("verified_approx", evidence=evidence, tolerance=format_number(tol))
-            if state == z3.unknown:
-                return unknown(unknown_reason(solver), solver.reason_unknown())
+            if approx.status == "unknown":
+                return _unknown(approx)
             evidence["tolerance"] = format_number(tol)
         return Verdict("refuted", evidence=evidence)
 
-    def _evidence(self, rel: Relation, env: dict[str, z3.ArithRef], model: z3.ModelRef) -> dict:
-        unknowns = {n: v for n, v in env.items() if not z3.is_rational_value(v)}
+    def _shown(self, rel: Relation, env: dict[str, z3.ArithRef]) -> list[tuple[str, z3.ExprRef]]:
+        """The terms a counter-model shows: each unknown, then the two sides."""
+        shown = [(n, v) for n, v in env.items() if not z3.is_rational_value(v)]
+        return [*shown, ("lhs", self._term(rel.left, env)), ("rhs", self._term(rel.right, env))]
+
+    @staticmethod
+    def _evidence(shown: list[tuple[str, z3.ExprRef]], values: tuple[str, ...]) -> dict:
+        named = dict(zip([n for n, _ in shown], values, strict=True))
         evidence: dict = {}
-        if unknowns:
-            evidence["model"] = {n: model_value(model.eval(v, model_completion=True))
-                                 for n, v in unknowns.items()}
-        evidence["lhs"] = model_value(model.eval(self._term(rel.left, env), model_completion=True))
-        evidence["rhs"] = model_value(model.eval(self._term(rel.right, env),
-                                                 model_completion=True))
+        model = {n: named[n] for n, _ in shown[:-2]}
+        if model:
+            evidence["model"] = model
+        evidence["lhs"], evidence["rhs"] = named["lhs"], named["rhs"]
         return evidence
 
-    def _division_guard(self, rel: Relation, premises: Premises, env: dict[str, z3.ArithRef],
-                        solver: z3.Solver) -> Verdict | None:
+    def _division_guard(self, rel: Relation, premises: Premises,
+                        env: dict[str, z3.ArithRef]) -> Verdict | None:
         """Refute when the premises force a zero denominator; unknown when they allow one."""
         dens = [d for d in denominators(rel.left) + denominators(rel.right)
                 if not is_ground(d, premises.values)]
         for den in dens:
             term = self._term(den, env)
-            solver.push()
-            solver.add(term == 0)
-            may_be_zero = solver.check()
-            solver.pop()
-            if may_be_zero == z3.unknown:
-                return unknown(unknown_reason(solver), "division guard: " + to_infix(den))
-            if may_be_zero == z3.unsat:
+            may_be_zero = self._solve([term == 0])
+            if may_be_zero.status == "unknown":
+                reason = may_be_zero.reason or UnknownReason.BACKEND_ERROR
+                return unknown(reason, "division guard: " + to_infix(den))
+            if may_be_zero.unsat:
                 continue
-            solver.push()
-            solver.add(term != 0)
-            must_be_zero = solver.check() == z3.unsat
-            solver.pop()
-            if must_be_zero:
+            if self._solve([term != 0]).unsat:
                 return Verdict("refuted", evidence={"division_by_zero": to_infix(den)},
                                detail="the premises force this denominator to zero")
             return unknown(UnknownReason.DIVISION_BY_ZERO,
                            f"the denominator {to_infix(den)} may be zero under the premises")
         return None
+
+
+def _unknown(result: SatResult) -> Verdict:
+    return unknown(result.reason or UnknownReason.BACKEND_ERROR, result.raw_reason)

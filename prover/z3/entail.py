@@ -35,6 +35,7 @@ from prover.fol.parser import parse_formula
 from prover.fol.syntax import FolSortError, FolSyntaxError
 from prover.verdicts import Provenance, UnknownReason, Verdict
 from prover.z3.fol_encode import Encoder, model_json
+from prover.z3.gateway import Limits, solve, z3_version
 
 __all__ = ["EntailmentResult", "check_entailment", "entail_row"]
 
@@ -80,18 +81,6 @@ class EntailmentResult:
         }
 
 
-def _reason(raw: str, elapsed_ms: float, timeout_ms: int) -> UnknownReason:
-    """Map Z3's ``reason_unknown()``; 'canceled' is a timeout only if the clock ran out."""
-    r = raw.lower()
-    if "timeout" in r:
-        return UnknownReason.TIMEOUT
-    if any(w in r for w in ("cancel", "resource", "rlimit", "memory")):
-        return UnknownReason.TIMEOUT if elapsed_ms >= 0.9 * timeout_ms else UnknownReason.BUDGET
-    if any(w in r for w in ("incomplete", "quantifier", "nonlinear", "giveup")):
-        return UnknownReason.UNDECIDABLE
-    return UnknownReason.BACKEND_ERROR
-
-
 @dataclass
 class _Query:
     """One tracked satisfiability query and its outcome."""
@@ -104,30 +93,12 @@ class _Query:
     reason: UnknownReason | None = None
 
 
-def _run(
-    name: str, tracked: list[tuple[str, Any]], ctx: z3.Context, limits: dict[str, int]
-) -> _Query:
+def _run(name: str, tracked: list[tuple[str, Any]], ctx: z3.Context, limits: Limits) -> _Query:
     q = _Query(name)
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", limits["timeout_ms"])
-    solver.set("rlimit", limits["rlimit"])
-    solver.set("core.minimize", True)
-    for tag, expr in tracked:
-        solver.assert_and_track(expr, z3.Bool(tag, ctx))
-    start = time.perf_counter()
-    try:
-        result = solver.check()
-    except z3.Z3Exception as exc:
-        q.status, q.raw_reason, q.reason = "unknown", str(exc), UnknownReason.BACKEND_ERROR
-        return q
-    if result == z3.unsat:
-        q.status, q.core = "unsat", [str(c) for c in solver.unsat_core()]
-    elif result == z3.sat:
-        q.status, q.model = "sat", solver.model()
-    else:
-        q.status, q.raw_reason = "unknown", solver.reason_unknown()
-        elapsed_ms = 1000 * (time.perf_counter() - start)
-        q.reason = _reason(q.raw_reason, elapsed_ms, limits["timeout_ms"])
+    result = solve([], ctx=ctx, limits=limits, tracked=tracked, options={"core.minimize": True})
+    q.status, q.core, q.model = result.status, list(result.core), result.model
+    if result.status == "unknown":
+        q.raw_reason, q.reason = result.raw_reason, result.reason
     return q
 
 
@@ -222,13 +193,14 @@ def check_entailment(
     texts = {f"p{i}": p for i, p in enumerate(premises)}
     texts.update({tag: S.to_text(f) for tag, _, f in items if tag[0] in "gw"})
     limits = {"timeout_ms": timeout_ms, "rlimit": rlimit}
+    guard = Limits(timeout_ms, rlimit)
 
-    queries = [_run("premises", tracked, ctx, limits)]
+    queries = [_run("premises", tracked, ctx, guard)]
     if queries[0].status != "unsat":
         negated = ("c", z3.Not(goal, ctx))
-        queries.append(_run("premises ∧ ¬conclusion", [*tracked, negated], ctx, limits))
+        queries.append(_run("premises ∧ ¬conclusion", [*tracked, negated], ctx, guard))
         if not (queries[0].status == "sat" and queries[1].status == "unsat"):
-            queries.append(_run("premises ∧ conclusion", [*tracked, ("c", goal)], ctx, limits))
+            queries.append(_run("premises ∧ conclusion", [*tracked, ("c", goal)], ctx, guard))
     answer, reason, evidence = _decide(queries, texts, enc)
     guards = [(tag, text) for tag, text in texts.items() if tag[0] == "g"]
     if guards:
@@ -249,7 +221,7 @@ def check_entailment(
     provenance = Provenance(
         run_id=run_id,
         backend="z3",
-        backend_version=z3.get_version_string(),
+        backend_version=z3_version(),
         limits=limits,
         formalizer=FORMALIZER,
         formalizer_version=FORMALIZER_VERSION,

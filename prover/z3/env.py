@@ -1,20 +1,23 @@
 """Z3 as a proving :class:`~search.protocols.Environment`, and the replay check of a proof.
 
 :class:`Z3Env` holds ONE theorem in its own ``z3.Context``. A state is a list of goals (first =
-current); ``apply`` parses the tactic (:mod:`prover.z3.goals`), runs it on the first goal under
-``budget_s`` (solver timeout + rlimit; tactic timeout; a watchdog thread interrupts the context
-at 1.5 x budget + 0.1 s), and returns ``Progress``/``Proved``/``Failed``/``Timeout``; a Z3 call
-that overruns the budget is a ``Timeout`` whatever it returned. Z3's ``unknown`` is never a
-proof. The rlimit bounds solver checks only (Z3 tactics take no rlimit; they get the timeout
-and the watchdog).
+current); ``apply`` parses the tactic (:mod:`prover.z3.goals`) and runs it on the first goal
+under ``budget_s``. Structural tactics run here; the solver-backed ones (``z3`` and the named Z3
+tactics, :mod:`prover.z3.tactics`) run in a worker process of :mod:`prover.z3.isolate` that is
+killed at 1.5 x budget + 0.5 s: Z3 ignores interrupts inside some tactics (``ctx-solver-simplify``
+on a non-terminating ``define-fun-rec`` ran for minutes and grew to 3.6 GB), so only a process
+bounds them. The goal travels as SMT-LIB text and the resulting goals come back the same way.
+Outcomes are ``Progress``/``Proved``/``Failed``/``Timeout``; a call that overruns the budget is a
+``Timeout`` whatever it returned; Z3's ``unknown`` is never a proof.
 
-``max_concurrency`` is 1, and ``apply`` holds a per-environment lock. A Z3 context is not
-thread-safe, and z3py reference-counts every term in its context from ``__del__``, so a
-state's terms dropped or copied (``translate``) on one thread while another thread works in
-the same context would race on the counts; translating each call into a private context
-would need the same lock around every touch of the shared terms and buys little for
-millisecond tactics. Parallelism belongs one level up: one environment (one context) per
-theorem, in separate threads or processes.
+Before the search, :meth:`Z3Env.initial_state` runs a preflight (in the worker): hypotheses that
+contradict each other make :attr:`Z3Env.preflight_verdict` ``unknown: vacuous-premises`` with the
+unsat core; a counter-model of hyps ∧ ¬goal that survives substitution makes it ``refuted`` with
+the model. Either way every tactic then fails at once (nothing to search), and the caller reports
+the preflight verdict.
+
+``max_concurrency`` is 1, and ``apply`` holds a per-environment lock (a Z3 context is not
+thread-safe). Parallelism belongs one level up: one environment per theorem.
 
 :func:`check_proof` replays a tactic list from the row in a FRESH environment (fresh context)
 and is the final word on a proof the search reports.
@@ -24,14 +27,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-import z3
-
 from prover.verdicts import UnknownReason, Verdict, unknown
-from prover.z3.arith import Z3_VERSION, model_value
+from prover.z3 import isolate
+from prover.z3.gateway import (
+    DEFAULT_MEMORY_MB,
+    RLIMIT_PER_SECOND,
+    Limits,
+    classify_unknown,
+    z3_version,
+)
 from prover.z3.goals import (
     STRUCTURAL,
     Goal,
@@ -39,214 +46,19 @@ from prover.z3.goals import (
     TacticError,
     Z3Goals,
     apply_structural,
-    constants,
     is_trivial,
     make_goal,
     parse_tactic,
     smt,
-    walk,
 )
-from prover.z3.theorem import Theorem, parse_theorem, z3_message
+from prover.z3.tactics import NAMED_TACTICS, goal_from_payload, goal_payload
+from prover.z3.theorem import parse_theorem
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
 
-RLIMIT_PER_SECOND = 50_000_000
-"""rlimit units per second of budget: about twice what Z3 5.4 counted per second of an unrolling
-check on the development machine (27M/s), so the wall-clock timeout normally binds first and the
-rlimit is the machine-independent backstop."""
-
-NAMED_TACTICS: dict[str, str] = {
-    "simplify": "simplify", "solve-eqs": "solve-eqs", "propagate-values": "propagate-values",
-    "ctx-simplify": "ctx-simplify", "ctx-solver-simplify": "ctx-solver-simplify",
-    "split-clause": "split-clause", "propagate-ineqs": "propagate-ineqs", "der": "der",
-    "smt": "smt", "nlsat": "qfnra-nlsat", "qfnra-nlsat": "qfnra-nlsat",
-}
-"""Accepted named tactics -> Z3 tactic. All are satisfiability-preserving transformations or
-decision procedures, so an unsat subgoal is a real refutation; under-approximations such as
-``nla2bv`` are excluded (their unsat is no proof). ``nlsat`` alone needs purify-arith first,
-so it names ``qfnra-nlsat``. Tactics that introduce fresh constants (``elim-term-ite``,
-``purify-arith``, ``nnf``...) are left out too: a goal's text must name its constants
-unambiguously; :func:`apply_named` still rejects any result that reuses a name."""
-
-
-class CounterModel(TacticError):
-    """Z3 found values where the hypotheses hold and the conclusion fails."""
-
-    def __init__(self, message: str, values: dict[str, str]) -> None:
-        super().__init__(message)
-        self.values = values
-
-
-class TacticTimeout(Exception):
-    """The tactic ran out of its budget (Z3 timeout, rlimit, interrupt or wall overrun)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """One call's Z3 limits derived from ``budget_s``."""
-
-    budget_s: float
-    timeout_ms: int
-    rlimit: int
-
-    @classmethod
-    def of(cls, budget_s: float, rlimit_per_s: int = RLIMIT_PER_SECOND) -> Limits:
-        return cls(budget_s, max(1, int(budget_s * 1000)), max(1, int(budget_s * rlimit_per_s)))
-
-
-def _is_budget(reason: str) -> bool:
-    reason = reason.lower()
-    return any(w in reason for w in ("timeout", "canceled", "cancelled", "interrupt", "rlimit",
-                                     "resource", "memory"))
-
-
-def counter_model(goal: Goal, model: z3.ModelRef) -> dict[str, str]:
-    """The goal's constants in plain values (sorted by name)."""
-    return {name: model_value(model.eval(c, model_completion=True))
-            for name, c in sorted(constants(goal.terms()).items())}
-
-
-def _solve(formulas: Sequence[z3.BoolRef], ctx: z3.Context,
-           limits: Limits) -> tuple[z3.CheckSatResult, z3.Solver]:
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", limits.timeout_ms)
-    solver.set("rlimit", limits.rlimit)
-    solver.add(*formulas)
-    return solver.check(), solver
-
-
-def uninterpreted(theorem: Theorem, terms: Sequence[z3.ExprRef]) -> list[z3.ExprRef]:
-    """``terms`` with every recursive function replaced by an uninterpreted one of the same
-    signature (named ``f!uf``): an unsat result over them holds for the real definitions too."""
-    pairs = []
-    for rec in theorem.rec_defs.values():
-        decl = rec.decl
-        domain = [decl.domain(i) for i in range(decl.arity())]
-        free = z3.Function(f"{rec.name}!uf", *domain, decl.range())
-        pairs.append((decl, free(*[z3.Var(i, s) for i, s in enumerate(domain)])))
-    return [z3.substitute_funs(t, *pairs) for t in terms] if pairs else list(terms)
-
-
-def close_by_z3(goal: Goal, theorem: Theorem, limits: Limits,
-                abstract: bool = True) -> dict[str, Any]:
-    """Close ``goal`` by an unsat check of hyps ∧ ¬concl; the closure record, or raise
-    :class:`TacticError` (counter-model, unknown) / :class:`TacticTimeout`.
-
-    With ``abstract`` and recursive functions in the goal, a quarter of the budget first tries
-    the check with those functions uninterpreted (Z3 otherwise keeps unrolling definitions and
-    misses easy arithmetic, e.g. 4 | p - 1 ⊢ 4 | 5p - 1); only unsat counts from that phase.
-    """
-    ctx, formulas = theorem.ctx, [*goal.hyps, z3.Not(goal.concl)]
-    names = set(theorem.rec_defs)
-    if abstract and any(z3.is_app(t) and t.decl().name() in names and
-                        t.decl().kind() == z3.Z3_OP_RECURSIVE for t in walk(formulas)):
-        quarter = Limits(limits.budget_s / 4, max(1, limits.timeout_ms // 4),
-                         max(1, limits.rlimit // 4))
-        result, _ = _solve(uninterpreted(theorem, formulas), ctx, quarter)
-        if result == z3.unsat:
-            return {"method": "z3 unsat (recursive functions uninterpreted)"}
-        limits = Limits(limits.budget_s - quarter.budget_s, limits.timeout_ms - quarter.timeout_ms,
-                        limits.rlimit - quarter.rlimit)
-    result, solver = _solve(formulas, ctx, limits)
-    if result == z3.unsat:
-        return {"method": "z3 unsat"}
-    if result == z3.sat:
-        values = counter_model(goal, solver.model())
-        shown = ", ".join(f"{k} = {v}" for k, v in values.items()) or "(no constants)"
-        raise CounterModel(f"counter-model: {shown}", values)
-    reason = solver.reason_unknown()
-    if _is_budget(reason):
-        raise TacticTimeout(reason)
-    raise TacticError(f"z3 unknown ({reason}): not a proof")
-
-
-def _run_tactic(name: str, ctx: z3.Context, formulas: Sequence[z3.BoolRef],
-                limits: Limits) -> list[list[z3.BoolRef]]:
-    goal = z3.Goal(ctx=ctx)
-    goal.add(*formulas)
-    tactic = z3.TryFor(z3.Tactic(NAMED_TACTICS[name], ctx), limits.timeout_ms)
-    try:
-        result = tactic(goal)
-    except z3.Z3Exception as exc:
-        text = z3_message(exc)
-        if _is_budget(text):
-            raise TacticTimeout(text) from None
-        raise TacticError(f"{name}: {text}") from None
-    return [[z3.BoolVal(False, ctx)] if sub.inconsistent() else list(sub) for sub in result]
-
-
-def _conjoin(formulas: Sequence[z3.BoolRef], ctx: z3.Context) -> z3.BoolRef:
-    if not formulas:
-        return z3.BoolVal(True, ctx)
-    return formulas[0] if len(formulas) == 1 else z3.And(*formulas)
-
-
-def _check_names(theorem: Theorem, goal: Goal, formulas: Sequence[z3.BoolRef],
-                 name: str) -> None:
-    """Reject a tactic result whose new constants reuse a name (the text would be ambiguous)."""
-    before = constants(goal.terms())
-    seen: dict[str, z3.ExprRef] = {}
-    for term in walk(formulas):
-        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            label = term.decl().name()
-            other = seen.setdefault(label, term)
-            known = before.get(label)
-            if not other.eq(term) or (known is None and label in theorem.reserved) or \
-                    (known is not None and not known.eq(term)):
-                raise TacticError(f"{name}: the result reuses the constant name {label!r}")
-
-
-def apply_named(theorem: Theorem, goal: Goal, name: str, limits: Limits) -> list[Goal]:
-    """A named Z3 tactic on ``goal``. ``simplify`` rewrites each formula in place (keeping
-    ``hyps ⊢ concl``); the others run on hyps ∧ ¬concl and each remaining subgoal becomes
-    ``formulas ⊢ false`` (an unsat subgoal is closed)."""
-    ctx = theorem.ctx
-    if name == "simplify":
-        parts = [_conjoin(sub, ctx) for f in goal.terms()
-                 for sub in _run_tactic(name, ctx, [f], limits)]
-        hyps = [h for h in parts[:-1] if not z3.is_true(h)]
-        new = make_goal(hyps, parts[-1])
-        if new.text == goal.text:
-            raise TacticError("simplify: no change")
-        return [new]
-    subgoals = _run_tactic(name, ctx, [*goal.hyps, z3.Not(goal.concl)], limits)
-    _check_names(theorem, goal, [f for sub in subgoals for f in sub], name)
-    out = []
-    for sub in subgoals:
-        if any(z3.is_false(f) for f in sub):
-            continue
-        if not sub:
-            raise TacticError(f"{name}: a subgoal reduced to true (no contradiction): "
-                              "the goal may be false")
-        out.append(make_goal(sub, z3.BoolVal(False, ctx)))
-    before = {f.get_id() for f in (*goal.hyps, z3.Not(goal.concl))}
-    if len(out) == 1 and {f.get_id() for f in out[0].hyps} == before:
-        raise TacticError(f"{name}: no change")
-    return out
-
-
-class Watchdog:
-    """Interrupts ``ctx`` if a call outlives ``after_s`` (Z3 timeouts are not always honoured)."""
-
-    def __init__(self, ctx: z3.Context, after_s: float) -> None:
-        self._ctx, self._guard, self._active = ctx, threading.Lock(), True
-        self._timer = threading.Timer(after_s, self._fire)
-        self._timer.daemon = True
-        self.fired = False
-
-    def _fire(self) -> None:
-        with self._guard:
-            if self._active:
-                self.fired = True
-                self._ctx.interrupt()
-
-    def __enter__(self) -> Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._guard:
-            self._active = False
-        self._timer.cancel()
+__all__ = ["NAMED_TACTICS", "RLIMIT_PER_SECOND", "Z3Env", "check_proof", "plain_z3"]
+Z3_VERSION = z3_version()
+PREFLIGHT_S = 2.0
+"""Seconds for the hypothesis preflight (half for satisfiability, half for a counter-model)."""
 
 
 class Z3Env:
@@ -254,16 +66,42 @@ class Z3Env:
 
     max_concurrency = 1
 
-    def __init__(self, row: Mapping[str, Any], rlimit_per_s: int = RLIMIT_PER_SECOND) -> None:
-        """Parse ``row`` (raises :class:`~prover.z3.theorem.TheoremError` if it is bad)."""
+    def __init__(self, row: Mapping[str, Any], rlimit_per_s: int = RLIMIT_PER_SECOND,
+                 preflight_s: float | None = PREFLIGHT_S,
+                 memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+        """Parse ``row`` (raises :class:`~prover.z3.theorem.TheoremError` if it is bad).
+        ``preflight_s`` None skips the hypothesis preflight (replays)."""
         self.theorem = parse_theorem(row)
+        self.row = dict(row)
         self.rlimit_per_s = rlimit_per_s
+        self.preflight_s = preflight_s
+        self.memory_mb = memory_mb
+        self.preflight_verdict: Verdict | None = None
+        self._preflight_done = False
         self._lock = threading.Lock()
 
     def initial_state(self) -> State:
-        """The single goal ``hypotheses ⊢ goal``."""
+        """The single goal ``hypotheses ⊢ goal`` (after the preflight, once)."""
+        if self.preflight_s is not None and not self._preflight_done:
+            self._preflight_done = True
+            self.preflight_verdict = self._preflight(self.preflight_s)
         goal = make_goal(self.theorem.hypotheses, self.theorem.conclusion)
         return self._state(Z3Goals(self.theorem, (goal,)))
+
+    def _preflight(self, budget_s: float) -> Verdict | None:
+        payload = {"op": "preflight", "row": self.row, "budget_s": budget_s,
+                   "rlimit_per_s": self.rlimit_per_s}
+        answer, _ = isolate.call("theorem", payload, 1.5 * budget_s + 0.5, self.memory_mb)
+        if answer is None or answer.get("kind") not in ("vacuous", "refuted"):
+            return None
+        if answer["kind"] == "vacuous":
+            return Verdict("unknown", reason=UnknownReason.VACUOUS,
+                           evidence={"unsat_core": answer["core"]},
+                           detail="the hypotheses contradict each other, so any goal follows")
+        model = answer["counter_model"]
+        shown = ", ".join(f"{k} = {v}" for k, v in model.items()) or "(no constants)"
+        return Verdict("refuted", evidence={"counter_model": model, "recheck": answer["recheck"]},
+                       detail=f"counter-model: {shown} (hypotheses hold, the goal fails)")
 
     @staticmethod
     def _state(handle: Z3Goals) -> State:
@@ -275,39 +113,53 @@ class Z3Env:
         handle = state.handle
         if not isinstance(handle, Z3Goals) or handle.theorem is not self.theorem:
             raise ValueError("apply: the state was not produced by this environment")
+        if self.preflight_verdict is not None:
+            return Failed(f"preflight: {self.preflight_verdict.label()}: "
+                          f"{self.preflight_verdict.detail}")
         try:
             call = parse_tactic(tactic, NAMED_TACTICS)
         except TacticError as exc:
             return Failed(str(exc))
         with self._lock:
             start = perf_counter()
-            try:
-                with Watchdog(self.theorem.ctx, 1.5 * budget_s + 0.1):
-                    new, record = self._step(handle.goals[0], call, Limits.of(budget_s,
-                                                                            self.rlimit_per_s))
-            except TacticTimeout:
-                return Timeout(budget_s)
-            except TacticError as exc:
-                return Failed(str(exc))
-            except z3.Z3Exception as exc:
-                text = z3_message(exc)
-                return Timeout(budget_s) if _is_budget(text) else Failed(f"z3 error: {text}")
-            except (ValueError, TypeError, RecursionError) as exc:  # z3py rejecting bad terms
-                return Failed(f"{type(exc).__name__}: {exc}")
+            if call.kind in ("z3", "named"):
+                outcome = self._remote(handle.goals[0], tactic, budget_s)
+                if not isinstance(outcome, tuple):
+                    return outcome
+                new, record = outcome
+            else:
+                try:
+                    new, record = self._structural(handle.goals[0], call), None
+                except TacticError as exc:
+                    return Failed(str(exc))
+                except (ValueError, TypeError, RecursionError) as exc:  # z3py rejecting terms
+                    return Failed(f"{type(exc).__name__}: {exc}")
             if perf_counter() - start > budget_s:
                 return Timeout(budget_s)
             return self._after(handle, tactic, new, record)
 
-    def _step(self, goal: Goal, call: TacticCall,
-              limits: Limits) -> tuple[list[Goal], dict[str, Any] | None]:
-        if call.kind == "z3":
-            return [], close_by_z3(goal, self.theorem, limits)
-        if call.kind == "named":
-            new = apply_named(self.theorem, goal, call.name, limits)
-            return new, (None if new else {"method": f"tactic {NAMED_TACTICS[call.name]}"})
-        if call.kind in STRUCTURAL:
-            return apply_structural(self.theorem, goal, call), None
-        raise TacticError(f"unknown tactic {call.kind!r}")
+    def _structural(self, goal: Goal, call: TacticCall) -> list[Goal]:
+        if call.kind not in STRUCTURAL:
+            raise TacticError(f"unknown tactic {call.kind!r}")
+        return apply_structural(self.theorem, goal, call)
+
+    def _remote(self, goal: Goal, tactic: str,
+                budget_s: float) -> Failed | Timeout | tuple[list[Goal], dict[str, Any] | None]:
+        """A solver tactic in the worker, killed at 1.5 x budget + 0.5 s."""
+        payload = {"op": "step", "row": self.row, "goal": goal_payload(goal), "tactic": tactic,
+                   "budget_s": budget_s, "rlimit_per_s": self.rlimit_per_s}
+        answer, _ = isolate.call("theorem", payload, 1.5 * budget_s + 0.5, self.memory_mb)
+        if answer is None or answer.get("kind") == "timeout":
+            return Timeout(budget_s)
+        if "error" in answer:
+            return Failed(f"worker error: {answer['error']}")
+        if answer["kind"] == "failed":
+            return Failed(answer["reason"])
+        try:
+            new = [goal_from_payload(self.theorem, g) for g in answer["goals"]]
+        except ValueError as exc:
+            return Failed(f"{tactic}: the resulting goal could not be read back: {exc}")
+        return new, answer.get("record")
 
     def _after(self, handle: Z3Goals, tactic: str, new: list[Goal],
                record: dict[str, Any] | None) -> Outcome:
@@ -334,7 +186,7 @@ def check_proof(row: Mapping[str, Any], tactics: Sequence[str],
     iff the last tactic closes the last goal; ``refuted`` when a tactic fails, goals remain,
     or tactics follow the end of the proof; ``unknown`` on timeout or a crash. A bad row
     raises :class:`~prover.z3.theorem.TheoremError`."""
-    env = Z3Env(row)
+    env = Z3Env(row, preflight_s=None)
     state = env.initial_state()
     tactics = list(tactics)
     for i, tactic in enumerate(tactics):
@@ -364,17 +216,23 @@ def check_proof(row: Mapping[str, Any], tactics: Sequence[str],
 
 
 def plain_z3(row: Mapping[str, Any], timeout_s: float) -> Verdict:
-    """One-shot Z3 on hyps ∧ ¬goal (the baseline): verified (unsat), refuted (counter-model)
-    or unknown with a typed reason."""
+    """One-shot Z3 on hyps ∧ ¬goal (the baseline), in the worker: verified (unsat), refuted
+    (counter-model) or unknown with a typed reason."""
     theorem = parse_theorem(row)
     goal = make_goal(theorem.hypotheses, theorem.conclusion)
-    try:
-        close_by_z3(goal, theorem, Limits.of(timeout_s), abstract=False)
-    except TacticTimeout as exc:
-        reason = UnknownReason.TIMEOUT if "timeout" in str(exc) else UnknownReason.BUDGET
-        return unknown(reason, str(exc))
-    except CounterModel as exc:
-        return Verdict("refuted", evidence={"counter_model": exc.values}, detail=str(exc))
-    except TacticError as exc:
-        return unknown(UnknownReason.UNDECIDABLE, str(exc))
+    payload = {"op": "step", "row": dict(row), "goal": goal_payload(goal), "tactic": "z3",
+               "budget_s": timeout_s, "abstract": False}
+    limits = Limits.of(timeout_s)
+    answer, elapsed = isolate.call("theorem", payload, limits.wall + 0.5, DEFAULT_MEMORY_MB)
+    if answer is None or answer.get("kind") == "timeout":
+        raw = "killed at the wall deadline" if answer is None else answer.get("reason", "")
+        return unknown(classify_unknown(raw, elapsed, limits, interrupted=answer is None),
+                       raw or "timeout")
+    if "error" in answer:
+        return unknown(UnknownReason.BACKEND_ERROR, str(answer["error"]))
+    if answer["kind"] == "failed":
+        if answer.get("counter_model") is not None:
+            return Verdict("refuted", evidence={"counter_model": answer["counter_model"]},
+                           detail=answer["reason"])
+        return unknown(UnknownReason.UNDECIDABLE, answer["reason"])
     return Verdict("verified", evidence={"method": "z3 unsat", "goal": smt(theorem.conclusion)})

@@ -15,6 +15,7 @@ import z3
 
 from prover.fol import syntax as S
 from prover.fol.syntax import FolSortError
+from prover.z3.gateway import model_value
 
 Key = tuple[str, Any]  # ("c", constant name) or ("v", binder number)
 MAX_TUPLES = 2000  # per predicate, when listing a model
@@ -175,10 +176,10 @@ def model_json(m: Any, enc: Encoder) -> dict[str, Any]:
         v = m.eval(c, model_completion=True)
         if sort == _ENTITY:
             out["constants"][name] = names.get(str(v), str(v))
-        elif z3.is_rational_value(v):
-            out["reals"][name] = str(v.as_fraction())
-        else:  # algebraic number (nonlinear real arithmetic)
+        elif z3.is_algebraic_value(v):  # nonlinear real arithmetic
             out["reals"][name] = "≈" + v.as_decimal(12).rstrip("?")
+        else:  # exact, bounded (a huge value is abbreviated, never a crash)
+            out["reals"][name] = model_value(v)
     plain = [name for name, _ in enc.preds]
     for (name, n), decl in sorted(enc.preds.items()):
         label = name if plain.count(name) == 1 else f"{name}/{n}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import z3
@@ -65,14 +64,14 @@ def smt(expr: z3.ExprRef, bound: tuple[str, ...] = (),
     if z3.is_var(expr):
         index = z3.get_var_index(expr)
         return bound[-1 - index] if index < len(bound) else f"(:var {index})"
-    if z3.is_int_value(expr):
-        value = expr.as_long()
-        return str(value) if value >= 0 else f"(- {-value})"
+    if z3.is_int_value(expr):  # digit strings: no int conversion, so no 4300-digit limit
+        text = expr.as_string()
+        return f"(- {text[1:]})" if text.startswith("-") else text
     if z3.is_rational_value(expr):
-        frac = Fraction(expr.numerator_as_long(), expr.denominator_as_long())
-        num = f"{abs(frac.numerator)}.0" if frac.denominator == 1 else \
-            f"(/ {abs(frac.numerator)}.0 {frac.denominator}.0)"
-        return num if frac >= 0 else f"(- {num})"
+        top, den = expr.numerator().as_string(), expr.denominator().as_string()
+        negative, top = top.startswith("-"), top.lstrip("-")
+        num = f"{top}.0" if den == "1" else f"(/ {top}.0 {den}.0)"
+        return f"(- {num})" if negative else num
     if not z3.is_app(expr) or z3.is_algebraic_value(expr):
         return expr.sexpr()
     decl = expr.decl()

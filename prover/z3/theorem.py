@@ -13,23 +13,30 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import z3
 
-SExpr = Union[str, list["SExpr"]]  # noqa: UP007 -- a recursive alias needs a runtime Union
+from prover.sexpr import (  # re-exported: the one S-expression reader
+    MAX_SEXPR_DEPTH,
+    SExpr,
+    SExprError,
+    quote_symbol,
+    read_one,
+    read_sexprs,
+    show,
+    unquote_symbol,
+)
+from prover.z3.gateway import error_text
 
-_TOKEN = re.compile(r"""\s+|;[^\n]*|\(|\)|\|[^|]*\||"(?:[^"]|"")*"|[^\s()|";]+""")
-_SIMPLE_SYMBOL = re.compile(r"[A-Za-z~!@$%^&*_+=<>.?/\-][A-Za-z0-9~!@$%^&*_+=<>.?/\-]*\Z")
+__all__ = ["MAX_SEXPR_DEPTH", "RecDef", "SExpr", "SExprError", "Theorem", "TheoremError",
+           "iter_rows", "load_theorems", "parse_theorem", "quote_symbol", "read_one",
+           "read_sexprs", "show", "unquote_symbol", "z3_message"]
+
 _ALLOWED = frozenset({"set-logic", "set-info", "declare-sort", "define-sort", "declare-const",
                       "declare-fun", "define-fun", "define-fun-rec", "define-funs-rec", "assert"})
-
-
-class SExprError(ValueError):
-    """Text that is not a sequence of well-formed S-expressions."""
 
 
 class TheoremError(ValueError):
@@ -40,58 +47,6 @@ class TheoremError(ValueError):
         super().__init__(f"theorem {theorem_id!r}: {message}")
         self.theorem_id = theorem_id
         self.detail = message
-
-
-# --------------------------------------------------------------------------- S-expressions
-def read_sexprs(text: str) -> list[SExpr]:
-    """The S-expressions of ``text`` (atoms keep their quoting: ``|a b|``, ``"s"``); comments
-    are dropped. Iterative, so deep nesting cannot overflow the stack."""
-    stack: list[list[SExpr]] = [[]]
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise SExprError(f"unterminated quoted symbol or string at offset {pos}")
-        token, pos = match.group(), match.end()
-        if token[0].isspace() or token[0] == ";":
-            continue
-        if token == "(":
-            stack.append([])
-        elif token == ")":
-            if len(stack) == 1:
-                raise SExprError(f"unbalanced ')' at offset {pos - 1}")
-            done = stack.pop()
-            stack[-1].append(done)
-        else:
-            stack[-1].append(token)
-    if len(stack) != 1:
-        raise SExprError("unbalanced '(': missing ')'")
-    return stack[0]
-
-
-def read_one(text: str) -> SExpr:
-    """Exactly one S-expression (a term), else :class:`SExprError`."""
-    items = read_sexprs(text)
-    if len(items) != 1:
-        raise SExprError(f"expected one term, found {len(items)}")
-    return items[0]
-
-
-def show(sexpr: SExpr) -> str:
-    """SMT-LIB text of an S-expression (the inverse of :func:`read_sexprs`, up to spacing)."""
-    if isinstance(sexpr, str):
-        return sexpr
-    return "(" + " ".join(show(item) for item in sexpr) + ")"
-
-
-def quote_symbol(name: str) -> str:
-    """``name`` as an SMT-LIB symbol, ``|quoted|`` when it is not a simple symbol."""
-    return name if _SIMPLE_SYMBOL.match(name) else f"|{name}|"
-
-
-def unquote_symbol(atom: str) -> str:
-    """The name an SMT-LIB symbol atom denotes (``|a b|`` -> ``a b``)."""
-    return atom[1:-1] if len(atom) >= 2 and atom[0] == atom[-1] == "|" else atom
 
 
 # --------------------------------------------------------------------------- theorems
@@ -155,10 +110,8 @@ class Theorem:
 
 
 def z3_message(exc: z3.Z3Exception) -> str:
-    """Z3's error text, decoded and trimmed (parse errors arrive as bytes)."""
-    value = exc.value if hasattr(exc, "value") else str(exc)
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return " ".join(text.split())
+    """Z3's error text, decoded and trimmed (see :func:`prover.z3.gateway.error_text`)."""
+    return error_text(exc)
 
 
 def _head(cmd: SExpr) -> str:

@@ -18,14 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import z3
-
 from formalizer.autoformalize.targets.base import Candidate, Equivalence, Item, strip_fences
 from prover.fol import syntax as S
 from prover.fol.parser import parse_formula
 from prover.fol.syntax import FolSyntaxError
+from prover.z3.compare import fol_equivalent, fol_sort_check
 from prover.z3.entail import check_entailment
-from prover.z3.fol_encode import Encoder
+from prover.z3.gateway import z3_version
 
 _NUMBERED = re.compile(r"^\s*(?:premise\s*)?(\d+)\s*[.):]\s*(.*)$", re.IGNORECASE)
 _CONCLUSION = re.compile(r"^\s*(?:FOL\s+)?conclusion\s*:\s*(.*)$", re.IGNORECASE)
@@ -85,14 +84,6 @@ def signature(t: Translation) -> tuple[dict[str, set[int]], set[str]]:
     return preds, consts
 
 
-def _valid(formula: Any, ctx: z3.Context, timeout_ms: int) -> tuple[str, str]:
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", timeout_ms)
-    solver.add(z3.Not(formula))
-    result = solver.check()
-    return str(result), solver.reason_unknown() if result == z3.unknown else ""
-
-
 class FolTarget:
     """See the module docstring."""
 
@@ -144,13 +135,10 @@ class FolTarget:
                 bad = sorted(f"{n}/{sorted(a)}" for n, a in preds.items() if len(a) > 1)
                 if bad:
                     raise ValueError(f"predicate used with different arities: {', '.join(bad)}")
-                encoder = Encoder(z3.Context())
-                for i, f in enumerate(formulas):
-                    encoder.label = f"formula {i + 1}"
-                    try:
-                        encoder.infer(f, {})
-                    except FolSyntaxError as err:
-                        raise ValueError(f"sort: {err.message}") from None
+                try:
+                    fol_sort_check(formulas)
+                except FolSyntaxError as err:
+                    raise ValueError(f"sort: {err.message}") from None
             except ValueError as exc:
                 cand.check = {"status": "error", "error": str(exc)}
                 continue
@@ -173,25 +161,12 @@ class FolTarget:
         if sig_a != sig_b:
             names = sorted(set(sig_a[0]) ^ set(sig_b[0])) + sorted(sig_a[1] ^ sig_b[1])
             return Equivalence(False, "different symbols: " + ", ".join(names[:8] or ["arity"]))
-        ctx = z3.Context()
-        encoder = Encoder(ctx)
-        formulas = [*ta.premises, ta.conclusion, *tb.premises, tb.conclusion]
         try:
-            for f in formulas:
-                encoder.infer(f, {})
-            z = [encoder.formula(f, {}) for f in formulas]
+            same, why = fol_equivalent(ta.premises, ta.conclusion, tb.premises, tb.conclusion,
+                                       timeout_ms)
         except FolSyntaxError as err:
             return Equivalence(False, f"sorts disagree: {err.message}")
-        n = len(ta.premises)
-        pa, ca, pb, cb = z[:n], z[n], z[n + 1:-1], z[-1]
-        for what, left, right in (("premises", z3.And(*pa, ctx), z3.And(*pb, ctx)),
-                                  ("conclusions", ca, cb)):
-            status, why = _valid(left == right, ctx, timeout_ms)
-            if status == "sat":
-                return Equivalence(False, f"the {what} differ (z3 found a counter-model)")
-            if status != "unsat":
-                return Equivalence(False, f"not decided: {what} (z3 unknown: {why or 'timeout'})")
-        return Equivalence(True, "z3 proved the premises and the conclusions equivalent")
+        return Equivalence(same, why)
 
     def flags(self, item: Item, candidate: Candidate, timeout_ms: int) -> dict[str, Any]:
         """``vacuous`` from the entailment answer; ``negation_provable`` for lone statements."""
@@ -222,4 +197,4 @@ class FolTarget:
         return lines[0]
 
     def describe(self) -> dict[str, Any]:
-        return {"target": "fol", "z3_version": z3.get_version_string()}
+        return {"target": "fol", "z3_version": z3_version()}

@@ -18,9 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import z3
-
 from formalizer.autoformalize.targets.base import Candidate, Equivalence, Item, strip_fences
+from prover.z3.compare import check_sat, implicit_coercions, theorems_equivalent
+from prover.z3.gateway import z3_version
 from prover.z3.theorem import (
     SExpr,
     SExprError,
@@ -49,59 +49,6 @@ def split_candidate(text: str) -> tuple[str, str]:
     if not goal:
         raise ValueError("the GOAL: line has no term")
     return body[: last.start()].strip(), goal
-
-
-def _signature(decl: z3.FuncDeclRef) -> str:
-    dom = " ".join(str(decl.domain(i)) for i in range(decl.arity()))
-    return f"({dom}) {decl.range()}" if decl.arity() else str(decl.range())
-
-
-def _solve(ctx: z3.Context, formulas: Sequence[z3.BoolRef], timeout_ms: int) -> tuple[str, str]:
-    """``(sat|unsat|unknown, reason)`` of the conjunction of ``formulas``."""
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", timeout_ms)
-    solver.add(*formulas)
-    try:
-        result = solver.check()
-    except z3.Z3Exception as exc:
-        return "unknown", str(exc)
-    if result == z3.unknown:
-        return "unknown", solver.reason_unknown()
-    return str(result), ""
-
-
-def implicit_coercions(theorem: Theorem, text: str) -> str:
-    """A message when Z3's parser silently coerced a sort the text did not convert: Real to
-    Int (``to_int``) or Bool to Int (``ite b 1 0``); empty when there is none. (Int to Real
-    promotion, as in SMT-LIB's mixed Int/Real logics, is accepted.)"""
-    seen: set[int] = set()
-    counts = {"to_int": 0, "ite": 0}
-    stack: list[z3.ExprRef] = [*theorem.hypotheses, theorem.conclusion]
-    stack.extend(rec.body for rec in theorem.rec_defs.values())
-    while stack:
-        expr = stack.pop()
-        key = expr.get_id()
-        if key in seen:
-            continue
-        seen.add(key)
-        if z3.is_quantifier(expr):
-            stack.append(expr.body())
-            continue
-        if not z3.is_app(expr):
-            continue
-        kind = expr.decl().kind()
-        if kind == z3.Z3_OP_TO_INT:
-            counts["to_int"] += 1
-        elif kind == z3.Z3_OP_ITE and z3.is_int_value(expr.arg(1)) and z3.is_int_value(expr.arg(2)):
-            counts["ite"] += 1
-        stack.extend(expr.children())
-    tokens = re.findall(r"[^\s()]+", text)
-    problems = []
-    if counts["to_int"] > tokens.count("to_int"):
-        problems.append("a Real term is used where an Int is required (z3 inserted to_int)")
-    if counts["ite"] > tokens.count("ite"):
-        problems.append("a Bool term is used where a number is required (z3 inserted ite)")
-    return "; ".join(problems)
 
 
 def render_term(sx: SExpr) -> str:
@@ -178,38 +125,16 @@ class Z3Target:
         """Aligned symbols, then ``hA ↔ hB`` and ``gA ↔ gB`` proved valid within ``timeout_ms``."""
         ta, tb = a.parsed, b.parsed
         assert isinstance(ta, Theorem) and isinstance(tb, Theorem)
-        sig_a = {n: _signature(d) for n, d in ta.symbols.items()}
-        sig_b = {n: _signature(d) for n, d in tb.symbols.items()}
-        if sig_a != sig_b:
-            diff = sorted(set(sig_a.items()) ^ set(sig_b.items()))
-            return Equivalence(False, "different declared symbols: " + ", ".join(
-                f"{n}: {s}" for n, s in diff[:6]))
-        for name, rec in ta.rec_defs.items():
-            other = tb.rec_defs.get(name)
-            if other is None or not other.body.translate(ta.ctx).eq(rec.body):
-                return Equivalence(False, f"recursive definition of {name} differs")
-        ctx = ta.ctx
-        hyps_a = z3.And(*ta.hypotheses, ctx)
-        hyps_b = z3.And(*[h.translate(ctx) for h in tb.hypotheses], ctx)
-        goal_b = tb.conclusion.translate(ctx)
-        for what, left, right in (("hypotheses", hyps_a, hyps_b),
-                                  ("goals", ta.conclusion, goal_b)):
-            status, reason = _solve(ctx, [z3.Not(left == right)], timeout_ms)
-            if status == "sat":
-                return Equivalence(False, f"the {what} differ (z3 found a model where exactly "
-                                   "one holds)")
-            if status != "unsat":
-                return Equivalence(False, f"not decided: {what} (z3 unknown: "
-                                   f"{reason or 'timeout'})")
-        return Equivalence(True, "z3 proved hyps_A ↔ hyps_B and goal_A ↔ goal_B")
+        same, why = theorems_equivalent(ta, tb, timeout_ms)
+        return Equivalence(same, why)
 
     def flags(self, item: Item, candidate: Candidate, timeout_ms: int) -> dict[str, Any]:
         """``vacuous`` (hypotheses unsat) and ``negation_provable`` (hyps ∧ goal unsat), each
         ``{"value": bool | None, "detail": ...}`` (None = z3 unknown within the timeout)."""
         th = candidate.parsed
         assert isinstance(th, Theorem)
-        vac, why = _solve(th.ctx, list(th.hypotheses), timeout_ms)
-        neg, why_neg = _solve(th.ctx, [*th.hypotheses, th.conclusion], timeout_ms)
+        vac, why = check_sat(th, list(th.hypotheses), timeout_ms)
+        neg, why_neg = check_sat(th, [*th.hypotheses, th.conclusion], timeout_ms)
         if vac == "unsat":
             why_neg, neg = "", "unsat"
         flags = {
@@ -251,7 +176,7 @@ class Z3Target:
         return "; ".join(parts)
 
     def describe(self) -> dict[str, Any]:
-        return {"target": "z3", "z3_version": z3.get_version_string()}
+        return {"target": "z3", "z3_version": z3_version()}
 
 
 def _flag(status: str, yes: str, unknown_reason: str, no: str) -> dict[str, Any]:

@@ -27,8 +27,22 @@
     return s.length > n ? s.slice(0, n - 1) + '…' : s;
   }
   var WORDS = {proved: '✔ proved', failed: '✘ failed', open: '○ open', verified: '✔ verified',
+    partial: '◐ partly proved',
     refuted: '✘ refuted', unknown: '? unknown', verified_approx: '≈ verified_approx'};
-  function word(status) { return WORDS[status] || (status ? '• ' + status : '• node'); }
+  function word(status) {
+    var base = String(status || '').split(':')[0];
+    if (WORDS[status]) { return WORDS[status]; }
+    if (WORDS[base]) { return WORDS[base] + String(status).slice(base.length); }
+    return status ? '• ' + status : '• node';
+  }
+  /* A card's text: every non-empty line (hypotheses, then ⊢ goal), each cut to 140
+     characters, at most 7 lines and a count of the rest. */
+  function cardText(t) {
+    var lines = String(t).split('\n').filter(function (x) { return x.trim(); });
+    var out = lines.slice(0, 7).map(function (s) { return s.length > 140 ? s.slice(0, 139) + '…' : s; });
+    if (lines.length > 7) { out.push('… ' + (lines.length - 7) + ' more lines'); }
+    return out.join('\n');
+  }
   function fmt(v) {
     if (v === null || v === undefined) { return ''; }
     if (typeof v === 'number') { return Math.abs(v) >= 1e-3 || v === 0 ? String(+v.toFixed(4)) : v.toExponential(2); }
@@ -53,7 +67,12 @@
         failedN = G.nodes.filter(function (x) { return x.failed; }).length;
     summaryEl.textContent = '';
     summaryEl.appendChild(h('strong', null, G.label));
-    summaryEl.appendChild(h('span', 'badge st-' + (G.status || 'none'), word(G.status)));
+    if (G.verdict) {
+      summaryEl.appendChild(h('span', 'badge st-' + G.verdict.split(':')[0], word(G.verdict)));
+      summaryEl.appendChild(h('span', 'meta', 'search: ' + (G.status || '?')));
+    } else {
+      summaryEl.appendChild(h('span', 'badge st-' + (G.status || 'none'), word(G.status)));
+    }
     summaryEl.appendChild(h('span', 'meta', G.nodes.length + ' nodes · ' + G.edges.length +
       ' edges · ' + G.layers.length + ' layers · ' + pathN + ' on the proof path · ' +
       failedN + ' failed'));
@@ -149,7 +168,7 @@
     top.appendChild(h('span', 'st', word(n.status)));
     top.appendChild(h('span', 'kind', n.kind));
     e.appendChild(top);
-    e.appendChild(h('div', 'txt', firstLine(n.text, 160)));
+    e.appendChild(h('div', 'txt', cardText(n.text)));
     e.setAttribute('aria-label', (n.path ? 'on proof path, ' : '') + word(n.status) + ': ' + firstLine(n.text, 80));
     els[i] = e;
     return e;

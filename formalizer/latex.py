@@ -1,0 +1,177 @@
+"""Read the LaTeX of competition-math solutions into the plain spelling the extractor knows.
+
+Runs before :func:`formalizer.normalize.normalize_math` on text that carries LaTeX. What a
+reader sees as structure is kept as structure: display and inline math delimiters become a hard
+stop (:data:`STOP`), so two displays are never merged into one chain; function application is
+spelled ``name(args)`` (``\\sin``, ``\\log_b``, ``\\binom``, factorial ``n!``); subscripts
+become part of a name (``S_{14}`` -> ``S_14``) and base subscripts a number (``101_2`` -> 5);
+mixed numbers (``3\\frac45``) are sums. What this module does not read (congruences, ``\\pm``,
+``\\overline``, ellipses inside a formula, unknown commands) becomes :data:`OPAQUE`, which makes
+any claim touching it ``unknown: not-formalized`` instead of a guess. Every pattern is linear
+(no nested quantifiers) and every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+STOP = " ; "  # a hard boundary between claims (displays, \\text{...} with numbers)
+OPAQUE = " \ufffd "  # notation not read (the lexical reader's UNREAD): its claim is unknown
+_MAX_PASSES = 24
+
+_LATEX_HINT = re.compile(r"\\[A-Za-z\[\]()]|\$\$|\$[^$\d\s]")
+_DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$|\\begin\{[a-z*]*\}|\\end\{[a-z*]*\}|\\\\")
+_ALIGN = re.compile(r"&")
+_TEXT = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|operatorname|mathbf|textnormal)"
+                   r"\s*\{([^{}]*)\}")
+_FUNCTION_CMD = ("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot",
+                 "sec", "csc", "log", "ln", "exp", "lg")
+_FUNC_BASE = re.compile(r"\\(?:log|lg)\s*_\s*(?:\{\s*(\d+|[A-Za-z])\s*\}|(\d|[A-Za-z]))\s*"
+                        r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|[A-Za-z])(?![\w({^]))")
+_FUNC_POWER = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")\s*\^")
+_FUNC_CALL = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")(?![A-Za-z])\s*"
+                        r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|[A-Za-z](?:_\w)?)(?![\w({^]))")
+_FUNC_LEFT = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")(?![A-Za-z])")
+_BINOM = re.compile(r"\\[dt]?binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}|\\[dt]?binom\s*(\d)\s*(\d)")
+_CHOOSE = re.compile(r"\{([^{}]*)\\choose([^{}]*)\}")
+_MIXED = re.compile(r"(?<![\w.^_}])(\d+)\s*\\[dt]?frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*"
+                    r"(?:\{\s*(\d+)\s*\}|(\d))")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree|°")
+_OPAQUE_CMD = re.compile(
+    r"\\(?:pmod|bmod|mod|equiv|pm|mp|overline|underline|overrightarrow|vec|hat|bar|widehat|"
+    r"angle|triangle|infty|cdots|ldots|dots|vdots|ddots|sum|prod|int|lim|mid|nmid|perp|parallel|"
+    r"sim|cong|subset|subseteq|in|notin|cup|cap|to|rightarrow|Rightarrow|implies|iff|gcd|lcm|"
+    r"max|min|det|lfloor|rfloor|lceil|rceil|floor|ceil|setminus|emptyset|forall|exists|partial|"
+    r"nabla|prime|circ|oplus|otimes|wedge|vee|neg|lnot)(?![A-Za-z])|[≡±∓∞∑∏∫]|(?<!\d)…|\.\.\.")
+_TRUNCATED = re.compile(r"(?<![\d.])(\d+\.\d+)\s*(?:\.{3}|…|\\[lc]?dots(?![A-Za-z]))")
+_SUBSCRIPT = re.compile(r"(?<![\w\\])([A-Za-z])_\s*(?:\{([A-Za-z0-9+\-, ]{1,12})\}|([A-Za-z0-9]))")
+_UNIT_POWER = re.compile(r"(\\(?:text|mathrm|mbox)\s*\{[^{}0-9]*\})\s*\^\s*\{?\s*[23]\s*\}?")
+_UNKNOWN_CMD = re.compile(r"\\[A-Za-z]+")
+_BASE = re.compile(r"(?<![\w.])(\d+)_\s*(?:\{(\d{1,2})\}|(\d))(?!\d)")
+_RATIO_CHAIN = re.compile(r"[\w)}]\s*:\s*[\w({]+\s*:\s*[\w({]")
+_COLON_CMD = re.compile(r"\\colon(?![A-Za-z])")
+_FACTORIAL = re.compile(r"(?<=[\w)}])\s?!(?!=)")
+_FACTORIAL_EQ = re.compile(r"(?<=[\w)}])!=")
+_PI = re.compile(r"\\pi(?![A-Za-z])")
+_SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])")
+_MATH_SEGMENT = re.compile(r"\\\((.{0,2000}?)\\\)|\\\[(.{0,4000}?)\\\]|\$\$(.{0,4000}?)\$\$"
+                           r"|\$([^$]{1,2000})\$", re.DOTALL)
+_POINT_NAME = re.compile(r"(?<![\\\w])([A-Z])\s+(?=[A-Z](?![\w(]))")
+_LETTER_RUN = re.compile(r"(?<![\\A-Za-z_])([0-9]*)([a-z]{2,4})(?![A-Za-z_(])")
+_MATH_WORDS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "lg",
+                         "sqrt", "pi", "binom", "and", "or", "for", "if", "mod", "abs", "then",
+                         "so", "thus", "when", "is", "are", "the", "of", "to", "in", "sinh",
+                         "cosh", "tanh", "cm", "km", "mm", "kg", "min", "hr", "sec"))
+
+
+def has_latex(text: str) -> bool:
+    """True when ``text`` carries LaTeX math (commands, ``$$``, or ``$`` before a non-digit)."""
+    return bool(_LATEX_HINT.search(text))
+
+
+def _split_letters(m: re.Match[str]) -> str:
+    """``4ac`` -> ``4a*c`` and ``xy`` -> ``x*y`` inside math: letters in a formula are names."""
+    digits, letters = m.group(1), m.group(2)
+    if letters in _MATH_WORDS:
+        return m.group(0)
+    return digits + "*".join(letters)
+
+
+def _math_products(segment: str) -> str:
+    segment = _fixpoint(_POINT_NAME, r"\1", segment)  # "E U = U C": segments EU and UC
+    return _LETTER_RUN.sub(_split_letters, segment)
+
+
+def _segment(m: re.Match[str]) -> str:
+    inner = next(g for g in m.groups() if g is not None)
+    inner = re.sub(r"(?<!\\)\[", "(", re.sub(r"(?<!\\)\]", ")", inner))  # [..] groups in math
+    inner = re.sub(r"([})])\s+\(", r"\1(", inner)  # "\frac{a}{b} (x)": a product in a formula
+    return STOP + _math_products(inner) + STOP
+
+
+def opaque_commands(text: str) -> str:
+    """Every LaTeX command still left after normalization is one we do not read."""
+    return _UNKNOWN_CMD.sub(OPAQUE, text) if "\\" in text else text
+
+
+def _text(m: re.Match[str]) -> str:
+    content = m.group(1)
+    if any(ch.isdigit() for ch in content):
+        return STOP  # "\text{Step 6}", "\text{2 apples}": labels, not claims
+    return f" {content} "
+
+
+def _mixed(m: re.Match[str]) -> str:
+    whole, num, den = m.group(1), m.group(2) or m.group(3), m.group(4) or m.group(5)
+    if int(num) < int(den):
+        return f"({whole}+{num}/{den})"
+    return f"{whole}*({num}/{den})"
+
+
+def _function(m: re.Match[str]) -> str:
+    name, arg = m.group(1), next((g for g in m.groups()[1:] if g is not None), "")
+    return f" {name}({arg})"
+
+
+def _log_base(m: re.Match[str]) -> str:
+    base = m.group(1) or m.group(2)
+    arg = next((g for g in m.groups()[2:] if g is not None), "")
+    return f" log({base}, {arg})"
+
+
+def _base(m: re.Match[str]) -> str:
+    digits, base = m.group(1), int(m.group(2) or m.group(3))
+    if not 2 <= base <= 36:
+        return m.group(0)
+    try:
+        return str(int(digits, base))
+    except ValueError:
+        return OPAQUE  # a digit the base does not have
+
+
+def _subscript(m: re.Match[str]) -> str:
+    sub = (m.group(2) or m.group(3)).replace("+", "p").replace("-", "m").replace(",", "c")
+    sub = sub.replace(" ", "")
+    return f"{m.group(1)}_{sub}"
+
+
+def _fixpoint(pattern: re.Pattern[str], repl: object, text: str) -> str:
+    for _ in range(_MAX_PASSES):
+        new = pattern.sub(repl, text)  # type: ignore[call-overload]
+        if new == text:
+            return new
+        text = new
+    return text
+
+
+def read_latex(text: str) -> str:
+    """Rewrite the LaTeX of ``text`` (see the module docstring); plain text comes back as is."""
+    if not has_latex(text):
+        return text
+    text = _UNIT_POWER.sub(r"\1", text)  # \text{cm}^3: the power belongs to the unit
+    text = _fixpoint(_TEXT, _text, text)
+    text = _MATH_SEGMENT.sub(_segment, text)
+    text = _DISPLAY.sub(STOP, text)
+    text = _ALIGN.sub(" ", text)
+    text = _SPACING.sub(" ", text)
+    text = _DEGREES.sub(" ", text)
+    text = re.sub(r"(?<=[\d)}])\s*\\pi(?![A-Za-z])", "*pi ", text)  # 4\pi is 4·pi
+    text = _PI.sub(" pi ", text)
+    text = _COLON_CMD.sub(STOP, text)
+    text = _MIXED.sub(_mixed, text)
+    text = _fixpoint(_BINOM, lambda m: f"binom({m.group(1) or m.group(3)}, "
+                                       f"{m.group(2) or m.group(4)})", text)
+    text = _fixpoint(_CHOOSE, r"binom(\1, \2)", text)
+    text = _fixpoint(_FUNC_BASE, _log_base, text)
+    text = _FUNC_POWER.sub(OPAQUE, text)  # \sin^2 x: not read
+    text = _fixpoint(_FUNC_CALL, _function, text)
+    text = _FUNC_LEFT.sub(OPAQUE, text)  # a function whose argument we cannot delimit
+    text = _TRUNCATED.sub(r"\1…", text)  # "3.363...": digits cut off, not rounded
+    text = _OPAQUE_CMD.sub(OPAQUE, text)
+    text = _BASE.sub(_base, text)
+    text = _SUBSCRIPT.sub(_subscript, text)
+    text = _FACTORIAL_EQ.sub("! =", text)  # LaTeX writes \neq: "5!=120" is a factorial
+    text = _FACTORIAL.sub("!", text)
+    if _RATIO_CHAIN.search(text):
+        text = re.sub(r"(?<=[\w)}])\s*:\s*(?=[\w({])", OPAQUE, text)
+    return text

@@ -1,0 +1,140 @@
+"""How a claim is read: asserted, or only supposed, tried, offered as an alternative, or a case.
+
+A step says many equations it does not assert: ``if G = 13, then ...``, ``we can set x = 0``,
+``x = 7 or x = -2``, ``For n = 1 ... For n = 2``, ``Case 1: ...``, and the false equation a
+reductio derives on purpose (``... 9 = 10, a contradiction``). Each claim carries its reading;
+only the asserted readings (:data:`ASSERTED`) may refute a step. The clause of a claim is the
+text from the last sentence or clause boundary before it; its markers decide the reading.
+Everything here is a bounded scan of the step text with linear patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# how a claim was read; the first five assert, the rest do not
+READINGS: tuple[str, ...] = ("annotation", "equation", "chain", "display", "binding",
+                             "hypothesis", "case", "alternative", "reductio")
+ASSERTED = frozenset(READINGS[:5])
+
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+# where a consequence starts: what follows asserts (under the clause's supposition)
+_CONSEQUENCE = re.compile(
+    r"\bthen\b|\bwe (?:get|have|obtain|find|see|know)\b|\bgives?\b|\byields?\b|"
+    r"\bso\b|\bthus\b|\bhence\b|\btherefore\b|\bwhich means\b|\bimplies\b|:", re.IGNORECASE)
+_HYPOTHESIS = re.compile(
+    r"\b(?:if|suppose|supposing|assume|assuming|let's (?:try|test|check|say|set|assume|suppose|"
+    r"pick|choose|take|plug|substitute|consider)|we (?:can|could|may|might) (?:set|take|choose|"
+    r"try|let|assume|pick|say|put)|try|trying|tries|tried|test|testing|guess|plug(?:ging)? in|"
+    r"for example|for instance|e\.g\.|say|consider|whether|would|hypothetically|choose|choosing|"
+    r"pick|picking|plug|plugging|substitut\w*|"
+    r"if we|when|whenever|where|for which|such that|satisf\w*|for (?:all|every|each|some|any)|"
+    r"given that|provided|from|ranges?|between|condition\w*|constraints?|"
+    r"need to (?:find|solve|determine)|to (?:find|solve|determine))\b", re.IGNORECASE)
+# "the line y = 3", "the circle x^2 + y^2 = 1": an equation that names an object
+_OBJECT = re.compile(r"\b(?:line|lines|curve|parabola|circle|plane|graph|hyperbola|ellipse|axis|"
+                     r"equation|equations|function|polynomial|expression|inequality)\W{0,8}$",
+                     re.IGNORECASE)
+_CASE = re.compile(r"\b(?:case|subcase)\b|^\W*(?:for|when|with)\b", re.IGNORECASE)
+# "for a = 3", "when x = 2", "at t = 5": a letter given a value right after the word
+_CASE_TAIL = re.compile(r"\b(?:for|when|with|at)\W{0,8}$", re.IGNORECASE)
+_CASE_OPENING = re.compile(r"\W*(?:case|subcase)\s*\w{0,3}\s*[:.)]", re.IGNORECASE)
+_NAMED_VALUE = re.compile(r"\s*[A-Za-z](?:_\w+)?\s*(?:=|<|>|!=)")
+_ALTERNATIVE = re.compile(r"\bor\b|\beither\b|\bsolutions?\b|\broots?\b", re.IGNORECASE)
+_VALUE_LIST = re.compile(r"^\s*,\s*-?\s*\d")
+_REDUCTIO = re.compile(
+    r"\bcontradict\w*|\bimpossible\b|\bnot possible\b|\babsurd\b|\bcannot\b|\bcan't\b|"
+    r"\bnot (?:valid|true|a solution|an integer|satisfy|work|correct|equal)\b|\bdoes not\b|"
+    r"\bdoesn't\b|\bisn't\b|\bfails?\b|\binvalid\b|\bno solutions?\b|\bnot hold\b|"
+    r"\b(?:is|are|was|were)\s+not\b|\bfalse\b|\bextraneous\b|\bnot satisf\w*",
+    re.IGNORECASE)
+_FUNCTION_LETTERS = frozenset("fghFGHPQTSNLRDEM")
+_APPLIED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[A-Za-z]")
+_DEFINED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
+_DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*([A-Za-z])\b")
+_MAX_SCAN = 400
+
+
+def function_names(texts: Iterable[str]) -> frozenset[str]:
+    """Letters the text uses as functions: declared (``the function f``), defined
+    (``f(x) = ...``), or a conventional function letter applied to a name (``f(n)``, ``P(x)``).
+    Any other letter before ``(`` stays a factor (``x(x+1)``, ``a(b+c)``)."""
+    names: set[str] = set()
+    for text in texts:
+        names.update(m.group(1) for m in _DEFINED.finditer(text))
+        names.update(m.group(1) for m in _DECLARED.finditer(text))
+        names.update(m.group(1) for m in _APPLIED.finditer(text)
+                     if m.group(1) in _FUNCTION_LETTERS)
+    return frozenset(names)
+
+
+_INTEGER_DECL = re.compile(
+    r"(?<![\\\w])([A-Za-z](?:\s*(?:,|and)\s*[A-Za-z])*)\$?\\?\)?\s+(?:is|are|be|must be)\s+"
+    r"(?:an?\s+|both\s+|all\s+)?(?:(?:positive|negative|nonnegative|non-negative|odd|even|"
+    r"distinct|consecutive)\s+)*(?:integers?|whole numbers?|natural numbers?)\b"
+    r"|(?:integers?|whole numbers?)\s+\$?\\?\(?\s*([A-Za-z](?:\s*,\s*[A-Za-z])*)\b"
+    r"|([A-Za-z])\s*\\in\s*\\mathbb\s*\{?[ZN]", re.IGNORECASE)
+_IMAGINARY = re.compile(r"\bi\s*\^\s*\{?2|\d\s*i\b|[-+]\s*i\b|\bimaginary\b|\bcomplex\b|pi\s*i\b|"
+                        r"sqrt\{?\(?-\d|\\sqrt\{-")
+
+
+def integer_names(texts: Iterable[str]) -> frozenset[str]:
+    """Names the text declares integral (``n is a positive integer``, ``integers a, b``,
+    ``k \\in \\mathbb{Z}``): only these may be read over the integers."""
+    names: set[str] = set()
+    for text in texts:
+        for m in _INTEGER_DECL.finditer(text[:20_000]):
+            group = next((g for g in m.groups() if g), "")
+            names.update(re.findall(r"[A-Za-z]", group.replace("and", " ")))
+    return frozenset(names)
+
+
+def uses_imaginary_unit(texts: Iterable[str]) -> bool:
+    """True when the text uses ``i`` as the imaginary unit (``i^2``, ``3 + 4i``, complex)."""
+    return any(_IMAGINARY.search(text[:20_000]) for text in texts)
+
+
+def _clause_start(text: str, start: int) -> tuple[int, int]:
+    """(sentence start, clause start) of the position ``start`` in ``text``."""
+    lo = max(0, start - _MAX_SCAN)
+    sentence = lo
+    for m in _SENTENCE_END.finditer(text, lo, start):
+        sentence = m.end()
+    clause = sentence
+    for m in _CONSEQUENCE.finditer(text, sentence, start):
+        clause = m.end()
+    return sentence, clause
+
+
+_REDUCTIO_STEP = re.compile(
+    r"\(false\)|\bis false\b|\bextraneous\b|\bnot a (?:valid )?solution\b|"
+    r"\bdo(?:es)? not satisfy\b|\bdoesn't satisfy\b|\bcontradiction\b|\bimpossible\b",
+    re.IGNORECASE)
+
+
+def reductio_step(step: str) -> bool:
+    """A step that tries a value and rejects it (``... 2 + 1 = 1 (False)``, ``extraneous``):
+    the equations it shows are the trial's, not asserted."""
+    return bool(_REDUCTIO_STEP.search(step[:20_000]))
+
+
+def claim_reading(text: str, start: int, end: int) -> str:
+    """The reading of the claim spanning ``text[start:end]`` (``equation`` when asserted)."""
+    sentence, clause = _clause_start(text, start)
+    prefix = text[clause:start]
+    stop = _SENTENCE_END.search(text, end, min(len(text), end + _MAX_SCAN))
+    sentence_text = text[sentence:stop.start() if stop else min(len(text), end + _MAX_SCAN)]
+    if _REDUCTIO.search(sentence_text):
+        return "reductio"
+    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix):
+        return "hypothesis"
+    if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and _NAMED_VALUE.match(text, start)) or (
+            _CASE_OPENING.match(text, sentence)):
+        return "case"
+    after = text[end:end + 40]
+    before = text[max(clause, start - 40):start]
+    if _VALUE_LIST.match(after) or _ALTERNATIVE.search(before) or re.match(
+            r"\s*(?:or|either)\b", after, re.IGNORECASE):
+        return "alternative"
+    return "equation"

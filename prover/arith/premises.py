@@ -1,0 +1,52 @@
+"""What a claim may use (:class:`Premises`) and the tolerance a stated rounded value allows.
+
+Pure syntax-level helpers shared by the exact checker (:mod:`prover.arith.check`) and the Z3
+backend (:mod:`prover.z3.arith`), so neither imports the other's module (no import circle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from prover.arith.ast import Neg, Num, Relation
+
+
+@dataclass
+class Premises:
+    """What a claim may use: ground values of defined names, stated symbolic constraints, and
+    whether unknowns range over the integers (only when the text says so)."""
+
+    values: dict[str, Fraction] = field(default_factory=dict)
+    constraints: list[Relation] = field(default_factory=list)
+    integer: bool = False
+    # the names the text itself declares integral ("n is a positive integer"); the Z3 side
+    # may declare exactly these as Int (``integer`` stays the all-unknowns switch)
+    integer_names: frozenset[str] = frozenset()
+
+
+def _literal(node: object) -> tuple[Fraction, int] | None:
+    """(value, stated decimals) when ``node`` is a plain (possibly negated) decimal literal."""
+    if isinstance(node, Neg):
+        inner = _literal(node.arg)
+        return (-inner[0], inner[1]) if inner else None
+    if isinstance(node, Num):
+        d = node.decimals
+        return (node.value, d) if d is not None else None
+    return None
+
+
+def stated_tolerance(rel: Relation) -> Fraction | None:
+    """Half a unit of the last stated digit of the literal side of ``rel``, or None.
+
+    ``=`` with an integer literal is exact (no tolerance); ``≈`` with an integer allows 1/2.
+    """
+    if rel.op not in ("=", "~="):
+        return None
+    lit = _literal(rel.right) or _literal(rel.left)
+    if lit is None:
+        return Fraction(1, 2) if rel.op == "~=" else None
+    decimals = lit[1]
+    if decimals == 0 and rel.op == "=":
+        return None
+    return Fraction(1, 2 * 10**decimals)

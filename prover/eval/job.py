@@ -1,0 +1,207 @@
+"""The ``eval`` job: every (theorem, attempt) of a benchmark is one item of the job runner.
+
+Attempt ``a`` of the theorem on line ``i`` has key ``"i:a"`` and searches under the recorded
+seed :func:`~prover.policy.batching.attempt_seed` (base seed, theorem id, a), so a rerun after
+kill -9 skips committed attempts and redoes only unfinished ones, each exactly once in the
+store and the output. Inside one runner batch (``chunk`` items), ``concurrency`` searches run in
+threads; each owns its environment (its own Z3 context, with concurrent reference-count
+decrements enabled, since Python may free its objects from another thread) and all share ONE
+:class:`~prover.policy.batching.BatchingPolicy`. ``concurrency`` is not part of the run id:
+it does not change results, so a run may resume with another K.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from prover.policy.batching import BatchingPolicy, attempt_seed
+from prover.policy.openai_client import PolicyRequestError
+from prover.policy.registry import PolicySpecError, describe_policy, make_policy
+from prover.proving import BACKENDS, Backend, ProveError, ProveOptions, prove_row, release
+from prover.records.jsonl import InputError, read_jsonl
+from prover.records.runner import Item, Job, Outcome, Rejection, Session
+from prover.runs import file_digest
+from search.best_first import SearchConfig
+
+Reporter = Any
+
+
+@dataclass
+class EvalOptions:
+    """What to evaluate with, and where; budgets are in ``search`` (its ``seed`` is the base
+    seed of the attempts). ``chunk`` items go to one runner batch (default ``2 * concurrency``):
+    a kill loses at most that many unfinished attempts, which the rerun redoes."""
+
+    backend: str = "z3"
+    policy: str = "symbolic"
+    search: SearchConfig = field(default_factory=SearchConfig)
+    attempts: int = 1
+    concurrency: int = 1
+    chunk: int | None = None
+    window_s: float = 0.01
+    max_batch: int = 64
+    temperature: float | None = None
+    max_new_tokens: int | None = None
+    repl_command: str | None = None
+    lean_processes: int | None = None
+    fresh: bool = False
+    progress: bool | None = None
+    limit: int | None = None
+    report: Reporter = field(default=lambda message: None)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.concurrency < 1:
+            raise ValueError("need attempts >= 1 and concurrency >= 1")
+
+
+def _concurrent_env(make_env: Any) -> Any:
+    """``make_env`` whose Z3 context accepts reference-count decrements from any thread."""
+    def wrapped(row: Mapping[str, Any], opts: ProveOptions) -> Any:
+        env = make_env(row, opts)
+        theorem = getattr(env, "theorem", None)
+        ctx = getattr(theorem, "ctx", None)
+        if ctx is not None:
+            from prover.z3.gateway import allow_concurrent_dec_ref
+
+            allow_concurrent_dec_ref(ctx)
+        return env
+
+    return wrapped
+
+
+class EvalJob(Job):
+    """Every attempt of every theorem of a JSONL benchmark (see the module docstring)."""
+
+    command = "eval"
+    commit_each_batch = True
+    pool_batch_size = 1
+    fatal = (ProveError, PolicyRequestError)
+
+    def __init__(self, path: Path, opts: EvalOptions) -> None:
+        backend = BACKENDS.get(opts.backend)
+        if backend is None:
+            raise ProveError(f"unknown backend {opts.backend!r}; choose one of "
+                             f"{', '.join(BACKENDS)}")
+        self.backend: Backend = replace(backend, make_env=_concurrent_env(backend.make_env))
+        self.path = path
+        self.opts = opts
+        self.source = str(path)
+        self.batch_size = max(1, opts.chunk or 2 * opts.concurrency)
+        try:
+            inner = make_policy(opts.policy, backend.family, opts.search.seed,
+                                temperature=opts.temperature,
+                                max_new_tokens=opts.max_new_tokens)
+        except PolicySpecError as err:
+            raise ProveError(str(err)) from err
+        self.batcher = BatchingPolicy(inner, window_s=opts.window_s, max_batch=opts.max_batch)
+        self.policy_info = describe_policy(self.batcher, opts.policy)
+        config = {"backend": opts.backend,
+                  "policy": {k: v for k, v in self.policy_info.items() if k != "batching"},
+                  "search": asdict(opts.search), "attempts": opts.attempts, "limit": None}
+        self.config = json.loads(json.dumps(config, default=str))
+        self.prove_opts = ProveOptions(backend=opts.backend, policy=opts.policy,
+                                       search=opts.search, repl_command=opts.repl_command,
+                                       lean_processes=opts.lean_processes)
+        self.item_budget_s = opts.search.wall_timeout_s
+        self.run_id = ""
+        self._lock = threading.Lock()
+        self.seen_stats: dict[str, Any] = {}
+
+    def identity(self) -> tuple[str, dict[str, Any]]:
+        return file_digest(self.path), self.config
+
+    def inputs(self) -> list[tuple[str, Path | None]]:
+        return [("input", self.path)]
+
+    def start(self, run_id: str) -> None:
+        self.run_id = run_id
+        if self.opts.backend == "z3":
+            import prover.z3.env  # noqa: F401  (loads Z3 before the first theorem)
+        elif self.opts.backend == "lean-repl":  # one pool for all threads, made before them
+            from prover.proving import _lean_pool
+
+            _lean_pool(self.prove_opts)
+
+    def total(self) -> int | None:
+        return sum(1 for _ in read_jsonl(self.path)) * self.opts.attempts
+
+    def read(self) -> Iterator[Item | Rejection]:
+        n = self.opts.attempts
+        for number, obj in read_jsonl(self.path):
+            line = number - 1
+            if isinstance(obj, InputError):
+                yield Rejection(f"{line}", line * n, obj.message, None, number)
+                continue
+            theorem = str(obj.get("id", line))
+            for attempt in range(n):
+                payload = {"row": obj, "theorem": theorem, "attempt": attempt,
+                           "seed": attempt_seed(self.opts.search.seed, theorem, attempt)}
+                yield Item(f"{line}:{attempt}", line * n + attempt, payload, theorem, number)
+
+    def rejected(self, rejection: Rejection) -> dict[str, Any]:
+        return {"id": rejection.key, "theorem_line": rejection.seq // self.opts.attempts,
+                "error": rejection.message}
+
+    def process(self, batch: list[Item]) -> list[Outcome]:
+        workers = min(self.opts.concurrency, len(batch))
+        if workers <= 1:
+            return [self._attempt(item) for item in batch]
+        with ThreadPoolExecutor(workers, thread_name_prefix="eval-search") as pool:
+            return list(pool.map(self._attempt, batch))
+
+    def _attempt(self, item: Item) -> Outcome:
+        """One search of one theorem under its recorded seed; a bad row becomes its error."""
+        payload = item.payload
+        seed = payload["seed"]
+        opts = replace(self.prove_opts, search=replace(self.opts.search, seed=seed),
+                       resources=self.prove_opts.resources)
+        base = {"theorem": payload["theorem"], "attempt": payload["attempt"], "seed": seed,
+                "theorem_line": item.line - 1 if item.line else None}
+        try:
+            with self.batcher.session(seed) as policy:
+                result, graph, root, verdicts = prove_row(
+                    payload["row"], self.backend, policy, self.policy_info, opts, self.run_id)
+        except (ProveError, PolicyRequestError):
+            raise
+        except ValueError as err:  # not a theorem row of this backend
+            return Outcome({"id": payload["theorem"], **base, "error": str(err)},
+                           report=str(err) if payload["attempt"] == 0 else None)
+        except Exception as err:  # one attempt's internal failure: its row's error
+            return Outcome({**self.failed(item, err), **base})
+        result.update(base)
+        result["provenance"]["seed"] = seed
+        verdicts = [(node, verdict, replace(prov, seed=seed)) for node, verdict, prov in verdicts]
+        stats = {"env_calls": float(result.get("counts", {}).get("env_calls", 0)),
+                 "expansions": float(result.get("counts", {}).get("expansions", 0)),
+                 "search_s": float(result.get("times", {}).get("wall_s", 0.0))}
+        return Outcome(result, graph, root, verdicts, stats=stats)
+
+    def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
+        from prover.eval.results import summarize
+
+        summary = summarize(results, self.opts.attempts)
+        summary.update(run_id=session.run_id, resumed=session.resumed,
+                       complete=session.complete, backend=self.opts.backend,
+                       policy=self.opts.policy, concurrency=self.opts.concurrency,
+                       wall_s=round(session.wall_s, 3),
+                       run_wall_s=round(session.run_wall_s, 3)
+                       if session.run_wall_s is not None else None,
+                       attempts_this_session=session.new_items,
+                       batching={**self.batcher.stats.to_dict(),
+                                 **self.policy_info["batching"]})
+        calls = session.stats.get("env_calls", 0.0)
+        summary["tactics_per_s"] = round(calls / session.wall_s, 2) if session.wall_s else None
+        return summary
+
+    def close(self) -> None:
+        self.batcher.close()
+        release(self.prove_opts)
+        closer = getattr(self.batcher.policy, "close", None)
+        if callable(closer):
+            closer()

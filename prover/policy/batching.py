@@ -1,0 +1,362 @@
+"""Many searches, one policy: a batching queue in front of any :class:`~search.protocols.Policy`.
+
+K theorem searches run at once (one thread each); each gets its own :class:`SearchPolicy` from
+:meth:`BatchingPolicy.session` carrying the search's seed. For an in-process model (``hf``,
+``vllm``) their ``propose`` calls meet in one queue: the first call opens a window of
+``window_s`` seconds; calls arriving in it (up to ``max_batch`` states, and at once when every
+open session is waiting) are merged into ONE underlying generate call and the results are
+split back to the callers. The OpenAI-compatible policy and the symbolic one are not merged:
+their calls run in the caller's thread, so K searches put K concurrent requests on the server,
+which batches them continuously.
+
+Determinism: every state is sampled under a seed that is a function of the search's seed and
+the state alone (:func:`state_seed`), never of the batch it shares:
+- ``symbolic``: deterministic, no sampling.
+- ``vllm`` (in-process) and ``openai``: each prompt carries its own sampling seed
+  (``request_seed(search seed, prompt)``); vLLM samples each seeded request with its own
+  generator, so a state's samples do not depend on the batch.
+- ``hf`` with ``sampling="sample"``: ``generate`` has one global RNG per call, so this module
+  samples each row itself (:class:`RowSampler`, a logits processor drawing from a per-row
+  ``torch.Generator`` seeded by (search seed, state, sample index), with greedy decoding picking
+  the drawn token). A row's draws are then the same in any batch. What remains batch-dependent
+  is floating-point: a padded batch can change a logit in the last bits, which changes a drawn
+  token only when the uniform draw falls within that rounding distance of a CDF boundary.
+  ``sampling="beam"`` is deterministic up to the same effect.
+- any other policy: merged, but its proposals may depend on the batch (``describe`` says
+  ``deterministic: false``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from search.protocols import Candidate, State
+
+SEED_MASK = (1 << 63) - 1
+
+
+def state_seed(seed: int, key: str, index: int = 0) -> int:
+    """A 63-bit sampling seed for sample ``index`` of the state with normalised text ``key``
+    in the search seeded ``seed``: a function of these three values alone."""
+    digest = hashlib.sha256(f"{seed}\0{index}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & SEED_MASK
+
+
+def attempt_seed(base: int, theorem: str, attempt: int) -> int:
+    """The recorded seed of attempt ``attempt`` at theorem ``theorem`` (a 31-bit int)."""
+    digest = hashlib.sha256(f"{base}\0{theorem}\0{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+# --------------------------------------------------------------------------- adapters
+class Adapter:
+    """How one policy answers a merged call: ``propose_seeded(states, k, seeds)`` with one
+    search seed per state. ``merge`` says whether calls of different searches are merged."""
+
+    merge = True
+    deterministic = True
+    kind = "generic"
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+
+    def propose_seeded(self, states: Sequence[State], k: int,
+                       seeds: Sequence[int]) -> list[list[Candidate]]:
+        return self.policy.propose(states, k)
+
+
+class _Symbolic(Adapter):
+    merge = False
+    kind = "symbolic"
+
+
+class _Generic(Adapter):
+    deterministic = False
+
+
+class _OpenAI(Adapter):
+    """One request per state with its own seed, at most ``policy.concurrency`` at once."""
+
+    merge = False
+    kind = "openai"
+
+    def propose_seeded(self, states: Sequence[State], k: int,
+                       seeds: Sequence[int]) -> list[list[Candidate]]:
+        from prover.policy.openai_client import parse_choices
+        from prover.policy.prompts import rank_candidates, request_seed
+
+        policy = self.policy
+        if not states:
+            return []
+        if k <= 0:
+            return [[] for _ in states]
+        n = max(k, policy.n or 0)
+        bodies = []
+        for prompt, seed in zip(policy.prompts(states), seeds, strict=True):
+            body = policy.request_body(prompt, n)
+            if policy.seed is not None:
+                body["seed"] = request_seed(seed, prompt)
+            bodies.append(body)
+        if len(bodies) == 1:
+            responses = [policy.complete(bodies[0])]
+        else:
+            with ThreadPoolExecutor(min(policy.concurrency, len(bodies)),
+                                    thread_name_prefix="batching-openai") as pool:
+                responses = list(pool.map(policy.complete, bodies))
+        return [rank_candidates(parse_choices(r), k, policy.template) for r in responses]
+
+
+class _VLLM(Adapter):
+    """One ``generate`` for the merged states, each prompt seeded by its search's seed."""
+
+    kind = "vllm"
+
+    def propose_seeded(self, states: Sequence[State], k: int,
+                       seeds: Sequence[int]) -> list[list[Candidate]]:
+        from vllm import SamplingParams
+
+        from prover.policy.prompts import rank_candidates, request_seed
+        from prover.policy.vllm_engine import _completions
+
+        policy = self.policy
+        if not states:
+            return []
+        if k <= 0:
+            return [[] for _ in states]
+        n = max(k, policy.n or 0)
+        prompts = policy.prompts(states)
+        params = [SamplingParams(n=n, temperature=policy.temperature, top_p=policy.top_p,
+                                 top_k=policy.top_k, max_tokens=policy.max_tokens, logprobs=0,
+                                 stop=list(policy.template.stop), seed=request_seed(seed, p))
+                  for p, seed in zip(prompts, seeds, strict=True)]
+        outputs = policy.llm.generate(policy.engine_inputs(prompts), params, use_tqdm=False)
+        return [rank_candidates(_completions(out), k, policy.template) for out in outputs]
+
+
+class _HF(Adapter):
+    """One ``generate`` for the merged states; sampling rows draw from their own generators."""
+
+    kind = "hf"
+
+    def propose_seeded(self, states: Sequence[State], k: int,
+                       seeds: Sequence[int]) -> list[list[Candidate]]:
+        from prover.policy.hf_rows import generate_rows
+        from prover.policy.prompts import rank_candidates
+
+        policy = self.policy
+        if not states:
+            return []
+        if k <= 0:
+            return [[] for _ in states]
+        if policy.sampling != "sample":
+            return policy.propose(states, k)  # beam search draws nothing at random
+        n = max(k, policy.num_samples or 0)
+        row_seeds = [state_seed(seed, s.key, j) for s, seed in zip(states, seeds, strict=True)
+                     for j in range(n)]
+        rows = generate_rows(policy, policy.prompts(states), n, row_seeds)
+        return [rank_candidates(rows[i * n:(i + 1) * n], k, policy.template)
+                for i in range(len(states))]
+
+
+def adapter_for(policy: Any) -> Adapter:
+    """The adapter of ``policy`` by its type (imports nothing heavy)."""
+    name = type(policy).__name__
+    adapters: dict[str, type[Adapter]] = {"SymbolicPolicy": _Symbolic, "OpenAIPolicy": _OpenAI,
+                                          "VLLMPolicy": _VLLM, "HFPolicy": _HF}
+    return adapters.get(name, _Generic)(policy)
+
+
+# --------------------------------------------------------------------------- the queue
+@dataclass
+class _Request:
+    states: list[State]
+    k: int
+    seeds: list[int]
+    future: Future[list[list[Candidate]]] = field(default_factory=Future)
+
+
+@dataclass
+class BatchStats:
+    """What the model saw: underlying calls, states per call, proposals per caller."""
+
+    calls: int = 0
+    states: int = 0
+    requests: int = 0
+    max_states: int = 0
+    model_s: float = 0.0
+    sizes: dict[int, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        mean = self.states / self.calls if self.calls else 0.0
+        return {"model_calls": self.calls, "states": self.states, "requests": self.requests,
+                "mean_batch": round(mean, 3), "max_batch_seen": self.max_states,
+                "model_s": round(self.model_s, 3),
+                "batch_sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+
+
+class BatchingPolicy:
+    """The shared queue (see the module docstring). Use :meth:`session` per search; call
+    :meth:`close` (or use it as a context manager) to stop its thread."""
+
+    def __init__(self, policy: Any, *, window_s: float = 0.01, max_batch: int = 64) -> None:
+        if window_s < 0 or max_batch < 1:
+            raise ValueError("need window_s >= 0 and max_batch >= 1")
+        self.policy = policy
+        self.adapter = adapter_for(policy)
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.stats = BatchStats()
+        self._cond = threading.Condition()
+        self._queue: list[_Request] = []
+        self._open = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- sessions
+    @contextmanager
+    def session(self, seed: int) -> Iterator[SearchPolicy]:
+        """A :class:`SearchPolicy` for one search seeded ``seed``, open while in the block."""
+        with self._cond:
+            self._open += 1
+        try:
+            yield SearchPolicy(self, seed)
+        finally:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify_all()
+
+    def submit(self, states: Sequence[State], k: int, seed: int) -> list[list[Candidate]]:
+        """Proposals for ``states`` of the search seeded ``seed`` (merged when the adapter
+        merges; else in this thread)."""
+        seeds = [seed] * len(states)
+        if not states:
+            return []
+        if not self.adapter.merge:
+            started = time.perf_counter()
+            out = self.adapter.propose_seeded(list(states), k, seeds)
+            with self._cond:
+                self._count(len(states), 1, time.perf_counter() - started)
+            return out
+        request = _Request(list(states), k, seeds)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the batching policy is closed")
+            self._queue.append(request)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="batching-policy",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        return request.future.result()
+
+    def _count(self, states: int, requests: int, seconds: float) -> None:
+        self.stats.calls += 1
+        self.stats.states += states
+        self.stats.requests += requests
+        self.stats.max_states = max(self.stats.max_states, states)
+        self.stats.sizes[states] = self.stats.sizes.get(states, 0) + 1
+        self.stats.model_s += seconds
+
+    # ---------------------------------------------------------------- the worker
+    def _loop(self) -> None:
+        while True:
+            batch = self._collect()
+            if batch is None:
+                return
+            self._run(batch)
+
+    def _collect(self) -> list[_Request] | None:
+        """The next merged batch: wait for a first request, then up to ``window_s`` for more
+        (not longer once every open session is waiting or ``max_batch`` states are in)."""
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            deadline = time.monotonic() + self.window_s
+            while True:
+                queued = sum(len(r.states) for r in self._queue)
+                if (queued >= self.max_batch or len(self._queue) >= self._open
+                        or self._closed):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            k = self._queue[0].k
+            batch: list[_Request] = []
+            size = 0
+            rest: list[_Request] = []
+            for request in self._queue:
+                fits = not batch or size + len(request.states) <= self.max_batch
+                if request.k == k and fits:
+                    batch.append(request)
+                    size += len(request.states)
+                else:
+                    rest.append(request)
+            self._queue = rest
+            return batch
+
+    def _run(self, batch: list[_Request]) -> None:
+        states = [s for r in batch for s in r.states]
+        seeds = [seed for r in batch for seed in r.seeds]
+        started = time.perf_counter()
+        try:
+            out = self.adapter.propose_seeded(states, batch[0].k, seeds)
+            if len(out) != len(states):
+                raise ValueError(f"policy returned {len(out)} candidate lists for "
+                                 f"{len(states)} states")
+        except BaseException as exc:  # every caller of the batch gets the error
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        with self._cond:
+            self._count(len(states), len(batch), time.perf_counter() - started)
+        at = 0
+        for request in batch:
+            request.future.set_result(out[at:at + len(request.states)])
+            at += len(request.states)
+
+    def close(self) -> None:
+        """Stop the worker thread once the queue is empty."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> BatchingPolicy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        """The inner policy's provenance plus how calls were batched and seeded."""
+        describe = getattr(self.policy, "describe", None)
+        info = dict(describe()) if callable(describe) else {}
+        info["batching"] = {"adapter": self.adapter.kind, "merged": self.adapter.merge,
+                            "window_s": self.window_s, "max_batch": self.max_batch,
+                            "deterministic": self.adapter.deterministic,
+                            "seeding": "per state: f(search seed, state)"}
+        return info
+
+
+class SearchPolicy:
+    """The :class:`~search.protocols.Policy` one search sees: its calls go to the shared
+    queue under this search's seed."""
+
+    def __init__(self, shared: BatchingPolicy, seed: int) -> None:
+        self.shared = shared
+        self.seed = seed
+
+    def propose(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
+        """Up to ``k`` candidates per state, in the order of ``states``."""
+        return self.shared.submit(states, k, self.seed)

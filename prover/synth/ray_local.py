@@ -1,0 +1,116 @@
+"""Leftovers of a local Ray cluster whose driver was killed: record it, reap it on the next start.
+
+When the driver of a local cluster (``ray.init()`` without an address) is SIGKILLed, Ray's
+agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``, idle workers) outlive it. While
+such a cluster runs, :func:`record_cluster` keeps ``OUT/.ray-local.json``: the driver's pid and
+start time, the node id and the session folder. :func:`reap_leftovers`, called before the next
+local cluster of the same output folder starts, SIGKILLs the processes of this user that belong
+to that recorded cluster (the node id in their environment, the session folder on their command
+line or among their open files), but only when the recorded driver is dead; a cluster given by
+``--ray-address`` is never recorded, so never touched. Linux only (``/proc``); elsewhere both
+are no-ops apart from the record itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+RECORD = ".ray-local.json"
+_PROC = Path("/proc")
+
+
+def start_ticks(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks since boot (None if gone/unknown)."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int, ticks: int | None) -> bool:
+    if ticks is None or start_ticks(pid) != ticks:
+        return False
+    try:
+        state = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def record_cluster(out: Path, node_id: str, session_dir: str | None) -> None:
+    """Write the record of the local cluster this process just started (atomically)."""
+    data = {"driver_pid": os.getpid(), "driver_start": start_ticks(os.getpid()),
+            "node_id": node_id, "session_dir": session_dir}
+    path = out / RECORD
+    tmp = path.with_name(f"{RECORD}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def clear_record(out: Path) -> None:
+    """Forget the record (the cluster was shut down normally)."""
+    (out / RECORD).unlink(missing_ok=True)
+
+
+def _belongs(pid: int, node_id: str, session: str | None) -> bool:
+    base = _PROC / str(pid)
+    try:
+        if f"RAY_NODE_ID={node_id}".encode() in (base / "environ").read_bytes().split(b"\0"):
+            return True
+        if session and session.encode() in (base / "cmdline").read_bytes():
+            return True
+        if session:
+            for fd in (base / "fd").iterdir():
+                try:
+                    if os.readlink(fd).startswith(session + "/"):
+                        return True
+                except OSError:
+                    continue
+    except OSError:
+        return False
+    return False
+
+
+def reap_leftovers(out: Path, *, wait_s: float = 5.0) -> list[int]:
+    """SIGKILL what is left of the cluster recorded in ``out`` (see the module docstring) and
+    drop the record; the pids killed. Nothing is done while the recorded driver lives."""
+    path = out / RECORD
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        node_id = str(data["node_id"])
+        driver, driver_start = int(data["driver_pid"]), data.get("driver_start")
+    except (OSError, ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return []
+    if _alive(driver, driver_start):
+        return []  # another live run owns that cluster
+    session = data.get("session_dir") or None
+    killed: list[int] = []
+    if _PROC.is_dir():
+        uid, me = os.getuid(), os.getpid()
+        for entry in _PROC.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == me:
+                continue
+            pid = int(entry.name)
+            try:
+                if entry.stat().st_uid != uid:
+                    continue
+            except OSError:
+                continue
+            if _belongs(pid, node_id, session):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                except (ProcessLookupError, PermissionError):
+                    pass
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(_alive(p, start_ticks(p)) for p in killed):
+        time.sleep(0.05)
+    path.unlink(missing_ok=True)
+    return killed

@@ -1,0 +1,99 @@
+"""The local pool's worker process: ``python -m prover.synth.worker FD PARENT_PID MEM_GB``.
+
+Workers are started through this module entry point (not ``multiprocessing``'s spawn), so they
+never import or re-run the caller's ``__main__`` (a plain script calling ``synth()`` without an
+``if __name__ == "__main__"`` guard runs once, on every platform). The parent sends its
+``sys.path`` and then the pickled item function over the socket ``FD``; the worker answers
+:data:`READY` once loaded, then each ``(key, payload)`` with ``(key, output, diagnostic)`` until
+it receives None or EOF.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import resource
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+READY = ("ready",)  # the worker's first message (results are 3-tuples)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process die when ``parent_pid`` dies: PR_SET_PDEATHSIG on Linux (checked
+    against a parent that already died), else a daemon thread polling the parent pid."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+
+def limit_memory(mem_gb: float) -> None:
+    """Cap this process's address space at ``mem_gb`` GiB (0 = leave it)."""
+    if mem_gb <= 0:
+        return
+    cap = int(mem_gb * (1 << 30))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def serve(conn: Connection, fn: Any) -> None:
+    """Answer ``(key, payload)`` messages with ``(key, output, diagnostic)`` until None/EOF."""
+    from prover.synth.task import TaskOutput
+
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        key, payload = message
+        output, detail = fn(key, payload)
+        try:
+            conn.send((key, output, detail))
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            conn.send((key, TaskOutput([], ok=False, reason="exception: unpicklable output",
+                                       kind="content"), str(err)))
+
+
+def main(argv: list[str]) -> None:
+    """Set the process up (own group, die with the parent, memory cap), load the item function
+    the parent sends, and serve items."""
+    fd, parent_pid, mem_gb = int(argv[0]), int(argv[1]), float(argv[2])
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    conn = Connection(fd)
+    try:
+        parent_path, blob = conn.recv()
+    except EOFError:
+        return
+    sys.path[:] = list(dict.fromkeys([*sys.path, *parent_path]))
+    fn = pickle.loads(blob)
+    limit_memory(mem_gb)
+    conn.send(READY)  # start-up is over: the parent starts the first item's clock now
+    serve(conn, fn)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,342 @@
+"""The one door to Z3: limits, a guarded ``solve``, one reading of ``unknown``, bounded values.
+
+Every solver setup in the project goes through :func:`solve` (and every Z3 tactic through the
+worker of :mod:`prover.z3.isolate`), under one :class:`Limits`:
+
+- ``timeout_ms`` and ``rlimit`` are handed to Z3;
+- ``wall_s`` is a hard wall-clock guard: in process a :class:`Watchdog` thread interrupts the
+  context at the deadline; a query Z3 is known not to interrupt (see :func:`needs_isolation`:
+  powers with a non-numeral exponent) runs in a worker process that
+  is killed at the deadline, so it cannot outlive it either;
+- ``memory_mb`` caps Z3's memory: the global ``memory_max_size`` parameter in this process
+  (:func:`configure_memory`, set at import) and ``RLIMIT_AS`` plus the same parameter in workers.
+
+``unknown`` is classified once, by :func:`classify_unknown`: a deadline or an interrupt is
+``timeout``; running out of rlimit or memory before the deadline is ``budget``; Z3 giving up
+for a reason of its own (incompleteness) is ``undecidable-fragment``; an exception is
+``backend-error``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from prover.verdicts import UnknownReason
+
+DEFAULT_MEMORY_MB = int(os.environ.get("PROOFGRAPH_Z3_MEMORY_MB", "2048"))
+RLIMIT_PER_SECOND = 50_000_000
+"""rlimit units per second of budget: about twice what Z3 5.4 counted per second of an unrolling
+check on the development machine (27M/s), so the wall-clock timeout normally binds first and the
+rlimit is the machine-independent backstop."""
+IN_WORKER = False
+"""True inside a worker of :mod:`prover.z3.isolate` (which is itself the kill path: no nesting)."""
+MAX_SHOWN_DIGITS = 40
+"""A model number with more digits than this is shown abbreviated (leading digits, count)."""
+
+
+def z3_version() -> str:
+    """The Z3 library version string, e.g. ``4.13.0``."""
+    return str(z3.get_version_string())
+
+
+def allow_concurrent_dec_ref(ctx: z3.Context) -> None:
+    """Let terms of ``ctx`` be released (reference counts decremented) from any thread."""
+    z3.Z3_enable_concurrent_dec_ref(ctx.ref())
+
+
+def configure_memory(memory_mb: int) -> None:
+    """Cap Z3's memory in this process (global ``memory_max_size``, in megabytes)."""
+    z3.set_param("memory_max_size", int(memory_mb))
+
+
+configure_memory(DEFAULT_MEMORY_MB)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The budget of one Z3 call; all of it is recorded in provenance.
+
+    ``wall_s`` is the hard deadline (default: the timeout plus half, plus 0.25 s of grace).
+    """
+
+    timeout_ms: int = 2000
+    rlimit: int = 5_000_000
+    memory_mb: int = DEFAULT_MEMORY_MB
+    wall_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_ms < 1 or self.rlimit < 0 or self.memory_mb < 16:
+            raise ValueError(f"bad Z3 limits: {self}")
+
+    @property
+    def wall(self) -> float:
+        """The hard wall-clock deadline of one call, in seconds."""
+        return self.wall_s if self.wall_s is not None else 1.5 * self.timeout_ms / 1000 + 0.25
+
+    @classmethod
+    def of(cls, budget_s: float, rlimit_per_s: int = RLIMIT_PER_SECOND) -> Limits:
+        """Limits for a budget in seconds (timeout = budget, rlimit proportional)."""
+        budget_s = max(budget_s, 0.001)
+        return cls(max(1, int(budget_s * 1000)), max(1, int(budget_s * rlimit_per_s)),
+                   wall_s=1.5 * budget_s + 0.1)
+
+    def part(self, fraction: float) -> Limits:
+        """A share of these limits (for a phase of a larger call)."""
+        return Limits(max(1, int(self.timeout_ms * fraction)), max(1, int(self.rlimit * fraction)),
+                      self.memory_mb, self.wall * fraction)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON for provenance."""
+        return {"timeout_ms": self.timeout_ms, "rlimit": self.rlimit,
+                "memory_mb": self.memory_mb, "wall_s": round(self.wall, 3)}
+
+
+@dataclass(frozen=True)
+class SatResult:
+    """The outcome of :func:`solve`.
+
+    ``status`` is ``sat``/``unsat``/``unknown``; ``model`` the Z3 model (in-process sat only);
+    ``values`` the bounded text of each ``evaluate`` term in the model (sat only, both paths);
+    ``core`` the names of the tracked assertions in the unsat core; ``reason`` the typed reason
+    of an unknown and ``raw_reason`` Z3's own words; ``elapsed`` wall seconds.
+    """
+
+    status: str
+    model: Any = None
+    core: tuple[str, ...] = ()
+    reason: UnknownReason | None = None
+    elapsed: float = 0.0
+    raw_reason: str = ""
+    values: tuple[str, ...] = ()
+    isolated: bool = False
+
+    @property
+    def sat(self) -> bool:
+        return self.status == "sat"
+
+    @property
+    def unsat(self) -> bool:
+        return self.status == "unsat"
+
+
+def classify_unknown(raw: str, elapsed_s: float, limits: Limits,
+                     interrupted: bool = False) -> UnknownReason:
+    """THE mapping from Z3's ``reason_unknown`` (or error text) and wall time to our reasons."""
+    text = raw.lower()
+    if interrupted or "timeout" in text or elapsed_s >= limits.wall:
+        return UnknownReason.TIMEOUT
+    if "memory" in text:
+        return UnknownReason.BUDGET
+    if any(w in text for w in ("cancel", "interrupt", "resource", "rlimit")):
+        late = elapsed_s * 1000 >= 0.9 * limits.timeout_ms
+        return UnknownReason.TIMEOUT if late else UnknownReason.BUDGET
+    return UnknownReason.UNDECIDABLE
+
+
+def is_limit_text(raw: str) -> bool:
+    """Whether Z3's words say a limit stopped it (not incompleteness, not a real error)."""
+    text = raw.lower()
+    return any(w in text for w in ("timeout", "cancel", "interrupt", "resource", "rlimit",
+                                   "memory"))
+
+
+def error_text(exc: BaseException) -> str:
+    """Z3's error text, decoded and trimmed (parse errors arrive as bytes)."""
+    value = getattr(exc, "value", None)
+    value = value if value is not None else str(exc)
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
+
+
+class _Alarms:
+    """One daemon thread for every watchdog: a heap of deadlines (starting a thread per Z3
+    call cost milliseconds on a loaded machine; registering here costs microseconds)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: float, dog: Watchdog) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (deadline, self._seq, dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="z3-watchdog")
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and not self._heap[0][2].active:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, dog = heapq.heappop(self._heap)
+                dog.fire()
+
+
+_ALARMS = _Alarms()
+
+
+class Watchdog:
+    """Interrupts ``ctx`` when a call outlives ``after_s`` seconds (a context manager)."""
+
+    def __init__(self, ctx: z3.Context, after_s: float) -> None:
+        self._ctx, self._guard = ctx, threading.Lock()
+        self._after = max(after_s, 0.001)
+        self.active = False
+        self.fired = False
+
+    def fire(self) -> None:
+        """Called by the alarm thread at the deadline: interrupt the context if still inside."""
+        with self._guard:
+            if self.active:
+                self.fired = True
+                self._ctx.interrupt()
+
+    def __enter__(self) -> Watchdog:
+        self.active = True
+        _ALARMS.add(time.monotonic() + self._after, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            self.active = False
+
+
+# --------------------------------------------------------------------------- bounded values
+def _digits(text: str) -> str:
+    """A decimal integer text, abbreviated when it has more than MAX_SHOWN_DIGITS digits."""
+    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+    if len(body) <= MAX_SHOWN_DIGITS:
+        return sign + body
+    return f"{sign}{body[:12]}…{body[-4:]} ({len(body)} digits)"
+
+
+def model_value(value: z3.ExprRef) -> str:
+    """A model value as plain exact text, bounded: integers and fractions print in full up to
+    :data:`MAX_SHOWN_DIGITS` digits and abbreviated (with their digit count) beyond; algebraic
+    numbers as 12-digit decimals. Never converts a huge number to a Python int."""
+    if z3.is_int_value(value):
+        return _digits(value.as_string())
+    if z3.is_rational_value(value):
+        num, den = value.numerator().as_string(), value.denominator().as_string()
+        return _digits(num) if den == "1" else f"{_digits(num)}/{_digits(den)}"
+    if z3.is_algebraic_value(value):
+        return value.as_decimal(12).rstrip("?") + " (algebraic)"
+    text = value.sexpr() if z3.is_expr(value) else str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+# --------------------------------------------------------------------------- isolation rule
+
+
+def needs_isolation(terms: Iterable[z3.ExprRef]) -> bool:
+    """Whether a query holds terms Z3 may not interrupt (seen: ``a^(1001/4002 - 1)`` ran for
+    minutes under a 2 s timeout and ignored ``interrupt``): a power whose exponent is not a
+    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code)."""
+    stack = list(terms)
+    if not any("(^ " in term.sexpr() for term in stack):  # cheap C-side prefilter
+        return False
+    seen: set[int] = set()
+    while stack:
+        term = stack.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        if z3.is_quantifier(term):
+            stack.append(term.body())
+            continue
+        if not z3.is_app(term):
+            continue
+        if term.decl().kind() == z3.Z3_OP_POWER:
+            exponent = term.arg(1)
+            if not (z3.is_int_value(exponent) or (z3.is_rational_value(exponent)
+                                                   and exponent.denominator_as_long() == 1)):
+                return True
+        stack.extend(term.children())
+    return False
+
+
+# --------------------------------------------------------------------------- solve
+@dataclass
+class _Query:
+    assertions: list[z3.BoolRef]
+    tracked: list[tuple[str, z3.BoolRef]] = field(default_factory=list)
+    evaluate: list[z3.ExprRef] = field(default_factory=list)
+
+
+def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
+          tracked: Mapping[str, z3.BoolRef] | Sequence[tuple[str, z3.BoolRef]] = (),
+          evaluate: Sequence[z3.ExprRef] = (), options: Mapping[str, Any] | None = None,
+          isolate: bool | None = None, want_model: bool = True) -> SatResult:
+    """Satisfiability of ``assertions`` ∧ ``tracked`` under ``limits`` (see the module docs).
+
+    ``tracked`` assertions are named (the unsat core lists names); ``evaluate`` terms are
+    evaluated in a sat model (``values``); ``options`` are extra solver parameters.
+    ``isolate`` None decides by :func:`needs_isolation`. Never raises for Z3 failures: they
+    come back as ``unknown`` with a typed reason.
+    """
+    pairs = list(tracked.items()) if isinstance(tracked, Mapping) else list(tracked)
+    query = _Query(list(assertions), pairs, list(evaluate))
+    if IN_WORKER:
+        isolate = False
+    elif isolate is None:
+        isolate = needs_isolation([*query.assertions, *(e for _, e in pairs), *query.evaluate])
+    if isolate:
+        from prover.z3.isolate import solve_isolated
+
+        return solve_isolated(query.assertions, pairs, query.evaluate, ctx, limits,
+                              dict(options or {}))
+    return _solve_here(query, ctx, limits, dict(options or {}), want_model)
+
+
+def _solve_here(query: _Query, ctx: z3.Context, limits: Limits, options: dict[str, Any],
+                want_model: bool) -> SatResult:
+    start = time.perf_counter()
+    solver = z3.Solver(ctx=ctx)
+    solver.set("timeout", limits.timeout_ms)
+    solver.set("rlimit", limits.rlimit)
+    for key, value in options.items():
+        solver.set(key, value)
+    try:
+        solver.add(*query.assertions)
+        for tag, expr in query.tracked:
+            solver.assert_and_track(expr, z3.Bool(tag, ctx))
+        with Watchdog(ctx, limits.wall) as dog:
+            result = solver.check()
+    except z3.Z3Exception as exc:
+        elapsed = time.perf_counter() - start
+        text = error_text(exc)
+        reason = classify_unknown(text, elapsed, limits) if is_limit_text(text) \
+            else UnknownReason.BACKEND_ERROR
+        return SatResult("unknown", reason=reason, elapsed=elapsed, raw_reason=text)
+    elapsed = time.perf_counter() - start
+    if result == z3.unsat:
+        return SatResult("unsat", core=tuple(str(c) for c in solver.unsat_core()),
+                         elapsed=elapsed)
+    if result == z3.sat:
+        model = solver.model()
+        values = tuple(model_value(model.eval(t, model_completion=True)) for t in query.evaluate)
+        return SatResult("sat", model=model if want_model else None, values=values,
+                         elapsed=elapsed)
+    raw = solver.reason_unknown()
+    return SatResult("unknown", reason=classify_unknown(raw, elapsed, limits, dog.fired),
+                     elapsed=elapsed, raw_reason=raw)
