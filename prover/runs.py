@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -336,7 +337,7 @@ class Progress:
 
     def __init__(self, total: int, label: str, enabled: bool | None = None, *,
                  initial: int = 0, item_budget_s: float | None = None, workers: int = 1,
-                 interval_s: float = 5.0, stream: TextIO | None = None) -> None:
+                 interval_s: float | None = None, stream: TextIO | None = None) -> None:
         """``initial`` items were done before this session (a resumed run): they count
         towards ``done`` but not towards the rate, so items/s and the ETA stay honest.
         ``enabled=None`` means on (``--no-progress`` turns it off)."""
@@ -346,7 +347,8 @@ class Progress:
         self.enabled = True if enabled is None else enabled
         self.explicit = enabled is True
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval_s = 0.5 if self.tty else interval_s
+        self.interval_s = 0.5 if self.tty else (
+            interval_s if interval_s is not None else _interval_from_env())
         self.item_budget_s = item_budget_s
         self.workers = max(1, workers)
         self.start = time.perf_counter()
@@ -400,3 +402,13 @@ def _duration(seconds: float) -> str:
     if seconds < 6000:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
+
+
+def _interval_from_env() -> float:
+    """Seconds between progress lines when stderr is not a terminal: 5, or
+    ``PROOFGRAPH_PROGRESS_INTERVAL_S`` (a positive number; anything else is ignored)."""
+    try:
+        value = float(os.environ.get("PROOFGRAPH_PROGRESS_INTERVAL_S", "5"))
+    except ValueError:
+        return 5.0
+    return value if 0 < value < 86_400 else 5.0

@@ -223,13 +223,13 @@ def test_threads_each_owning_a_z3_context_survive_a_gc_storm(tmp_path: Path) -> 
             stop.wait(0.005)
 
     serial = tmp_path / "serial"
-    run_eval(bench, serial, EvalOptions(search=search, attempts=1, concurrency=1,
+    run_eval(bench, serial, EvalOptions(search=search, attempts=2, concurrency=1,
                                         progress=False))
     thread = threading.Thread(target=storm, daemon=True)
     thread.start()
     try:
         many = tmp_path / "many"
-        run_eval(bench, many, EvalOptions(search=search, attempts=1, concurrency=8,
+        run_eval(bench, many, EvalOptions(search=search, attempts=2, concurrency=8,
                                           progress=False))
     finally:
         stop.set()

@@ -5,6 +5,7 @@ manifest, shards and store in agreement; its rows equal those of an uninterrupte
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -115,7 +116,9 @@ def test_sigkill_inside_an_open_group_loses_only_that_group(tmp_path: Path) -> N
     command = _command(inp, out)
     command[command.index("--no-progress")] = "--progress"
     command += ["--group-items", "5", "--group-s", "600"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PROOFGRAPH_PROGRESS_INTERVAL_S": "0.1"}  # see items finish mid-run
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
     finished = 0
     try:
         buffer = b""
