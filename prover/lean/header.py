@@ -9,7 +9,7 @@ import re
 _IMPORT = re.compile(r"(?:prelude|import)(?![\w'!?.])")
 
 
-def _comment_end(text: str, i: int) -> int:
+def comment_end(text: str, i: int) -> int:
     """The index just after the comment starting at ``i`` (``--`` line or nested ``/- -/``)."""
     if text.startswith("--", i):
         end = text.find("\n", i)
@@ -33,7 +33,7 @@ def _skip_blank(text: str, i: int, *, docs: bool) -> int:
             i += 1
         elif text.startswith("--", i) or (text.startswith("/-", i) and (
                 docs or not text.startswith(("/--", "/-!"), i))):
-            i = _comment_end(text, i)
+            i = comment_end(text, i)
         else:
             return i
     return i
@@ -65,7 +65,7 @@ def _doc_spans(text: str) -> list[tuple[int, int]]:
     spans, i, n = [], 0, len(text)
     while i < n:
         if text.startswith("--", i) or text.startswith("/-", i):
-            end = _comment_end(text, i)
+            end = comment_end(text, i)
             if text.startswith("/--", i) and not text.startswith("/--/", i):
                 spans.append((i, end))
             i = end
@@ -99,7 +99,7 @@ def detach_docstrings(header: str, statement: str) -> tuple[str, str, str]:
     header = body if docs else header
     i = _skip_blank(statement, 0, docs=False)
     while statement.startswith("/--", i) and not statement.startswith("/--/", i):
-        end = _comment_end(statement, i)
+        end = comment_end(statement, i)
         docs.append(statement[i:end])
         statement = statement[:i] + statement[end:].lstrip()
         i = _skip_blank(statement, i, docs=False)

@@ -371,19 +371,8 @@ def split_declaration(text: str) -> tuple[str, str | None]:
     (``rest`` is None when there is none): the statement text of ``theorem X : T := proof``."""
     depth, i, n = 0, 0, len(text)
     while i < n:
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if text.startswith("/-", i):
-            level, i = 1, i + 2
-            while i < n and level:
-                if text.startswith("/-", i):
-                    level, i = level + 1, i + 2
-                elif text.startswith("-/", i):
-                    level, i = level - 1, i + 2
-                else:
-                    i += 1
+        if text.startswith(("--", "/-"), i):
+            i = comment_end(text, i)
             continue
         char = text[i]
         if char == '"':
@@ -414,7 +403,7 @@ def sorry_command(statement: str) -> str:
 
 
 # Header and docstring text helpers live in prover.lean.header; re-exported for old callers.
-from prover.lean.header import detach_docstrings, split_header  # noqa: E402
+from prover.lean.header import comment_end, detach_docstrings, split_header  # noqa: E402
 
 __all__ = ["COMPLETED", "OPEN_GOALS", "SORRY_WARNING", "Command", "CommandJudgement",
            "CommandResponse", "FileCommand", "LeanError", "Message", "PickleEnvironment",

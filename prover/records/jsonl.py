@@ -101,14 +101,20 @@ def dump_line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None,
+                 tmp: Path | None = None) -> None:
     """Call ``write(tmp)`` on a temp file beside ``path``, fsync it, give it the usual
     permissions (``mode``, default 0666 minus the umask, not mkstemp's 0600), rename it over
-    ``path`` and fsync the folder; the temp file is removed if anything fails."""
+    ``path`` and fsync the folder; the temp file (``tmp`` if given, else a fresh name) is
+    removed if anything fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    if tmp is None:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    else:  # a caller-chosen name (synth's manifest knows its temp files by name)
+        tmp.unlink(missing_ok=True)  # a leftover of a killed write of ours
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(tmp)
         with tmp.open("rb") as handle:

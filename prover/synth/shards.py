@@ -22,11 +22,11 @@ either form (``load_dataset("json"|"parquet", data_files=...)``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from prover.records.jsonl import atomic_write as records_atomic_write
 from prover.runs import file_digest
 from prover.synth.runstate import SynthRunState
 
@@ -45,26 +45,9 @@ def temp_path(path: Path, tag: str) -> Path:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None], tag: str = "synth") -> None:
-    """Call ``write(tmp)`` on a new temp file beside ``path`` (:func:`temp_path`; mode 0666
-    minus the umask), fsync it, rename it over ``path``, and fsync the folder; the temp file is
-    removed if anything fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path, tag)
-    tmp.unlink(missing_ok=True)  # a leftover of a killed write of ours
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        write(tmp)
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """:func:`prover.records.jsonl.atomic_write` through this run's temp file
+    (:func:`temp_path`), so a leftover of a killed write is known to be ours."""
+    records_atomic_write(path, write, tmp=temp_path(path, tag))
 
 
 def require_pyarrow() -> None:
