@@ -5,7 +5,10 @@ reader sees as structure is kept as structure: display and inline math delimiter
 stop (:data:`STOP`), so two displays are never merged into one chain; function application is
 spelled ``name(args)`` (``\\sin``, ``\\log_b``, ``\\binom``, factorial ``n!``); subscripts
 become part of a name (``S_{14}`` -> ``S_14``) and base subscripts a number (``101_2`` -> 5);
-mixed numbers (``3\\frac45``) are sums. What this module does not read (congruences, ``\\pm``,
+mixed numbers (``3\\frac45``) are sums; Greek letters and angles are names (``\\theta`` ->
+``theta``, ``\\angle ABC`` -> ``angle_ABC``), a
+repeating decimal (``0.\\overline{142857}``) its exact fraction, and ``\\implies`` a consequence
+(a stop followed by ``so``); a list dash before a formula is a stop. What this module does not read (congruences, ``\\pm``,
 ``\\overline``, ellipses inside a formula, unknown commands) becomes :data:`OPAQUE`, which makes
 any claim touching it ``unknown: not-formalized`` instead of a guess. Every pattern is linear
 (no nested quantifiers) and every loop is bounded.
@@ -14,6 +17,7 @@ any claim touching it ``unknown: not-formalized`` instead of a guess. Every patt
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 STOP = " ; "  # a hard boundary between claims (displays, \\text{...} with numbers)
 OPAQUE = " \ufffd "  # notation not read (the lexical reader's UNREAD): its claim is unknown
@@ -26,23 +30,50 @@ _TEXT = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|operatorname|mathbf|tex
                    r"\s*\{([^{}]*)\}")
 _FUNCTION_CMD = ("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot",
                  "sec", "csc", "log", "ln", "exp", "lg")
+# Greek letters read as names; those that are also unit words (mu, psi, ...) stay unread, and so
+# do omega and zeta, which competition text uses for complex roots of unity (never real names)
+GREEK_NAMES = frozenset(
+    "alpha beta gamma delta epsilon varepsilon eta theta vartheta iota kappa nu xi rho tau "
+    "upsilon phi varphi chi Gamma Delta Theta Xi Phi".split())
+_GREEK_ALT = "|".join(sorted(GREEK_NAMES, key=len, reverse=True))
 _FUNC_BASE = re.compile(r"\\(?:log|lg)\s*_\s*(?:\{\s*(\d+|[A-Za-z])\s*\}|(\d|[A-Za-z]))\s*"
                         r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|[A-Za-z])(?![\w({^]))")
 _FUNC_POWER = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")\s*\^")
 _FUNC_CALL = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")(?![A-Za-z])\s*"
-                        r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|[A-Za-z](?:_\w)?)(?![\w({^]))")
+                        r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|(?:" + _GREEK_ALT + r")|"
+                        r"[A-Za-z](?:_\w)?)(?![\w({^]))")
 _FUNC_LEFT = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")(?![A-Za-z])")
 _BINOM = re.compile(r"\\[dt]?binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}|\\[dt]?binom\s*(\d)\s*(\d)")
 _CHOOSE = re.compile(r"\{([^{}]*)\\choose([^{}]*)\}")
 _MIXED = re.compile(r"(?<![\w.^_}])(\d+)\s*\\[dt]?frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*"
                     r"(?:\{\s*(\d+)\s*\}|(\d))")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree|°")
+_GREEK = re.compile(r"\\(" + _GREEK_ALT + r")(?![A-Za-z])")
+_IMPLIES = re.compile(r"\\(?:implies|Longrightarrow|Rightarrow|iff|Leftrightarrow|"
+                      r"Longleftrightarrow)(?![A-Za-z])|[⟹⇒⟺⇔]")
+CONSEQUENCE = STOP + "so" + STOP  # "A = B \\implies C = D": C = D is derived, asserted
+# "- \\( x = 3 \\)", "Common difference: - \\(7 - 4\\)": a list dash, not a minus
+_LIST_DASH = re.compile(r"(?:^|(?<=\n)|(?<=:))[ \t]*-[ \t]+(?=\\\(|\\\[|\$|[A-Z])"
+                        r"|(?<=\\\)|\\\])[ \t]*-[ \t]+(?=[A-Z])")
+_REPEATING = re.compile(r"(?<![\d.])(\d+)\.(\d{0,12})\s*\\overline\s*\{\s*(\d{1,12})\s*\}")
+# "= \\left[ 22.8 \\right] = 22": a bracket that is a whole operand is the integer part (or an
+# interval), never plain grouping: not read
+_WHOLE_BRACKET = re.compile(r"(?:^|(?<=[=<>]))\s*(?:\\left\s*)?\[[^\[\]]{0,400}\]"
+                            r"(?=\s*(?:$|[=<>,.;]|\\[lg]eq?\b|\\neq?\b))")
+_FUNC_SQUARED = re.compile(
+    r"\\(" + "|".join(("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan",
+                       "cot", "sec", "csc")) + r")\s*\^\s*(?:\{\s*([2-9])\s*\}|([2-9]))\s*"
+    r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|(?:" + _GREEK_ALT + r")(?![A-Za-z])|"
+    r"[A-Za-z](?:_\w)?(?![\w({^])))")
+# "\\angle ABC", "\\angle B": an angle is a name of its own (angle_ABC), never a product
+_ANGLE = re.compile(r"\\angle\s*(?:\{\s*)?([A-Z]{1,3}(?![A-Za-z])|[A-Za-z](?![A-Za-z]))(?:\s*\})?")
 _OPAQUE_CMD = re.compile(
-    r"\\(?:pmod|bmod|mod|equiv|pm|mp|overline|underline|overrightarrow|vec|hat|bar|widehat|"
+    r"\\(?:pmod|bmod|mod|equiv|overline|underline|overrightarrow|vec|hat|bar|widehat|"
     r"angle|triangle|infty|cdots|ldots|dots|vdots|ddots|sum|prod|int|lim|mid|nmid|perp|parallel|"
-    r"sim|cong|subset|subseteq|in|notin|cup|cap|to|rightarrow|Rightarrow|implies|iff|gcd|lcm|"
+    r"sim|cong|subset|subseteq|in|notin|cup|cap|to|rightarrow|gcd|lcm|"
     r"max|min|det|lfloor|rfloor|lceil|rceil|floor|ceil|setminus|emptyset|forall|exists|partial|"
-    r"nabla|prime|circ|oplus|otimes|wedge|vee|neg|lnot)(?![A-Za-z])|[≡±∓∞∑∏∫]|(?<!\d)…|\.\.\.")
+    r"nabla|prime|circ|oplus|otimes|wedge|vee|neg|lnot)(?![A-Za-z])|[≡∞∑∏∫]|(?<!\d)…|\.\.\.")
+_PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")  # read by formalizer.plus_minus
 _TRUNCATED = re.compile(r"(?<![\d.])(\d+\.\d+)\s*(?:\.{3}|…|\\[lc]?dots(?![A-Za-z]))")
 _SUBSCRIPT = re.compile(r"(?<![\w\\])([A-Za-z])_\s*(?:\{([A-Za-z0-9+\-, ]{1,12})\}|([A-Za-z0-9]))")
 _UNIT_POWER = re.compile(r"(\\(?:text|mathrm|mbox)\s*\{[^{}0-9]*\})\s*\^\s*\{?\s*[23]\s*\}?")
@@ -57,6 +88,7 @@ _SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])")
 _MATH_SEGMENT = re.compile(r"\\\((.{0,2000}?)\\\)|\\\[(.{0,4000}?)\\\]|\$\$(.{0,4000}?)\$\$"
                            r"|\$([^$]{1,2000})\$", re.DOTALL)
 _POINT_NAME = re.compile(r"(?<![\\\w])([A-Z])\s+(?=[A-Z](?![\w(]))")
+_LETTER_MINUS = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
 _LETTER_RUN = re.compile(r"(?<![\\A-Za-z_])([0-9]*)([a-z]{2,4})(?![A-Za-z_(])")
 _MATH_WORDS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "lg",
                          "sqrt", "pi", "binom", "and", "or", "for", "if", "mod", "abs", "then",
@@ -79,11 +111,29 @@ def _split_letters(m: re.Match[str]) -> str:
 
 def _math_products(segment: str) -> str:
     segment = _fixpoint(_POINT_NAME, r"\1", segment)  # "E U = U C": segments EU and UC
+    segment = _LETTER_MINUS.sub(" - ", segment)  # "(u-v)^2": a minus, never a hyphenated word
     return _LETTER_RUN.sub(_split_letters, segment)
+
+
+def _repeating(m: re.Match[str]) -> str:
+    """``0.1\\overline{6}`` -> ``(1/6)``: the exact value of a repeating decimal."""
+    whole, fixed, period = m.group(1), m.group(2), m.group(3)
+    den = 10 ** len(fixed) * (10 ** len(period) - 1)
+    num = int(fixed + period) - int(fixed or "0")
+    value = Fraction(int(whole)) + Fraction(num, den)
+    return f"({value.numerator}/{value.denominator})"
+
+
+def _func_power(m: re.Match[str]) -> str:
+    """``\\sin^2 x`` -> ``(sin(x))^2`` (a positive power of the value; ``^{-1}`` is not read)."""
+    power = m.group(2) or m.group(3)
+    arg = next((g for g in m.groups()[3:] if g is not None), "")
+    return f" ({m.group(1)}({arg}))^{power}"
 
 
 def _segment(m: re.Match[str]) -> str:
     inner = next(g for g in m.groups() if g is not None)
+    inner = _WHOLE_BRACKET.sub(OPAQUE, inner)
     inner = re.sub(r"(?<!\\)\[", "(", re.sub(r"(?<!\\)\]", ")", inner))  # [..] groups in math
     inner = re.sub(r"([})])\s+\(", r"\1(", inner)  # "\frac{a}{b} (x)": a product in a formula
     return STOP + _math_products(inner) + STOP
@@ -149,8 +199,11 @@ def read_latex(text: str) -> str:
     if not has_latex(text):
         return text
     text = _UNIT_POWER.sub(r"\1", text)  # \text{cm}^3: the power belongs to the unit
+    text = _REPEATING.sub(_repeating, text)
+    text = _LIST_DASH.sub(STOP, text)
     text = _fixpoint(_TEXT, _text, text)
     text = _MATH_SEGMENT.sub(_segment, text)
+    text = _IMPLIES.sub(CONSEQUENCE, text)
     text = _DISPLAY.sub(STOP, text)
     text = _ALIGN.sub(" ", text)
     text = _SPACING.sub(" ", text)
@@ -163,10 +216,14 @@ def read_latex(text: str) -> str:
                                        f"{m.group(2) or m.group(4)})", text)
     text = _fixpoint(_CHOOSE, r"binom(\1, \2)", text)
     text = _fixpoint(_FUNC_BASE, _log_base, text)
+    text = _GREEK.sub(r"\1", text)
+    text = _ANGLE.sub(r" angle_\1", text)
+    text = _fixpoint(_FUNC_SQUARED, _func_power, text)
     text = _FUNC_POWER.sub(OPAQUE, text)  # \sin^2 x: not read
     text = _fixpoint(_FUNC_CALL, _function, text)
     text = _FUNC_LEFT.sub(OPAQUE, text)  # a function whose argument we cannot delimit
     text = _TRUNCATED.sub(r"\1…", text)  # "3.363...": digits cut off, not rounded
+    text = _PLUS_MINUS.sub(lambda m: " ± " if m.group(1) == "pm" else " ∓ ", text)
     text = _OPAQUE_CMD.sub(OPAQUE, text)
     text = _BASE.sub(_base, text)
     text = _SUBSCRIPT.sub(_subscript, text)

@@ -253,6 +253,9 @@ def _edge(tokens: Sequence[Token], edge: int, out: int, step: int) -> str | None
                     ("num",) if step < 0 else ("num", "word")) or (
                     tokens[beyond].kind == "other" and tokens[beyond].value not in SEPARATORS)):
                 return f"'{tok.value}' glues the operand to '{tokens[beyond].value}'"
+            if step > 0 and tok.value == "." and 0 <= beyond < len(tokens) and (
+                    tokens[beyond].value == UNREAD):
+                return "unread notation just after the point ('0. <unread>') may continue it"
             if step > 0 and tok.value == "." and 0 <= beyond < len(tokens):
                 nxt = beyond + (tokens[beyond].kind == "word"
                                 and tokens[beyond].value.lower() not in STOP_WORDS)
@@ -277,7 +280,7 @@ def _edge(tokens: Sequence[Token], edge: int, out: int, step: int) -> str | None
         if 0 <= beyond < len(tokens) and tokens[beyond].kind == "op" and tok.value in ",;:.":
             return f"an operator '{tokens[beyond].value}' runs into the operand through '{tok.value}'"
         if step < 0 and tok.value == "," and 0 <= beyond and tokens[beyond].kind == "num" and (
-                _glued(tokens, beyond, out)):
+                _glued(tokens, beyond, out)) and tokens[edge].kind == "num":
             return "a number split by ', ' ('14, 400'): cannot tell where the operand starts"
         return None
     if tok.kind == "num":

@@ -62,9 +62,9 @@ from formalizer.inputs import BadInputFile
 from formalizer.llm_steps_check import LLMStepsChecker, first_error
 from formalizer.llm_steps_lang import GIVEN_KINDS, STEP_KINDS, Choice, FormalLine, choose
 from formalizer.stepcheck import Solution
-from prover import graph as pg
 from prover.arith.check import Limits
-from prover.verdicts import Provenance, Verdict
+from prover.records import graph as pg
+from prover.records.verdicts import Provenance, Verdict
 
 FORMALIZER_VERSION = "1"
 LLM_BACKEND = "proofgraph-llm-steps"
@@ -228,27 +228,3 @@ class LLMStepFormalizer:
                           backend_version=f"z3 {Z3_VERSION}", limits=self.limits.as_dict(),
                           formalizer=f"llm:{self.spec}", formalizer_version=FORMALIZER_VERSION,
                           wall_time_s=round(wall_time_s, 6))
-
-
-def add_to_graph(graph: Any, result: dict[str, Any], step_backend: str) -> None:
-    """Add the LLM claims of ``result`` to its proof graph: step -formalization-> claim and
-    claim -entailment-> claim for the earlier steps each claim used (local premises)."""
-    nodes: list[list[str]] = []
-    for step in result.get("steps") or []:
-        sid = pg.node_id("step", str(step.get("text", "")), step_backend)
-        ids: list[str] = []
-        for claim in (step.get("llm") or {}).get("claims", []):
-            if not claim["formal"] or sid not in graph:
-                continue
-            cid = pg.add_node(graph, "claim", claim["formal"], LLM_BACKEND,
-                              claim_kind=f"llm-{claim['kind']}",
-                              verdict={k: claim["grounded"][k] for k in ("verdict", "reason")},
-                              verdict_local={k: claim["local"][k] for k in ("verdict", "reason")})
-            if not graph.has_edge(sid, cid):
-                pg.add_edge(graph, sid, cid, "formalization", source_text=claim["source"])
-            for dep in claim["premises"]:
-                for src in nodes[dep] if dep < len(nodes) else []:
-                    if src != cid and not graph.has_edge(src, cid) and not graph.has_edge(cid, src):
-                        pg.add_edge(graph, src, cid, "entailment", via="llm-premise")
-            ids.append(cid)
-        nodes.append(ids)

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from formalizer.llm_steps_lang import FormalLine, unbound_names
 from prover.arith.ast import Bin, Expr, Neg, Relation, Var, num, to_infix, to_smt, variables
 from prover.arith.check import Limits, Premises
-from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.arith import Z3ArithBackend
 
 _NEGATION = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}

@@ -76,12 +76,16 @@ def normalize_math(text: str) -> str:
     if latex:
         text = read_latex(text)
     if "\\" in text or "{" in text:
-        text = _fixpoint(_WRAPPERS, r" \1 ", text)
-        text = _fixpoint(_FRAC, r"((\1)/(\2))", text)
-        text = _FRAC_DIGITS.sub(r"((\1)/(\2))", text)
-        text = _fixpoint(_SQRT_N, r"((\2)^(1/(\1)))", text)
-        text = _fixpoint(_SQRT, r"sqrt(\1)", text)
-        text = _fixpoint(_POWER_BRACE, r"^(\1)", text)
+        for _ in range(_MAX_PASSES):  # innermost first: \frac{1 + \sqrt{5}}{2}, \frac{x^{2}}{3}
+            new = _fixpoint(_WRAPPERS, r" \1 ", text)
+            new = _fixpoint(_FRAC, r"((\1)/(\2))", new)
+            new = _FRAC_DIGITS.sub(r"((\1)/(\2))", new)
+            new = _fixpoint(_SQRT_N, r"((\2)^(1/(\1)))", new)
+            new = _fixpoint(_SQRT, r"sqrt(\1)", new)
+            new = _fixpoint(_POWER_BRACE, r"^(\1)", new)
+            if new == text:
+                break
+            text = new
         for pattern, repl in _COMMANDS:
             text = pattern.sub(repl, text)
         text = text.replace("{", "(").replace("}", ")")

@@ -40,6 +40,10 @@ _CASE = re.compile(r"\b(?:case|subcase)\b|^\W*(?:for|when|with)\b", re.IGNORECAS
 # "for a = 3", "when x = 2", "at t = 5": a letter given a value right after the word
 _CASE_TAIL = re.compile(r"\b(?:for|when|with|at)\W{0,8}$", re.IGNORECASE)
 _CASE_OPENING = re.compile(r"\W*(?:case|subcase)\s*\w{0,3}\s*[:.)]", re.IGNORECASE)
+# "... the solutions: First, for u = 0: log x = 0 => x = 1": a case opened inside the sentence;
+# what follows holds in that case only (its bindings must not reach the next case)
+_CASE_LABEL = re.compile(r"\b(?:for|when|if|with)\W{0,8}[A-Za-z](?:_\w+)?\s*=\s*[^:;=.]{1,30}?"
+                         r"[\s;]*:", re.IGNORECASE)
 _NAMED_VALUE = re.compile(r"\s*[A-Za-z](?:_\w+)?\s*(?:=|<|>|!=)")
 _ALTERNATIVE = re.compile(r"\bor\b|\beither\b|\bsolutions?\b|\broots?\b", re.IGNORECASE)
 _VALUE_LIST = re.compile(r"^\s*,\s*-?\s*\d")
@@ -119,8 +123,23 @@ def reductio_step(step: str) -> bool:
     return bool(_REDUCTIO_STEP.search(step[:20_000]))
 
 
-def claim_reading(text: str, start: int, end: int) -> str:
-    """The reading of the claim spanning ``text[start:end]`` (``equation`` when asserted)."""
+_STEP_OPENING = re.compile(r"\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?",
+                           re.IGNORECASE)
+
+
+def _inner_case(text: str, sentence: int, start: int) -> bool:
+    """A case label (``for u = 0:``) before ``start`` in its sentence, not at the step's opening
+    (a step that opens with its case is scoped as a whole by the checker)."""
+    for m in _CASE_LABEL.finditer(text, sentence, start):
+        if not _STEP_OPENING.fullmatch(text, 0, m.start()):
+            return True
+    return False
+
+
+def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
+    """The reading of the claim spanning ``text[start:end]`` (``equation`` when asserted).
+    ``ground``: the claim has no names, so a case opened earlier in its sentence does not make
+    it a supposition (``For n = 2: 2^2 + 1 = 6`` is false in every case)."""
     sentence, clause = _clause_start(text, start)
     prefix = text[clause:start]
     stop = _SENTENCE_END.search(text, end, min(len(text), end + _MAX_SCAN))
@@ -130,7 +149,8 @@ def claim_reading(text: str, start: int, end: int) -> str:
     if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix):
         return "hypothesis"
     if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and _NAMED_VALUE.match(text, start)) or (
-            _CASE_OPENING.match(text, sentence)):
+            _CASE_OPENING.match(text, sentence)) or (
+            not ground and _inner_case(text, sentence, start)):
         return "case"
     after = text[end:end + 40]
     before = text[max(clause, start - 40):start]

@@ -15,7 +15,7 @@ from fractions import Fraction
 from prover.arith.ast import Bin, Expr, Neg, Relation
 from prover.arith.check import check_ground
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
-from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.records.verdicts import UnknownReason, Verdict, unknown
 
 _REMAINDER = re.compile(r"\bremainder\b|\bleft over\b|\bremaining\b|\bfull\b|\bwhole\b",
                         re.IGNORECASE)

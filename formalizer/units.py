@@ -68,10 +68,17 @@ class UnitsProblem:
 
 @cache
 def registry() -> Any:
-    """pint's default registry with exact (Fraction) magnitudes and the extra definitions."""
+    """pint's default registry with exact (Fraction) magnitudes and the extra definitions,
+    loaded once per process on the first word that may be a unit. pint's own cache of its parsed
+    definition files (``cache_folder=":auto:"``, the user's cache directory) makes a load after
+    the first about ten times faster; where that folder cannot be used, it loads without it."""
     import pint
 
-    ureg = pint.UnitRegistry(non_int_type=Fraction, autoconvert_offset_to_baseunit=False)
+    try:
+        ureg = pint.UnitRegistry(non_int_type=Fraction, autoconvert_offset_to_baseunit=False,
+                                 cache_folder=":auto:")
+    except Exception:  # noqa: BLE001 - an unusable or corrupt cache: load without it
+        ureg = pint.UnitRegistry(non_int_type=Fraction, autoconvert_offset_to_baseunit=False)
     for line in EXTRA_DEFINITIONS:
         ureg.define(line)
     return ureg

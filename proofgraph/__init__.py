@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prover.verdicts import package_version
+from prover.records.verdicts import package_version
 
 __version__ = package_version()
 __all__ = ["audit", "check", "check_solution", "entail", "entail_file", "eval_bench", "formalize",

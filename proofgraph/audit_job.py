@@ -16,8 +16,9 @@ from prover.lean.audit import AuditPolicy
 from prover.lean.audit_rows import CHECKER_VERSION, audit_row, result_graph
 from prover.lean.pool import HeaderPool
 from prover.lean.repl import ReplConfig
+from prover.records.job import report_nothing
 from prover.records.runner import Item, Job, Outcome, Rejection, RunSettings, Session, run_job
-from prover.runs import file_digest
+from prover.records.runs import file_digest
 
 Reporter = Callable[[str], None]
 
@@ -36,7 +37,7 @@ class AuditOptions:
     timeout_s: float = 120.0
     repl_command: str | None = None
     lean: bool = True
-    report: Reporter = field(default=lambda message: None)
+    report: Reporter = field(default=report_nothing)
 
 
 def _backend(opts: AuditOptions) -> Any:

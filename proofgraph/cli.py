@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,34 @@ def positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be positive")
     return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds for argparse: a finite number >= 0, else a clear error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def add_scale_options(p: argparse.ArgumentParser) -> None:
+    """The options of commands that run many searches: K in flight on one batched policy,
+    worker processes, Ray (``prove`` and ``eval`` share them)."""
+    p.add_argument("--concurrency", type=positive, default=1,
+                   help="theorem searches in flight (K), sharing one batched policy")
+    p.add_argument("--batch-window-ms", type=float, default=10.0,
+                   help="how long the policy queue waits to merge calls of K searches")
+    p.add_argument("--max-batch", type=positive, default=64,
+                   help="most states in one merged policy call")
+    p.add_argument("--workers", type=positive, default=1,
+                   help="worker processes (or Ray tasks with --ray), each with its own "
+                        "K searches and policy")
+    p.add_argument("--ray", action="store_true",
+                   help="run on Ray (--workers of them; a local cluster unless --ray-address)")
+    p.add_argument("--ray-address", help="an existing Ray cluster (implies --ray)")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -57,7 +86,7 @@ def _version_line() -> str:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from prover.verdicts import package_version
+    from prover.records.verdicts import package_version
 
     try:
         z3 = f", z3 {version('z3-solver')}"
@@ -89,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --formalizer llm:...: samples per step (majority choice)")
     check.add_argument("--llm-max-new-tokens", type=positive, default=256,
                        help="with --formalizer llm:...: token budget per sample")
+    check.add_argument("--solver-budget", type=seconds, default=None, metavar="SECONDS",
+                       help="Z3 seconds per solution (default 0.25); what exact arithmetic "
+                            "cannot decide after that is unknown: budget")
     entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
                             description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
                                         " answers True / False / Uncertain with evidence.")
@@ -140,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leandojo: seconds for a Dojo to start (apart from --tactic-timeout)")
     prove.add_argument("--lean-processes", type=positive,
                        help="lean-repl: REPL processes kept warm (default: from cores and memory)")
+    add_scale_options(prove)
     runs = sub.add_parser("runs", help="list the runs of a store")
     runs.add_argument("--store", type=Path, required=True)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
@@ -186,6 +219,7 @@ def _job(args: argparse.Namespace) -> int:
                       llm_samples=getattr(args, "llm_samples", 4),
                       llm_max_new_tokens=getattr(args, "llm_max_new_tokens", 256),
                       workers=args.workers, ray=args.ray,
+                      solver_budget_s=getattr(args, "solver_budget", None),
                       report=report)
     job = run_check if args.command == "check" else run_entail
     summary, results = job(args.input, opts)
@@ -194,7 +228,7 @@ def _job(args: argparse.Namespace) -> int:
 
 
 def _prove(args: argparse.Namespace) -> int:
-    from proofgraph.prove_job import ProveError, ProveOptions, run_prove
+    from proofgraph.prove_job import ProveError, ProveOptions, ScaleOptions, run_prove
     from search.best_first import SearchConfig
 
     if args.repo or args.file or args.theorem:
@@ -211,6 +245,10 @@ def _prove(args: argparse.Namespace) -> int:
                               wall_timeout_s=args.wall_timeout,
                               max_expansions=args.max_expansions, max_depth=args.max_depth,
                               length_normalize=args.length_normalize, seed=args.seed)
+        scale = ScaleOptions(concurrency=args.concurrency, window_s=args.batch_window_ms / 1000,
+                             max_batch=args.max_batch, workers=args.workers,
+                             ray=args.ray or args.ray_address is not None,
+                             ray_address=args.ray_address)
     except ValueError as err:
         return fail(str(err))
     opts = ProveOptions(backend=args.backend, policy=args.policy, search=search, out=args.out,
@@ -230,7 +268,7 @@ def _prove(args: argparse.Namespace) -> int:
     elif not args.input.is_file():
         return fail(f"{args.input}: no such file")
     try:
-        summary, results = run_prove(source, opts)
+        summary, results = run_prove(source, opts, scale)
     except ProveError as err:
         return fail(str(err))
     if args.json:
@@ -243,9 +281,9 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from prover import graph as pg
+    from prover.records import graph as pg
+    from prover.records.store import Store
     from prover.report.viewer import ViewerError, render_target
-    from prover.store import Store
 
     if not (args.jsonl or args.graph or args.html):
         return fail("export needs an output: --jsonl F.jsonl, --graph F.json|F.graphml "
@@ -287,7 +325,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from prover.store import Store
+    from prover.records.store import Store
 
     if not args.store.is_file():
         return fail(f"{args.store}: no such store")
@@ -313,8 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from prover.policy.openai_client import PolicyRequestError
     from prover.records.files import LockedError, OutputPathError
     from prover.records.runner import RunInterrupted
-    from prover.runs import RunConflict
-    from prover.store import StoreError
+    from prover.records.runs import RunConflict
+    from prover.records.store import StoreError
 
     args = build_parser().parse_args(argv)
     try:

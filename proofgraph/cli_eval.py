@@ -14,7 +14,7 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add the ``eval`` subcommand to ``sub`` (an argparse subparsers object)."""
-    from proofgraph.cli import positive
+    from proofgraph.cli import add_scale_options, positive
 
     p = sub.add_parser(
         "eval", help="evaluate a prover on a benchmark: pass@k, coverage curve, HTML report",
@@ -27,9 +27,17 @@ def register(sub: Any) -> None:
     p.add_argument("--backend", default="z3", help="z3 | lean-repl | leandojo")
     p.add_argument("--policy", default="symbolic",
                    help="symbolic | hf:PATH | openai:URL#MODEL | vllm:PATH")
+    p.add_argument("--mode", choices=("search", "whole"), default="search",
+                   help="search: best-first tactic search; whole: the model writes whole "
+                        "proofs, checked by the backend's final checker, repaired from errors")
+    p.add_argument("--repair-rounds", type=int, default=0, metavar="R",
+                   help="whole mode: rounds of repair from the checker's errors (default 0)")
+    p.add_argument("--prompt-format", metavar="NAME|FILE",
+                   help="whole mode: prompt format (deepseek-prover-v1.5[-cot], "
+                        "deepseek-prover-v2[-cot], goedel-prover-v2, kimina-prover, z3-script, "
+                        "or a .prompt file; default deepseek-prover-v2 for Lean, z3-script for Z3)")
     p.add_argument("--attempts", type=positive, default=1, help="searches per theorem (N)")
-    p.add_argument("--concurrency", type=positive, default=1,
-                   help="theorem searches in flight (K), one batched policy")
+    add_scale_options(p)
     p.add_argument("--out", type=Path, help="output folder (resumable)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--seed", type=int, default=0, help="base seed of the attempts")
@@ -41,10 +49,6 @@ def register(sub: Any) -> None:
     p.add_argument("--wall-timeout", type=float, default=60.0, help="seconds per attempt")
     p.add_argument("--max-expansions", type=int, default=200, help="nodes per attempt")
     p.add_argument("--max-depth", type=int, default=64)
-    p.add_argument("--batch-window-ms", type=float, default=10.0,
-                   help="how long the policy queue waits to merge calls")
-    p.add_argument("--max-batch", type=positive, default=64,
-                   help="most states in one merged policy call")
     p.add_argument("--repl-command", help="the whole Lean REPL command line (lean-repl)")
     p.add_argument("--lean-processes", type=positive, help="cap of the per-header REPL pool")
     p.add_argument("--limit", type=positive, help="only the first N attempts (a trial)")
@@ -91,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
                            temperature=args.temperature, max_new_tokens=args.max_new_tokens,
                            repl_command=args.repl_command, lean_processes=args.lean_processes,
                            fresh=args.fresh, progress=args.progress, limit=args.limit,
-                           report=lambda message: print(message, file=sys.stderr))
+                           report=lambda message: print(message, file=sys.stderr),
+                           mode=args.mode, repair_rounds=args.repair_rounds,
+                           prompt_format=args.prompt_format, workers=args.workers,
+                           ray=args.ray or bool(args.ray_address),
+                           ray_address=args.ray_address)
         summary = run_eval(args.input, args.out, opts)
     except (ProveError, ValueError) as err:
         return fail(str(err))

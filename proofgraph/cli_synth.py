@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
     from proofgraph.cli import EXIT_OK, EXIT_REJECTED, fail
     from proofgraph.synth_api import SynthError, make_task
-    from prover.runs import RunConflict
-    from prover.store import StoreError
+    from prover.records.runs import RunConflict
+    from prover.records.store import StoreError
     from prover.synth.engine import SynthInputError, SynthOptions, run_synth
 
     try:

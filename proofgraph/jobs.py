@@ -19,8 +19,9 @@ from typing import Any
 from formalizer.inputs import InputError, read_solutions
 from formalizer.llm_steps import LLMFormalizerError
 from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
-from prover import graph as pg
 from prover.arith.check import Limits
+from prover.records import graph as pg
+from prover.records.job import report_nothing
 from prover.records.jsonl import atomic_write_text
 from prover.records.results import EntailmentResult, SolutionResult
 from prover.records.runner import (
@@ -33,9 +34,8 @@ from prover.records.runner import (
     jsonl_rows,
     run_job,
 )
+from prover.records.runs import file_digest
 from prover.report.html import render_step_report
-from prover.runs import file_digest
-from prover.verdicts import Provenance, Verdict
 
 Reporter = Callable[[str], None]
 
@@ -54,13 +54,14 @@ class JobOptions:
     fresh: bool = False
     progress: bool | None = None
     limit: int | None = None
-    report: Reporter = field(default=lambda message: None)
+    report: Reporter = field(default=report_nothing)
     formalizer: str = "rules"
     llm_samples: int = 4
     llm_max_new_tokens: int = 256
     llm_chunk: int = 16
     workers: int = 1
     ray: bool = False
+    solver_budget_s: float | None = None  # check: Z3 seconds per solution (None: the default)
 
     def settings(self, outputs: Iterable[tuple[str, Path | None]] = ()) -> RunSettings:
         """The runner's view of these options."""
@@ -153,6 +154,8 @@ class CheckJob(Job):
                                        "checker": "arith-extract/1"}
         # ``limit`` stays None in the config so run ids match runs recorded before a limit
         # stopped naming a run.
+        if opts.solver_budget_s is not None:  # in the run id only when set (old ids hold)
+            self.config["solver_budget_s"] = opts.solver_budget_s
         self.uses_llm = model_spec(opts.formalizer) is not None
         if self.uses_llm:
             self.config.update(formalizer=opts.formalizer, llm_samples=opts.llm_samples,
@@ -175,7 +178,8 @@ class CheckJob(Job):
         self.llm = make_formalizer(self.opts.formalizer, limits=limits, run_id=run_id,
                                    samples=self.opts.llm_samples,
                                    max_new_tokens=self.opts.llm_max_new_tokens)
-        self.checker = StepChecker(limits, run_id=run_id)
+        self.checker = StepChecker(limits, run_id=run_id) if self.opts.solver_budget_s is None \
+            else StepChecker(limits, run_id=run_id, solver_budget_s=self.opts.solver_budget_s)
 
     def total(self) -> int | None:
         return count_lines(self.path) if self.path.is_file() else None
@@ -206,10 +210,10 @@ class CheckJob(Job):
             rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
             claims = len(rows)
             if self.llm is not None:
-                from formalizer.llm_steps import add_to_graph
+                from formalizer.llm_steps import LLM_BACKEND
 
                 rows += self.llm.annotate(result, forms[position])
-                add_to_graph(graph, result, BACKEND_NAME)
+                pg.add_llm_claims(graph, result, BACKEND_NAME, LLM_BACKEND)
             stats = {"claims": float(claims), "check_s": mid - began,
                      "graph_s": time.perf_counter() - mid}
             outcomes.append(Outcome(result, graph, root, rows, stats=stats))
@@ -262,23 +266,6 @@ def whole_run_figures(summary: dict[str, Any], run_wall_s: float | None) -> dict
 
 
 # --------------------------------------------------------------------------- entail
-def entailment_graph(result: dict[str, Any]) -> tuple[Any, str | None, list]:
-    """Proof graph of one entailment result: premises -entailment-> conclusion for the premises
-    in the unsat core (all premises when there is no core), the verdict on the conclusion."""
-    if result.get("error") or "verdict" not in result:
-        return None, None, []
-    graph = pg.new_graph()
-    conclusion = pg.add_node(graph, "claim", result["conclusion"], "z3-fol",
-                             answer=result["answer"])
-    used = result.get("evidence", {}).get("core_indices")
-    for index, text in enumerate(result["premises"]):
-        node = pg.add_node(graph, "statement", text, "z3-fol")
-        if used is None or index in used:
-            pg.add_edge(graph, node, conclusion, "entailment", premise_index=index)
-    verdict = Verdict.from_dict({**result["verdict"], "evidence": result.get("evidence", {})})
-    return graph, conclusion, [(conclusion, verdict, Provenance.from_dict(result["provenance"]))]
-
-
 def _entail_error(result: dict[str, Any]) -> dict[str, Any]:
     """Move a structured error to ``error_detail`` and keep its message in ``error``."""
     if isinstance(result.get("error"), dict):
@@ -343,7 +330,7 @@ class EntailJob(Job):
                 report = f"row {result.get('id')!r}: {where}{err.get('message', err)}"
             result["line"] = item.seq
             result = _entail_error(result)
-            graph, root, verdicts = entailment_graph(result)
+            graph, root, verdicts = pg.entailment_graph(result)
             outcomes.append(Outcome(result, graph, root, verdicts, report))
         return outcomes
 

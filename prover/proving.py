@@ -23,12 +23,14 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from prover.policy.openai_client import PolicyRequestError
-from prover.search_graph import search_graph
-from prover.verdicts import Provenance, UnknownReason, Verdict, unknown
+from prover.records.job import report_nothing
+from prover.records.search_graph import search_graph
+from prover.records.verdicts import Provenance, UnknownReason, Verdict, unknown
 from search import protocols as sp
 from search.best_first import SearchConfig, best_first_search
 from search.protocols import Environment, Policy
@@ -68,7 +70,7 @@ class ProveOptions:
     dojo_startup_timeout_s: float = 600.0
     lean_processes: int | None = None
     lean_header_timeout_s: float = 600.0
-    report: Reporter = field(default=lambda message: None)
+    report: Reporter = field(default=report_nothing)
     resources: dict[str, Any] = field(default_factory=dict)  # per-job pools, closers
 
 
@@ -78,22 +80,28 @@ class Backend:
 
     family: str  # "z3" or "lean": which symbolic portfolio and prompt style apply
     make_env: Callable[[Mapping[str, Any], ProveOptions], Environment]
-    recheck: Callable[[Mapping[str, Any], list[str], ProveOptions], Verdict]
+    recheck: Callable[..., Verdict]  # (row, proof, opts, deadline=None) -> Verdict
     statement: Callable[[Mapping[str, Any]], str]
     version: Callable[..., str]  # (opts: ProveOptions | None = None) -> str
     unavailable: Callable[[], tuple[type[BaseException], ...]] = lambda: ()
 
 
 def _z3_env(row: Mapping[str, Any], opts: ProveOptions) -> Environment:
+    """The row's Z3 environment; its preflight and every Z3 call draw from one deadline, the
+    row's ``wall_timeout_s`` from now (the environment is made right before its search)."""
     from prover.z3.env import Z3Env
 
-    return Z3Env(row)
+    return Z3Env(row, deadline=time.monotonic() + opts.search.wall_timeout_s)
 
 
-def _z3_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
+def _z3_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions,
+                deadline: float | None = None) -> Verdict:
+    """The proof replayed in a fresh context, within what is left of the row's ``deadline``
+    (a :func:`time.monotonic` instant) when one is given."""
     from prover.z3.env import check_proof
 
-    return check_proof(row, proof, budget_s=max(opts.search.tactic_timeout_s, 1.0) * 2)
+    return check_proof(row, proof, budget_s=max(opts.search.tactic_timeout_s, 1.0) * 2,
+                       deadline=deadline)
 
 
 def _z3_version(opts: ProveOptions | None = None) -> str:
@@ -128,12 +136,21 @@ def _lean_pool(opts: ProveOptions) -> Any:
     return opts.resources["lean_pool"]
 
 
-def _lean_row(row: Mapping[str, Any]) -> tuple[str, str]:
+def _statement_header(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The row's Lean ``statement`` and ``header`` (default empty), or None when either is
+    missing or not a string."""
     statement, header = row.get("statement"), row.get("header", "")
     if not isinstance(statement, str) or not isinstance(header, str):
+        return None
+    return statement, header
+
+
+def _lean_row(row: Mapping[str, Any]) -> tuple[str, str]:
+    found = _statement_header(row)
+    if found is None:
         raise RowError(f"row {row.get('id')!r}: lean rows need 'statement' (and optional "
                        "'header') strings")
-    return statement, header
+    return found
 
 
 def _lean_repl_env(row: Mapping[str, Any], opts: ProveOptions) -> Environment:
@@ -159,9 +176,22 @@ def audit_proof(statement: str, header: str, proof: list[str], opts: ProveOption
                    detail=verdict.detail, evidence={**verdict.evidence, "audit": checks})
 
 
-def _lean_repl_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
-    statement, header = _lean_row(row)
-    return audit_proof(statement, header, proof, opts)
+def _lean_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions,
+                  deadline: float | None = None, *, beside_dojo: bool = False) -> Verdict:
+    """The one trust audit of a Lean proof, for both Lean backends (``deadline`` is unused:
+    the audit's REPL calls carry their own timeouts). ``beside_dojo``: the proof came from a
+    Dojo, so the audit needs a REPL configured beside it; without one, or without the row's
+    ``statement`` (and ``header``) text, the verdict is ``unknown: not-audited`` (lean-dojo's
+    own "proof finished" accepts ``native_decide`` and forged axioms)."""
+    if beside_dojo and not repl_beside_dojo(opts):
+        return unknown(UnknownReason.NOT_AUDITED,
+                       "the Dojo found a proof, but no Lean REPL is configured to audit it "
+                       "(give --repl-command or PROOFGRAPH_LEAN_REPL_CMD for the traced repo)")
+    found = _statement_header(row)
+    if found is None:
+        return unknown(UnknownReason.NOT_AUDITED,
+                       "the row has no 'statement' (and 'header') text for the audit")
+    return audit_proof(*found, proof, opts)
 
 
 def _lean_version(opts: ProveOptions | None = None) -> str:
@@ -197,21 +227,6 @@ def repl_beside_dojo(opts: ProveOptions) -> bool:
 
     return bool(opts.repl_command or opts.lean_command or os.environ.get(REPL_CMD_ENV)
                 or os.environ.get("PROOFGRAPH_LEAN_REPL"))
-
-
-def _dojo_recheck(row: Mapping[str, Any], proof: list[str], opts: ProveOptions) -> Verdict:
-    """The same trust audit as lean-repl, in the REPL configured beside the Dojo (the row
-    gives the theorem's ``statement`` and ``header``); without one: ``unknown: not-audited``
-    (lean-dojo's own "proof finished" accepts ``native_decide`` and forged axioms)."""
-    statement, header = row.get("statement"), row.get("header", "")
-    if not repl_beside_dojo(opts):
-        return unknown(UnknownReason.NOT_AUDITED,
-                       "the Dojo found a proof, but no Lean REPL is configured to audit it "
-                       "(give --repl-command or PROOFGRAPH_LEAN_REPL_CMD for the traced repo)")
-    if not isinstance(statement, str) or not isinstance(header, str):
-        return unknown(UnknownReason.NOT_AUDITED,
-                       "the row has no 'statement' (and 'header') text for the audit")
-    return audit_proof(statement, header, proof, opts)
 
 
 def _dojo_version(opts: ProveOptions | None = None) -> str:
@@ -259,11 +274,11 @@ def _dojo_statement(row: Mapping[str, Any]) -> str:
 
 BACKENDS: dict[str, Backend] = {
     "z3": Backend("z3", _z3_env, _z3_recheck, _z3_statement, _z3_version),
-    "lean-repl": Backend("lean", _lean_repl_env, _lean_repl_recheck,
+    "lean-repl": Backend("lean", _lean_repl_env, _lean_recheck,
                          lambda row: str(row.get("statement")), _lean_version,
                          lambda: _lean_errors("repl")),
-    "leandojo": Backend("lean", _dojo_env, _dojo_recheck, _dojo_statement, _dojo_version,
-                        lambda: _lean_errors("dojo")),
+    "leandojo": Backend("lean", _dojo_env, partial(_lean_recheck, beside_dojo=True),
+                        _dojo_statement, _dojo_version, lambda: _lean_errors("dojo")),
 }
 
 
@@ -372,7 +387,8 @@ def prove_row(row: Mapping[str, Any], backend: Backend, policy: Policy, policy_i
         data = search.to_dict()
         stage = "recheck"
         if search.status == "proved" and search.proof is not None:
-            verdict = backend.recheck(row, list(search.proof), opts)
+            verdict = backend.recheck(row, list(search.proof), opts,
+                                      deadline=getattr(env, "deadline", None))
         elif search.status == "failed":
             verdict = unknown(UnknownReason.BUDGET, "every candidate tactic failed")
         else:

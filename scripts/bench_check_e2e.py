@@ -2,6 +2,7 @@
 loop over the same claims, in the same run, and the share of time per stage.
 
     python scripts/bench_check_e2e.py ../shared/data/gsm8k/train.jsonl [--profile-rows 2000]
+        [--workers 1 2]
 
 1. ``proofgraph check DATA --store S --json`` in a subprocess: claims/s from its summary
    (claims checked / in-run wall time) and from the outside (wall time with start-up).
@@ -39,18 +40,19 @@ _STAGES = (
     ("read", "formalizer/inputs.py", "read_solutions"),
     ("extract", "formalizer/extract.py", "extract_claims"),
     ("check+extract", "formalizer/stepcheck.py", "check"),
-    ("graph", "prover/graph.py", "solution_graph"),
-    ("store", "prover/runs.py", "commit"),
-    ("store-final", "prover/runs.py", "flush"),
-    ("collect", "prover/runs.py", "results"),
+    ("graph", "prover/records/graph.py", "solution_graph"),
+    ("store", "prover/records/runs.py", "commit"),
+    ("store-final", "prover/records/runs.py", "flush"),
+    ("collect", "prover/records/runs.py", "results"),
 )
 
 
-def end_to_end(data: Path, workdir: Path) -> dict[str, Any]:
-    """Run the CLI on ``data`` with a fresh store; its summary plus the outside wall time."""
-    store = workdir / "e2e.sqlite"
+def end_to_end(data: Path, workdir: Path, workers: int = 1) -> dict[str, Any]:
+    """Run the CLI on ``data`` with a fresh store (``--workers``); its summary plus the outside
+    wall time."""
+    store = workdir / f"e2e-{workers}.sqlite"
     cmd = [sys.executable, "-m", "proofgraph.cli", "check", str(data), "--store", str(store),
-           "--json", "--no-progress"]
+           "--json", "--no-progress", "--workers", str(workers)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - start
@@ -141,6 +143,9 @@ def main() -> int:
     parser.add_argument("--profile-rows", type=int, default=2000,
                         help="rows for the stage profile (0: skip)")
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="end-to-end runs with these --workers values (default: 1); the "
+                             "first one's claims feed the naive loop")
     parser.add_argument("--profile-only", action="store_true",
                         help="only the stage profile (no end-to-end run, no naive loop)")
     args = parser.parse_args()
@@ -153,24 +158,30 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        e2e = end_to_end(args.data, work)
-        summary = e2e["summary"]
-        claims = stored_claims(e2e["store"])
+        runs = [end_to_end(args.data, work, workers) for workers in args.workers]
+        claims = stored_claims(runs[0]["store"])
         naive_s, proved = naive(claims)
         shares = stage_shares(args.data, args.profile_rows, work) if args.profile_rows else None
-    ours = summary["claims_checked_now"] / summary["wall_s"]
-    outside = summary["claims_checked_now"] / e2e["outside_wall_s"]
     naive_rate = len(claims) / naive_s
-    figures = {"rows": summary["solutions"] + summary["rejected"],
-               "claims": summary["claims_checked_now"], "check_wall_s": summary["wall_s"],
-               "check_claims_per_s": round(ours, 1),
-               "check_claims_per_s_with_startup": round(outside, 1),
-               "naive_claims": len(claims), "naive_proved": proved,
-               "naive_wall_s": round(naive_s, 3), "naive_claims_per_s": round(naive_rate, 1),
-               "ratio": round(ours / naive_rate, 2), "stages": shares}
+    figures: dict[str, Any] = {"naive_claims": len(claims), "naive_proved": proved,
+                               "naive_wall_s": round(naive_s, 3),
+                               "naive_claims_per_s": round(naive_rate, 1), "stages": shares}
+    for workers, e2e in zip(args.workers, runs, strict=True):
+        summary = e2e["summary"]
+        ours = summary["claims_checked_now"] / summary["wall_s"]
+        outside = summary["claims_checked_now"] / e2e["outside_wall_s"]
+        figures[f"workers_{workers}"] = {
+            "rows": summary["solutions"] + summary["rejected"],
+            "claims": summary["claims_checked_now"], "check_wall_s": summary["wall_s"],
+            "check_claims_per_s": round(ours, 1),
+            "check_claims_per_s_with_startup": round(outside, 1),
+            "ratio": round(ours / naive_rate, 2)}
     print(json.dumps(figures, indent=2))
-    print(f"check --store: {ours:.0f} claims/s; naive fresh solver: {naive_rate:.0f} claims/s; "
-          f"ratio {ours / naive_rate:.2f}x (goal >= 10x)")
+    for workers in args.workers:
+        run = figures[f"workers_{workers}"]
+        print(f"check --store --workers {workers}: {run['check_claims_per_s']:.0f} claims/s; "
+              f"naive fresh solver: {naive_rate:.0f} claims/s; ratio {run['ratio']:.2f}x "
+              "(goal >= 10x)")
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0

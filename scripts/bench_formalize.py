@@ -186,7 +186,7 @@ def run_section(name: str, items: list[Any], sampler: Any, config: Any, batch: i
                 progress: bool | None, out: Any | None) -> tuple[list[dict[str, Any]], float]:
     """Formalize ``items`` in batches; returns the result dicts and the formalize wall time."""
     from formalizer.autoformalize import formalize
-    from prover.runs import Progress
+    from prover.records.runs import Progress
 
     meter = Progress(len(items), name, progress)
     results: list[dict[str, Any]] = []

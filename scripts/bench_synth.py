@@ -6,7 +6,8 @@ time spent on the commit path (row hashing + provenance, store transaction, shar
     python scripts/bench_synth.py --no-ray --gsm8k-n 200 --json bench.json
 
 Every configuration runs fresh in its own temporary output folder. ``speedup`` is rows/s with
-2 workers over rows/s with 1 (the goal on 2 cores is >= 1.8), end to end (``wall``: includes
+2 workers over rows/s with 1 (the goal on 2 cores is >= 1.8; with ``--repeat N`` the median
+over N rounds run in alternating order), end to end (``wall``: includes
 starting the workers or the Ray cluster) and after start-up (``run``: from the first result on).
 ``writer cpu`` is the CPU time of this process (the single writer, and Ray's driver) per item.
 Note that a search under a wall or tactic timeout may emit different rows when the machine is
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import tempfile
 import time
 from itertools import islice
@@ -68,6 +70,16 @@ def _one(task: str, inp: Path, workers: int, ray: bool, options: dict[str, Any])
             "load": round(load, 2)}
 
 
+def _median_record(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record with the median of each rate over ``runs`` (rounds of one configuration)."""
+    out = dict(runs[0])
+    for key in ("rows_per_s", "rows_per_s_run", "commit_share", "writer_cpu_ms_per_item",
+                "worker_cpu_ms_per_item", "load"):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        out[key] = statistics.median(values) if values else None
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--z3", type=Path, default=ROOT / "tests/data/z3_theorems.jsonl")
@@ -82,6 +94,10 @@ def main() -> None:
     parser.add_argument("--executors", nargs="+", choices=("local", "ray"),
                         default=["local", "ray"])
     parser.add_argument("--no-ray", dest="ray", action="store_false")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every worker count, alternating the order (1 2, 2 1, "
+                             "...) so slow swings of a shared machine's load hit both; the "
+                             "table reports the median rate over rounds")
     parser.add_argument("--json", type=Path, help="write the records here")
     args = parser.parse_args()
     executors = [False] if "local" in args.executors else []
@@ -102,26 +118,30 @@ def main() -> None:
             inputs["steps"] = _gsm8k_slice(args.gsm8k_n, Path(folder), args.gsm8k)
         for task in args.tasks:
             for ray in executors:
-                for workers in args.workers:
-                    record = _one(task, inputs[task], workers, ray, options[task])
-                    records.append(record)
-                    print(json.dumps(record), flush=True)
+                for round_ in range(args.repeat):
+                    order = args.workers if round_ % 2 == 0 else args.workers[::-1]
+                    for workers in order:
+                        record = _one(task, inputs[task], workers, ray, options[task])
+                        records.append({**record, "round": round_})
+                        print(json.dumps(records[-1]), flush=True)
     print(f"\n{'task':8} {'executor':8} {'basis':5} "
           + " ".join(f"{f'rows/s {w}w':>11}" for w in args.workers)
           + f" {'speedup':>8} {'commit share':>13} {'writer cpu':>11}")
     for task in args.tasks:
         for executor in ("local", "ray"):
-            group = {r["workers"]: r for r in records
-                     if r["task"] == task and r["executor"] == executor}
-            if not group:
+            runs = [r for r in records if r["task"] == task and r["executor"] == executor]
+            if not runs:
                 continue
+            group = {w: _median_record([r for r in runs if r["workers"] == w])
+                     for w in args.workers}
             share = max(r["commit_share"] or 0 for r in group.values())
             cpu = max(r["writer_cpu_ms_per_item"] for r in group.values())
             for basis, key in (("wall", "rows_per_s"), ("run", "rows_per_s_run")):
                 rates = [group[w][key] or 0.0 for w in args.workers]
                 speedup = (rates[-1] / rates[0]) if rates[0] else float("nan")
                 print(f"{task:8} {executor:8} {basis:5} " + " ".join(f"{r:11.1f}" for r in rates)
-                      + f" {speedup:8.2f}x {share:12.1%} {cpu:8.2f} ms")
+                      + f" {speedup:8.2f}x {share:12.1%} {cpu:8.2f} ms  load "
+                      + "/".join(f"{group[w]['load']:.1f}" for w in args.workers))
             worker = group[args.workers[0]].get("worker_cpu_ms_per_item")
             if worker:  # CPU-bound model of an otherwise idle 2-core machine
                 writer = group[args.workers[0]]["writer_cpu_ms_per_item"]

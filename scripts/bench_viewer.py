@@ -1,6 +1,6 @@
 """Measure how fast the graph viewer opens a large search DAG in headless Chromium.
 
-Builds a search-shaped proof graph of ``--nodes`` nodes with :mod:`prover.graph` (goals with
+Builds a search-shaped proof graph of ``--nodes`` nodes with :mod:`prover.records.graph` (goals with
 hypotheses, 8 tactics per expanded goal, failed/timeout terminals, merged states, one proof
 path), renders it with ``proofgraph show``'s renderer, opens it ``--repeat`` times and prints
 JSON: file size, time to the page's ``load`` event, time to the first rendered layer
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from prover import graph as pg
+from prover.records import graph as pg
 from prover.report.dag import item_payload, render_graph_page, search_sections
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -1,12 +1,15 @@
 """Plain one-shot Z3 versus best-first search with the symbolic policy, on a theorem suite.
 
     python scripts/bench_z3_suite.py --data tests/data/z3_theorems.jsonl
+    python scripts/bench_z3_suite.py --data tests/data/z3_divisibility.jsonl   # held out
 
 For each row: (1) plain Z3, one unsat check of hypotheses ∧ ¬goal under ``--plain-timeout``;
 (2) ``search.best_first.best_first_search`` over :class:`prover.z3.env.Z3Env` with
 ``SymbolicPolicy("z3")``, then the found proof replayed by ``check_proof`` in a fresh context
 (only a re-checked proof counts). Prints one line per theorem and the totals (proved counts,
-wall time) of both in one run. ``--json`` writes the per-theorem records.
+wall time) of both in one run. Rows labelled ``"holds": false`` are false statements: any
+proof of one is counted and reported (it must stay 0). ``--json`` writes the per-theorem
+records.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def run_row(row: dict[str, Any], config: SearchConfig, plain_timeout: float) -> 
     verdict = check_proof(row, result.proof, budget_s=max(1.0, 4 * config.tactic_timeout_s)) \
         if result.proof else None
     return {
-        "id": row["id"], "needs": row.get("needs", ""),
+        "id": row["id"], "needs": row.get("needs", ""), "holds": row.get("holds", True),
         "plain": plain.label(), "plain_proved": plain.is_verified, "plain_s": plain_s,
         "search": result.status, "stop": result.stop_reason,
         "search_proved": bool(verdict and verdict.is_verified), "search_s": search_s,
@@ -83,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     only_search = [r["id"] for r in records if r["search_proved"] and not r["plain_proved"]]
     only_plain = [r["id"] for r in records if r["plain_proved"] and not r["search_proved"]]
     print(f"search only: {len(only_search)}   plain only: {len(only_plain)} {only_plain or ''}")
+    false_rows = [r for r in records if r["holds"] is False]
+    if false_rows:
+        wrong = [r["id"] for r in false_rows if r["search_proved"] or r["plain_proved"]]
+        print(f"false statements: {len(false_rows)}, proved: {len(wrong)} {wrong or ''}"
+              " (must be 0)")
     if args.json:
         args.json.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     return 0

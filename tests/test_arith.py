@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from prover.arith.ast import format_number, to_infix, to_smt
 from prover.arith.check import ArithChecker, Limits, Premises, check_ground
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain, parse_smt
-from prover.verdicts import UnknownReason
+from prover.records.verdicts import UnknownReason
 
 
 def one(text: str):

@@ -154,7 +154,7 @@ def test_resume_store_and_bad_rows(tmp_path: Path, capsys: pytest.CaptureFixture
     assert second["resumed"] and second["run_id"] == first["run_id"]
     lines = out.read_text("utf-8").splitlines()
     assert len(lines) == 4 and len({json.loads(x)["key"] for x in lines}) == 4
-    from prover.store import Store
+    from prover.records.store import Store
 
     with Store(store) as db:
         stored = [r for _, r in db.item_results(first["run_id"])]

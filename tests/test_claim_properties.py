@@ -24,7 +24,7 @@ LOOK_ALIKES = (["\u041e", "\u043e", "\u039f", "\u03bf", "\u0417", "\u0406", "\u0
                + [chr(0xFF10 + d) for d in range(10)]  # fullwidth digits
                + ["\u0660", "\u06f3", "\u09ea", "\u2460"]  # Arabic-Indic, Bengali, circled
                + ["\u2010", "\u2011", "\u2012", "\u2014", "\u2015", "\ufe63"])  # dashes
-SYMBOLS = ["§", "¤", "@", "#", "&", "|", "_", "\\", "`", "¿", "†", "½", "°", "€"]
+SYMBOLS = ["§", "¤", "@", "#", "&", "|", "_", "\\", "`", "¿", "†", "½", "°", "€", "±", "∓"]
 INSERTS = st.one_of(
     st.sampled_from(WORDS).flatmap(lambda w: st.sampled_from([w, f" {w} ", f" {w}", f"{w} "])),
     st.just(","), st.sampled_from(INVISIBLE), st.sampled_from(LOOK_ALIKES),

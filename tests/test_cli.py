@@ -18,8 +18,8 @@ import pytest
 
 import proofgraph
 from proofgraph.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, build_parser, main
-from prover import graph as pg
-from prover.store import Store
+from prover.records import graph as pg
+from prover.records.store import Store
 
 DATA = Path(__file__).parent / "data"
 GSM8K = DATA / "gsm8k_train_300.jsonl"

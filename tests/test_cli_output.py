@@ -16,7 +16,7 @@ import pytest
 import proofgraph
 from proofgraph.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, fail, main
 from proofgraph.render import clean_message, failures, render_run, runs_table, use_color
-from prover.verdicts import Provenance, package_version
+from prover.records.verdicts import Provenance, package_version
 
 ANSI = re.compile(r"\033\[")
 STEPS = [

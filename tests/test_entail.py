@@ -13,7 +13,7 @@ import z3
 
 from prover.fol.parser import parse_formula
 from prover.fol.syntax import FolSortError, FolSyntaxError, to_text, well_definedness
-from prover.verdicts import UnknownReason, Verdict
+from prover.records.verdicts import UnknownReason, Verdict
 from prover.z3.entail import EntailmentResult, check_entailment, entail_row
 
 DATA = Path(__file__).parent / "data" / "folio_train_50.jsonl"

@@ -22,7 +22,7 @@ from prover.eval.results import per_theorem, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "z3_theorems.jsonl"
-SMALL = ("n_n1_even", "abs_nonneg", "gauss_sum", "sq_mod3", "max_props", "fib_le_pow2")
+SMALL = ("n_n1_even", "abs_nonneg", "max_props", "gauss_sum")
 
 
 def _exact(n: int, c: int, k: int) -> float:
@@ -80,8 +80,10 @@ def test_summary_counts_only_verified_attempts_as_successes() -> None:
 
 
 def _bench(tmp: Path, ids: tuple[str, ...] = SMALL) -> Path:
-    rows = [line for line in DATA.read_text().splitlines()
-            if line.strip() and json.loads(line)["id"] in ids]
+    """The rows of ``ids`` from the Z3 suite, in the order of ``ids``."""
+    rows = sorted((line for line in DATA.read_text().splitlines()
+                   if line.strip() and json.loads(line)["id"] in ids),
+                  key=lambda line: ids.index(json.loads(line)["id"]))
     path = tmp / "bench.jsonl"
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -132,10 +134,11 @@ def test_eval_cli_writes_results_summary_and_a_strict_offline_report(
 def test_kill_9_then_rerun_does_every_attempt_exactly_once(tmp_path: Path) -> None:
     bench = _bench(tmp_path)
     out = tmp_path / "run"
-    attempts = 3
+    attempts = 2
     total = attempts * len(SMALL)
+    # one theorem (2 attempts) per committed batch, gauss_sum (tactic timeouts) last
     command = [sys.executable, "-m", "proofgraph.cli", "eval", str(bench), "--attempts",
-               str(attempts), "--concurrency", "2", "--out", str(out), "--json", *FAST]
+               str(attempts), "--concurrency", "1", "--out", str(out), "--json", *FAST]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -163,7 +166,7 @@ def test_kill_9_then_rerun_does_every_attempt_exactly_once(tmp_path: Path) -> No
     assert sorted(keys) == sorted(expected) and len(keys) == total  # each exactly once
     assert summary["resumed"] is True
     assert summary["attempts_this_session"] == total - len(before)
-    from prover.store import Store
+    from prover.records.store import Store
 
     with Store(out / "eval.sqlite") as store:
         stored = [k for k, _ in store.item_results(summary["run_id"])]

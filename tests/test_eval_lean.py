@@ -17,7 +17,7 @@ from test_lean_rows import SIM, STATEMENT
 import prover.lean.audit  # noqa: F401  (the module whose `audit` the test replaces)
 from prover.eval.job import EvalOptions
 from prover.eval.run import run_eval
-from prover.verdicts import Verdict
+from prover.records.verdicts import Verdict
 from search.best_first import SearchConfig
 
 

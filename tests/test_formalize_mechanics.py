@@ -298,7 +298,8 @@ def test_lean_statement_rules_on_recorded_repl_responses() -> None:
 
 
 def test_lean_typecheck_through_the_real_client_on_a_transcript() -> None:
-    from prover.lean.repl import LeanReplPool, ReplConfig
+    from prover.lean.pool import LeanReplPool
+    from prover.lean.repl import ReplConfig
 
     config = ReplConfig(command=fake.argv(fake.transcript("by_cases")), cwd=None,
                         memory_limit_mb=None, command_timeout_s=20)

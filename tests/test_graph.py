@@ -1,4 +1,4 @@
-"""Tests for prover.graph: content addressing, typed nodes/edges, merge, JSON and GraphML."""
+"""Tests for prover.records.graph: content addressing, typed nodes/edges, merge, JSON and GraphML."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prover.graph import (
+from prover.records.graph import (
     add_edge,
     add_node,
     from_json,
@@ -52,7 +52,7 @@ def test_node_id_is_stable_and_whitespace_normalised() -> None:
     assert a != node_id("step", "x = 1 + 2", "lean")
     assert a != node_id("step", "x = 1 + 3", "z3")
     # Same id in a fresh interpreter (no hash randomisation involved).
-    code = "from prover.graph import node_id; print(node_id('step', 'x = 1 + 2', 'z3'))"
+    code = "from prover.records.graph import node_id; print(node_id('step', 'x = 1 + 2', 'z3'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == a
 

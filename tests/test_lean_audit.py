@@ -25,7 +25,7 @@ from prover.lean.audit_parse import clean_header, parse_statement, render_tactic
 from prover.lean.pool import HeaderPool
 from prover.lean.protocol import CommandResponse, Message
 from prover.lean.repl import LeanRepl, ReplConfig
-from prover.verdicts import UnknownReason
+from prover.records.verdicts import UnknownReason
 
 DEMO = "theorem demo (a b : Nat) : a + b = b + a"
 PROOF = "by rw [Nat.add_comm]"

@@ -186,7 +186,7 @@ def test_lexer_never_crashes_and_tokens_stay_in_order(text: str) -> None:
 def test_audit_turns_an_internal_error_into_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    from prover.verdicts import UnknownReason
+    from prover.records.verdicts import UnknownReason
 
     audit_module = importlib.import_module("prover.lean.audit")  # the package exports a function
 

@@ -25,6 +25,7 @@ from fake_lean_repl import DATA_V420, argv
 
 from prover.lean import dojo as dojo_mod
 from prover.lean.env import LeanProofPath, LeanReplEnv
+from prover.lean.pool import LeanReplPool
 from prover.lean.protocol import (
     Command,
     CommandResponse,
@@ -45,7 +46,6 @@ from prover.lean.protocol import (
 )
 from prover.lean.repl import (
     LeanRepl,
-    LeanReplPool,
     LeanUnavailable,
     ReplConfig,
     ReplCrashed,
@@ -630,3 +630,22 @@ def test_file_command_has_no_env_at_v4_20() -> None:
         FileCommand("a.lean", env=0)  # type: ignore[call-arg]
     (request, _), = recorded("file")[:1]
     assert request_from_wire(request) == FileCommand("test/file.lean", all_tactics=True)
+
+
+def test_a_failed_command_quotes_every_error_for_the_repair_prompt() -> None:
+    def error(line: int, text: str) -> dict[str, object]:
+        return {"severity": "error", "data": text, "pos": {"line": line, "column": 2},
+                "endPos": None}
+
+    wire = {"env": 1, "messages": [error(3, "unsolved goals\nx : Nat\n⊢ x = x"),
+                                   {"severity": "warning", "data": "unused variable `h`",
+                                    "pos": {"line": 2, "column": 0}, "endPos": None},
+                                   error(5, "unknown identifier 'foo'")]}
+    judged = judge_command(parse_response(Command("theorem t : True := by\n  simp"), wire))
+    assert not judged.ok
+    assert judged.reason.splitlines()[0] == "unsolved goals"
+    assert "unknown identifier 'foo'" in judged.reason and "unused variable" not in judged.reason
+    many = {"env": 1, "messages": [error(i, f"error number {i}") for i in range(12)]}
+    capped = judge_command(parse_response(Command("example : True := by\n  simp"), many)).reason
+    assert "error number 7" in capped and "error number 8" not in capped
+    assert capped.endswith("(and 4 more errors)")

@@ -26,7 +26,7 @@ from fake_lean_repl import argv
 import prover.lean.audit  # noqa: F401  (the module whose `audit` the tests replace)
 from prover import proving
 from prover.proving import BACKENDS, ProveOptions, RowError, prove_row
-from prover.verdicts import Verdict
+from prover.records.verdicts import Verdict
 from search.best_first import SearchConfig
 
 STATEMENT = "theorem t (n : Nat) : n = n"

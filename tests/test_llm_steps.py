@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from formalizer.inputs import read_solutions
-from formalizer.llm_steps import LLMStepFormalizer, add_to_graph
+from formalizer.llm_steps import LLM_BACKEND, LLMStepFormalizer
 from formalizer.llm_steps_check import LLMStepsChecker, first_error
 from formalizer.llm_steps_lang import GIVEN_KINDS, STEP_KINDS, choose, parse_block, parse_line
 from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
-from prover import graph as pg
+from prover.records import graph as pg
 
 DATA = Path(__file__).parent / "data"
 GSM8K_ROWS = [json.loads(line) for line in
@@ -233,7 +233,7 @@ def test_formalizer_batches_per_step_position_and_annotates_rows(tmp_path: Path)
         assert [step["claims"] for step in result["steps"]] == rules_claims
         assert verdicts and all(v.kind in {"verified", "refuted", "unknown"} for _, v, _ in verdicts)
         graph, _ = pg.solution_graph(result, backend=BACKEND_NAME)
-        add_to_graph(graph, result, BACKEND_NAME)
+        pg.add_llm_claims(graph, result, BACKEND_NAME, LLM_BACKEND)
         assert any(d.get("backend") == "proofgraph-llm-steps" for _, d in graph.nodes(data=True))
         results.append(result)
     natalia, wrong = results

@@ -12,7 +12,7 @@ import policy_fixtures as pf
 import pytest
 
 from proofgraph.cli import EXIT_OK, EXIT_USAGE, main
-from prover.store import Store
+from prover.records.store import Store
 
 DATA = Path(__file__).parent / "data"
 

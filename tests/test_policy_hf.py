@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from prover.policy.prompts import (
     request_seed,
     resolve_template,
 )
+from prover.policy.sampling import SamplingParams
 from search.protocols import Candidate, Policy, State
 
 STATES = [
@@ -110,7 +112,7 @@ def t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def llama(llama_dir: Path) -> HFPolicy:
-    return HFPolicy(llama_dir, max_new_tokens=12, num_samples=8, seed=3)
+    return HFPolicy(llama_dir, sampling=SamplingParams(n=8, max_tokens=12, seed=3))
 
 
 class GenerateSpy:
@@ -175,7 +177,7 @@ def test_exact_prompts_left_padded(llama: HFPolicy, monkeypatch: pytest.MonkeyPa
 
 def test_custom_prompt_template_is_applied(llama_dir: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    policy = HFPolicy(llama_dir, prompt="Goal: {state} => ", max_new_tokens=4)
+    policy = HFPolicy(llama_dir, prompt="Goal: {state} => ", max_tokens=4)
     spy = _spy(policy, monkeypatch)
     policy.propose(STATES[:2], k=2)
     ids, mask = spy.calls[0]["input_ids"], spy.calls[0]["attention_mask"]
@@ -184,20 +186,20 @@ def test_custom_prompt_template_is_applied(llama_dir: Path,
     assert policy.describe()["prompt_sha256"] == PromptTemplate("Goal: {state} => ").sha256
 
 
-@pytest.mark.parametrize("sampling", ["sample", "beam"])
-def test_logprobs_agree_with_teacher_forcing(llama_dir: Path, sampling: str) -> None:
+@pytest.mark.parametrize("decoding", ["sample", "beam"])
+def test_logprobs_agree_with_teacher_forcing(llama_dir: Path, decoding: str) -> None:
     """Without stop strings, a candidate is the whole generation: its logprob must be the
     raw-model log-probability of its tokens (+ EOS for the short beams), even at T=0.7."""
     raw = PromptTemplate(REPROVER_CAUSAL.template, stop=(), strip=False)
-    policy = HFPolicy(llama_dir, prompt=raw, max_new_tokens=6, temperature=0.7,
-                      sampling=sampling, seed=5)  # type: ignore[arg-type]
+    policy = HFPolicy(llama_dir, prompt=raw, max_tokens=6, temperature=0.7,
+                      decoding=decoding, seed=5)  # type: ignore[arg-type]
     tok, eos = policy.tokenizer, policy.tokenizer.eos_token_id
     checked = 0
     for state, candidates in zip(STATES[:3], policy.propose(STATES[:3], k=4), strict=True):
         _assert_well_formed_raw(candidates)
         for cand in candidates:
             ids = tok(cand.tactic, add_special_tokens=False)["input_ids"]
-            if len(ids) < 6 and sampling == "sample":
+            if len(ids) < 6 and decoding == "sample":
                 continue  # EOS, or a special token that decoding dropped: ambiguous
             full = ids if len(ids) == 6 else [*ids, eos]
             expected = pf.teacher_forced_logprob(policy.model, tok, raw.render(state), full)
@@ -214,7 +216,7 @@ def _assert_well_formed_raw(candidates: list[Candidate]) -> None:
 
 def test_beam_search_returns_ranked_beams(llama_dir: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    policy = HFPolicy(llama_dir, sampling="beam", max_new_tokens=8)
+    policy = HFPolicy(llama_dir, decoding="beam", max_tokens=8)
     spy = _spy(policy, monkeypatch)
     out = policy.propose(STATES[:3], k=4)
     assert len(spy.calls) == 1 and spy.calls[0]["num_beams"] == 4
@@ -226,17 +228,17 @@ def test_beam_search_returns_ranked_beams(llama_dir: Path,
 def test_deterministic_with_a_seed(llama_dir: Path, llama: HFPolicy) -> None:
     from transformers import AutoTokenizer
 
-    a = HFPolicy(llama_dir, max_new_tokens=10, seed=11)
-    b = HFPolicy((llama.model, AutoTokenizer.from_pretrained(llama_dir)), max_new_tokens=10,
+    a = HFPolicy(llama_dir, max_tokens=10, seed=11)
+    b = HFPolicy((llama.model, AutoTokenizer.from_pretrained(llama_dir)), max_tokens=10,
                  seed=11)
     first = a.propose(STATES, k=3)
     assert first == b.propose(STATES, k=3)
     assert a.propose(STATES, k=3) != first  # the next call samples under the next seed
-    assert HFPolicy(llama_dir, max_new_tokens=10, seed=12).propose(STATES, k=3) != first
+    assert HFPolicy(llama_dir, max_tokens=10, seed=12).propose(STATES, k=3) != first
 
 
 def test_seq2seq_t5_uses_the_bare_state(t5_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    policy = HFPolicy(t5_dir, max_new_tokens=8, seed=0)
+    policy = HFPolicy(t5_dir, max_tokens=8, seed=0)
     assert policy.kind == "seq2seq" and policy.template is REPROVER_SEQ2SEQ
     spy = _spy(policy, monkeypatch)
     out = policy.propose(STATES[:3], k=3)
@@ -263,7 +265,7 @@ def test_garbage_inputs_and_outputs_do_not_crash(llama: HFPolicy,
         return rows * len(prompts)
 
     monkeypatch.setattr(llama, "_generate", garbage)
-    monkeypatch.setattr(llama, "num_samples", 8)
+    monkeypatch.setattr(llama, "sampling", replace(llama.sampling, n=8))
     out = llama.propose(STATES[:2], k=4)
     assert out == [[Candidate("simp", -1.5), Candidate("rfl", -3.0)]] * 2
 
@@ -274,8 +276,15 @@ def test_edge_cases_and_describe(llama: HFPolicy, llama_dir: Path) -> None:
     info = llama.describe()
     json.dumps(info)
     assert info["policy"] == "hf" and info["model"] == str(llama_dir)
-    assert info["seed"] == 3 and info["num_samples"] == 8 and info["sampling"] == "sample"
-    assert info["prompt_sha256"] == REPROVER_CAUSAL.sha256
-    assert {"temperature", "top_p", "max_new_tokens", "revision", "transformers_version"} <= set(info)
+    assert info["seed"] == 3 and info["n"] == 8 and info["decoding"] == "sample"
+    assert info["max_tokens"] == 12 and info["prompt_sha256"] == REPROVER_CAUSAL.sha256
+    assert {"temperature", "top_p", "top_k", "revision", "transformers_version"} <= set(info)
     with pytest.raises(ValueError):
-        HFPolicy(llama_dir, sampling="greedy")  # type: ignore[arg-type]
+        HFPolicy(llama_dir, decoding="greedy")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unknown sampling parameter"):
+        HFPolicy(llama_dir, max_new_token=3)
+    pair = (llama.model, llama.tokenizer)  # the old keyword names still work (scripts use them)
+    old = HFPolicy(pair, max_new_tokens=5, num_samples=2)
+    assert (old.sampling.max_tokens, old.sampling.n) == (5, 2)
+    llama.close()
+    llama.close()  # close is in the protocol and idempotent

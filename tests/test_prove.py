@@ -11,7 +11,7 @@ import pytest
 from proofgraph import prove
 from proofgraph.cli import main
 from proofgraph.prove_job import ProveError, make_policy, replay
-from prover.store import Store
+from prover.records.store import Store
 from search import protocols as sp
 
 SQUARE = {"id": "square", "smt2": "(declare-const x Int) (assert (> x 2))",

@@ -21,8 +21,8 @@ from proofgraph.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
 from prover.records.files import FileLock, LockedError, OutputPathError, guard_outputs
 from prover.records.jsonl import InputError, atomic_write_text, read_jsonl
 from prover.records.runner import Item, Job, Outcome, Rejection, RunSettings, Session, run_job
-from prover.runs import Progress
-from prover.store import Store, StoreLockedError
+from prover.records.runs import Progress
+from prover.records.store import Store, StoreLockedError
 
 DATA = Path(__file__).parent / "data"
 GSM8K = DATA / "gsm8k_train_300.jsonl"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.store import Store
+from prover.records.store import Store
 
 pytestmark = pytest.mark.slow
 

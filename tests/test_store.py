@@ -1,4 +1,4 @@
-"""Tests for prover.store: schema, resumable runs, atomic idempotent commits, SIGKILL recovery."""
+"""Tests for prover.records.store: schema, resumable runs, atomic idempotent commits, SIGKILL recovery."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from prover.graph import add_edge, add_node, graphs_equal, new_graph
-from prover.store import (
+from prover.records.graph import add_edge, add_node, graphs_equal, new_graph
+from prover.records.store import (
     SCHEMA_VERSION,
     ConfigMismatchError,
     ItemRecord,
@@ -23,7 +23,7 @@ from prover.store import (
     Store,
     provenance_id,
 )
-from prover.verdicts import Provenance, UnknownReason, Verdict, unknown
+from prover.records.verdicts import Provenance, UnknownReason, Verdict, unknown
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -186,9 +186,9 @@ def test_run_graph_order_errors_and_two_connections(tmp_path: Path) -> None:
 _WORKER = textwrap.dedent(
     """
     import sys, time
-    from prover.graph import add_edge, add_node, new_graph
-    from prover.store import Store
-    from prover.verdicts import Provenance, Verdict
+    from prover.records.graph import add_edge, add_node, new_graph
+    from prover.records.store import Store
+    from prover.records.verdicts import Provenance, Verdict
 
     db, n, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     with Store(db) as s:
@@ -287,9 +287,9 @@ def test_sigkill_then_resume(tmp_path: Path, kill_after: int) -> None:
 _GROUP_WORKER = textwrap.dedent(
     """
     import sys
-    from prover.graph import add_edge, add_node, new_graph
-    from prover.runs import GroupPolicy, ResumableRun
-    from prover.verdicts import Provenance, Verdict
+    from prover.records.graph import add_edge, add_node, new_graph
+    from prover.records.runs import GroupPolicy, ResumableRun
+    from prover.records.verdicts import Provenance, Verdict
 
     db, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     run = ResumableRun(run_id="grp", command="worker", config={"n": n}, store_path=__import__(

@@ -13,7 +13,7 @@ import pytest
 
 from proofgraph.cli import main
 from proofgraph.synth_api import SynthError, synth
-from prover.runs import RunConflict
+from prover.records.runs import RunConflict
 from prover.synth.rows import content_hash
 from prover.synth.shards import MANIFEST, ShardConflict, read_parquet_rows, run_tag, temp_path
 from prover.synth.verify import load_rows, verify_output

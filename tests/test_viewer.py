@@ -19,12 +19,12 @@ import networkx as nx
 import pytest
 
 from proofgraph.cli import EXIT_OK, EXIT_USAGE, main
-from prover import graph as pg
+from prover.records import graph as pg
+from prover.records.store import Store
 from prover.report.dag import graph_payload, item_payload, layer_of, render_graph_page
 from prover.report.entail_html import CORE_MARK, render_entail_report
 from prover.report.html import render_step_report
 from prover.report.viewer import ViewerError, render_target
-from prover.store import Store
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "proofgraph" / "examples"

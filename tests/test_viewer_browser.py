@@ -20,7 +20,7 @@ import pytest
 from test_viewer import XSS, gauss, llm_row
 
 from proofgraph.cli import main
-from prover import graph as pg
+from prover.records import graph as pg
 from prover.report.dag import EAGER_NODES, item_payload, render_graph_page, search_sections
 from prover.report.entail_html import CORE_MARK
 from prover.report.html import render_step_report
@@ -51,7 +51,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     db = tmp / "s.sqlite"
     assert main(["check", str(EXAMPLES / "steps_sample.jsonl"), "--store", str(db)]) == 0
     assert main(["entail", str(EXAMPLES / "entail_sample.jsonl"), "--store", str(db)]) == 3
-    from prover.store import Store
+    from prover.records.store import Store
 
     with Store(db) as s:
         runs = {r["command"]: r["run_id"] for r in s.runs()}

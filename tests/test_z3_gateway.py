@@ -13,7 +13,7 @@ import z3
 
 from prover.arith.check import ArithChecker, Premises
 from prover.arith.parse import parse_chain
-from prover.verdicts import UnknownReason
+from prover.records.verdicts import UnknownReason
 from prover.z3.env import Z3Env, plain_z3
 from prover.z3.gateway import (
     Limits,

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from prover.policy.prompts import PromptTemplate
 from prover.policy.registry import PolicySpecError, describe_policy, make_policy
+from prover.policy.sampling import SamplingParams
 
 MODEL_POLICIES = ("hf", "openai", "vllm")
 SPEC_HELP = "hf:PATH | openai:URL#MODEL | vllm:PATH"
@@ -53,6 +54,8 @@ class PolicySampler:
         info["spec"] = self.spec
         for key in ("prompt_template", "prompt_name", "prompt_sha256"):
             info.pop(key, None)  # the pass-through template; prompt files are hashed elsewhere
+        if "max_tokens" in info:  # the formalizer's provenance names it as its option does
+            info.setdefault("max_new_tokens", info["max_tokens"])
         return info
 
     def close(self) -> None:
@@ -76,8 +79,10 @@ def make_sampler(spec: str, *, max_new_tokens: int = 256, temperature: float = 0
     template = PromptTemplate("{state}", stop=tuple(stop), name="formalizer-passthrough",
                               strip=True)
     try:
-        policy = make_policy(spec, "text", seed, prompt=template, max_new_tokens=max_new_tokens,
-                             temperature=temperature, max_input_tokens=max_input_tokens)
+        policy = make_policy(spec, "text", seed, prompt=template,
+                             sampling=SamplingParams(max_tokens=max_new_tokens,
+                                                     temperature=temperature),
+                             max_input_tokens=max_input_tokens)
     except PolicySpecError as err:
         raise ValueError(f"{err} (model spec forms: {SPEC_HELP})") from err
     except (OSError, ImportError) as err:

@@ -21,7 +21,7 @@ from formalizer.autoformalize.prompts import load_prompt
 from formalizer.autoformalize.targets import make_target
 from formalizer.autoformalize.targets.base import Candidate, Item, Target
 from formalizer.autoformalize.vote import entailment_vote
-from prover.verdicts import package_version
+from prover.records.verdicts import package_version
 
 FormalizeItem = Item
 TARGETS = ("lean", "z3", "fol")
@@ -122,7 +122,7 @@ def formalize(items: Sequence[FormalizeItem | str | Mapping[str, Any]], sampler:
               progress: Any | None = None) -> list[FormalizeResult]:
     """Formalize every item (see the module docstring); one result per item, in order.
 
-    ``lean_pool`` is a :class:`prover.lean.repl.LeanReplPool` for the Lean target (None: one
+    ``lean_pool`` is a :class:`prover.lean.pool.LeanReplPool` for the Lean target (None: one
     is started from :meth:`ReplConfig.from_env` when ``lake`` exists, and closed at the end);
     ``progress`` gets ``update(done, extra)`` after each stage when given.
     """

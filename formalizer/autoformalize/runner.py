@@ -19,8 +19,9 @@ from formalizer.autoformalize.llm import Sampler
 from formalizer.autoformalize.pipeline import FormalizeConfig, as_item, formalize
 from formalizer.inputs import InputError, decode_jsonl
 from prover.policy.openai_client import PolicyRequestError
+from prover.records.job import report_nothing
 from prover.records.runner import Item, Job, Outcome, Rejection, RunSettings, Session, run_job
-from prover.runs import file_digest
+from prover.records.runs import file_digest
 
 
 @dataclass
@@ -33,7 +34,7 @@ class RunOptions:
     progress: bool | None = None
     limit: int | None = None
     batch_size: int = 16
-    report: Callable[[str], None] = field(default=lambda message: None)
+    report: Callable[[str], None] = field(default=report_nothing)
 
 
 class FormalizeJob(Job):

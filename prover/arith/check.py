@@ -9,8 +9,9 @@ a typed reason.
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from prover.arith.ast import (
@@ -38,7 +39,7 @@ from prover.arith.evaluate import (
 )
 from prover.arith.parse import MAX_DEPTH, MAX_LITERAL_DIGITS, MAX_TOKENS, TooLargeError
 from prover.arith.premises import Premises, stated_tolerance
-from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.records.verdicts import UnknownReason, Verdict, unknown
 
 _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
     "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -158,6 +159,9 @@ def abstract_opaque(rel: Relation) -> tuple[Relation, dict[str, str]]:
     return abstracted, {name: to_infix(term) for term, name in names.items()}
 
 
+_MEMO_SIZE = 4096
+"""Solver answers an :class:`ArithChecker` remembers (the memo is emptied when full)."""
+
 _PROBES = (Fraction(3, 7), Fraction(-5, 3), Fraction(11, 4))
 
 
@@ -266,6 +270,8 @@ class ArithChecker:
         self.limits = limits or Limits()
         self._z3: object | None = None
         self.call_budget_s: float | None = None  # caps the next solver calls (seconds)
+        self._verdicts: dict[tuple, Verdict] = {}
+        self.setup_s = 0.0  # seconds spent loading z3 and creating the context (once)
 
     def check(self, rel: Relation, premises: Premises | None = None) -> tuple[Verdict, str]:
         """Return the verdict and the backend that decided it (``exact`` or ``z3``)."""
@@ -303,10 +309,33 @@ class ArithChecker:
                        "exact values are decided"), "exact"
 
     def _z3_check(self, rel: Relation, premises: Premises) -> Verdict:
+        """Z3's verdict on ``premises ⊢ rel``, remembered per query: the same relation under the
+        same constraints, integer switch and values of its names gets the first answer again
+        (a repeated claim or a re-check costs no solver call). Answers that a limit cut short
+        (``timeout``, ``budget``) are not remembered: a later call may have more time."""
+        names = variables(rel).union(*(variables(c) for c in premises.constraints))
+        key = (rel, tuple(premises.constraints), premises.integer, premises.integer_names,
+               tuple(sorted((n, premises.values[n]) for n in names if n in premises.values)))
+        try:
+            cached = self._verdicts.get(key)
+        except TypeError:  # an unhashable part: decide without the memo
+            return self._z3_decide(rel, premises)
+        if cached is not None:
+            return replace(cached, evidence=dict(cached.evidence))
+        verdict = self._z3_decide(rel, premises)
+        if verdict.reason not in (UnknownReason.TIMEOUT, UnknownReason.BUDGET):
+            if len(self._verdicts) >= _MEMO_SIZE:
+                self._verdicts.clear()
+            self._verdicts[key] = replace(verdict, evidence=dict(verdict.evidence))
+        return verdict
+
+    def _z3_decide(self, rel: Relation, premises: Premises) -> Verdict:
+        start = time.perf_counter()
         from prover.z3.arith import Z3ArithBackend  # z3 only when a claim needs it
 
-        if self._z3 is None:
+        if self._z3 is None:  # loading z3 and making the context is set-up, not solving
             self._z3 = Z3ArithBackend(self.limits.timeout_ms, self.limits.rlimit)
+            self.setup_s += time.perf_counter() - start
         backend: Z3ArithBackend = self._z3  # type: ignore[assignment]
         full = getattr(backend, "limits", None)
         if self.call_budget_s is None or full is None or (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from prover.arith.ast import (
     REL_OPS,
@@ -25,6 +26,7 @@ from prover.arith.ast import (
     Var,
     format_number,
 )
+from prover.sexpr import SExpr, SExprError, read_one
 
 MAX_TOKENS = 600
 MAX_DEPTH = 48
@@ -276,9 +278,15 @@ def parse_chain(text: str, functions: frozenset[str] = frozenset()) -> list[Rela
     """Parse ``a = b = c`` (any relations) into consecutive claims ``[a = b, b = c]``.
 
     ``functions`` names single letters the text uses as functions (``f(x)`` is then an
-    application, never f·x); :data:`NAMED_FUNCTIONS` always are."""
+    application, never f·x); :data:`NAMED_FUNCTIONS` always are. Parses are remembered
+    (the relations are immutable; the extractor often parses the same text twice)."""
+    return list(_parse_chain(text, functions))
+
+
+@lru_cache(maxsize=8192)
+def _parse_chain(text: str, functions: frozenset[str]) -> tuple[Relation, ...]:
     _check_depth(text)
-    return _InfixParser(text, functions).chain()
+    return tuple(_InfixParser(text, functions).chain())
 
 
 def parse_expr(text: str) -> Expr:
@@ -312,29 +320,20 @@ _SMT_BIN_INV = {v: k for k, v in SMT_BIN.items()}
 _DECIMAL = re.compile(r"\d+(\.\d+)?")
 
 
-def _read_sexpr(text: str) -> object:
-    tokens = [(m.group(1), m.start(1)) for m in _SMT_TOKEN.finditer(text) if m.group(1)]
-    if len(tokens) > 4 * MAX_TOKENS:
+def _read_sexpr(text: str) -> SExpr:
+    """The one term of ``text`` by :func:`prover.sexpr.read_one`; too many tokens or too deep
+    a nesting is :class:`TooLargeError`, any other malformed text :class:`ArithSyntaxError`."""
+    if len(_SMT_TOKEN.findall(text)) > 4 * MAX_TOKENS:
         raise TooLargeError("formal form too long")
-    stack: list[list[object]] = [[]]
-    for tok, pos in tokens:
-        if tok == "(":
-            if len(stack) > MAX_TOKENS:
-                raise TooLargeError("formal form nested too deeply")
-            stack.append([])
-        elif tok == ")":
-            if len(stack) == 1:
-                raise ArithSyntaxError("unbalanced ')'", pos)
-            done = stack.pop()
-            stack[-1].append(done)
-        else:
-            stack[-1].append(tok)
-    if len(stack) != 1 or len(stack[0]) != 1:
-        raise ArithSyntaxError("expected exactly one complete term", len(text))
-    return stack[0][0]
+    try:
+        return read_one(text)
+    except SExprError as err:
+        if "nested deeper" in str(err):
+            raise TooLargeError("formal form nested too deeply") from None
+        raise ArithSyntaxError(str(err), len(text)) from None
 
 
-def _from_sexpr(node: object) -> Expr:
+def _from_sexpr(node: SExpr) -> Expr:
     if isinstance(node, str):
         if _DECIMAL.fullmatch(node):
             return make_number(node)

@@ -24,9 +24,10 @@ from prover.policy.batching import BatchingPolicy, attempt_seed
 from prover.policy.openai_client import PolicyRequestError
 from prover.policy.registry import PolicySpecError, describe_policy, make_policy
 from prover.proving import BACKENDS, Backend, ProveError, ProveOptions, prove_row, release
+from prover.records.job import report_nothing, report_to_stderr
 from prover.records.jsonl import InputError, read_jsonl
 from prover.records.runner import Item, Job, Outcome, Rejection, Session
-from prover.runs import file_digest
+from prover.records.runs import file_digest
 from search.best_first import SearchConfig
 
 Reporter = Any
@@ -53,14 +54,26 @@ class EvalOptions:
     fresh: bool = False
     progress: bool | None = None
     limit: int | None = None
-    report: Reporter = field(default=lambda message: None)
+    report: Reporter = field(default=report_nothing)
+    mode: str = "search"  # "search" | "whole" (prover/eval/whole_job.py)
+    repair_rounds: int = 0  # whole mode: rounds of repair after the first proof
+    prompt_format: str | None = None  # whole mode: a format name or .prompt file (None: default)
+    workers: int = 1  # runner processes (each builds its own model and queue)
+    ray: bool = False  # runner batches as Ray tasks (local cluster, or ray_address)
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
-        if self.attempts < 1 or self.concurrency < 1:
-            raise ValueError("need attempts >= 1 and concurrency >= 1")
+        if self.attempts < 1 or self.concurrency < 1 or self.workers < 1:
+            raise ValueError("need attempts >= 1, concurrency >= 1 and workers >= 1")
+        if self.mode not in ("search", "whole"):
+            raise ValueError(f"mode must be 'search' or 'whole', not {self.mode!r}")
+        if self.repair_rounds < 0:
+            raise ValueError("need repair_rounds >= 0")
+        if self.mode == "search" and (self.repair_rounds or self.prompt_format):
+            raise ValueError("--repair-rounds and --prompt-format need --mode whole")
 
 
-def _concurrent_env(make_env: Any) -> Any:
+def concurrent_env(make_env: Any) -> Any:
     """``make_env`` whose Z3 context accepts reference-count decrements from any thread."""
     def wrapped(row: Mapping[str, Any], opts: ProveOptions) -> Any:
         env = make_env(row, opts)
@@ -88,18 +101,12 @@ class EvalJob(Job):
         if backend is None:
             raise ProveError(f"unknown backend {opts.backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
-        self.backend: Backend = replace(backend, make_env=_concurrent_env(backend.make_env))
+        self.backend: Backend = replace(backend, make_env=concurrent_env(backend.make_env))
         self.path = path
         self.opts = opts
         self.source = str(path)
         self.batch_size = max(1, opts.chunk or 2 * opts.concurrency)
-        try:
-            inner = make_policy(opts.policy, backend.family, opts.search.seed,
-                                temperature=opts.temperature,
-                                max_new_tokens=opts.max_new_tokens)
-        except PolicySpecError as err:
-            raise ProveError(str(err)) from err
-        self.batcher = BatchingPolicy(inner, window_s=opts.window_s, max_batch=opts.max_batch)
+        self.batcher: BatchingPolicy | None = self._batcher()
         self.policy_info = describe_policy(self.batcher, opts.policy)
         config = {"backend": opts.backend,
                   "policy": {k: v for k, v in self.policy_info.items() if k != "batching"},
@@ -113,6 +120,36 @@ class EvalJob(Job):
         self._lock = threading.Lock()
         self.seen_stats: dict[str, Any] = {}
 
+    def _batcher(self) -> BatchingPolicy:
+        """The model policy behind this process's one batching queue."""
+        try:
+            inner = make_policy(self.opts.policy, BACKENDS[self.opts.backend].family,
+                                self.opts.search.seed, temperature=self.opts.temperature,
+                                max_tokens=self.opts.max_new_tokens)
+        except PolicySpecError as err:
+            raise ProveError(str(err)) from err
+        return BatchingPolicy(inner, window_s=self.opts.window_s, max_batch=self.opts.max_batch)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The job for a worker process (``--workers``/``--ray``): without the model, its
+        queue's thread, the lock and the thread-safe environment wrapper; :meth:`start` and
+        :meth:`__setstate__` rebuild them there."""
+        state = dict(self.__dict__)
+        state.update(batcher=None, backend=None, _lock=None,
+                     opts=replace(self.opts, report=report_to_stderr))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        backend = BACKENDS[self.opts.backend]
+        self.backend = replace(backend, make_env=concurrent_env(backend.make_env))
+
+    @property
+    def remote(self) -> bool:
+        """Whether the attempts run in worker processes (their queues are not this one)."""
+        return self.opts.workers > 1 or self.opts.ray
+
     def identity(self) -> tuple[str, dict[str, Any]]:
         return file_digest(self.path), self.config
 
@@ -121,6 +158,8 @@ class EvalJob(Job):
 
     def start(self, run_id: str) -> None:
         self.run_id = run_id
+        if self.batcher is None:  # in a worker process: build the model here
+            self.batcher = self._batcher()
         if self.opts.backend == "z3":
             import prover.z3.env  # noqa: F401  (loads Z3 before the first theorem)
         elif self.opts.backend == "lean-repl":  # one pool for all threads, made before them
@@ -163,6 +202,7 @@ class EvalJob(Job):
                        resources=self.prove_opts.resources)
         base = {"theorem": payload["theorem"], "attempt": payload["attempt"], "seed": seed,
                 "theorem_line": item.line - 1 if item.line else None}
+        assert self.batcher is not None, "start() builds the queue"
         try:
             with self.batcher.session(seed) as policy:
                 result, graph, root, verdicts = prove_row(
@@ -193,15 +233,15 @@ class EvalJob(Job):
                        run_wall_s=round(session.run_wall_s, 3)
                        if session.run_wall_s is not None else None,
                        attempts_this_session=session.new_items,
-                       batching={**self.batcher.stats.to_dict(),
-                                 **self.policy_info["batching"]})
+                       workers=self.opts.workers, ray=self.opts.ray)
+        if not self.remote and self.batcher is not None:  # what this process's model saw
+            summary["batching"] = {**self.batcher.stats.to_dict(),
+                                   **self.policy_info["batching"]}
         calls = session.stats.get("env_calls", 0.0)
         summary["tactics_per_s"] = round(calls / session.wall_s, 2) if session.wall_s else None
         return summary
 
     def close(self) -> None:
-        self.batcher.close()
+        if self.batcher is not None:
+            self.batcher.close()  # closes the model policy too
         release(self.prove_opts)
-        closer = getattr(self.batcher.policy, "close", None)
-        if callable(closer):
-            closer()

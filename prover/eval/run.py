@@ -34,16 +34,20 @@ def run_eval(path: Path, out_dir: Path, opts: EvalOptions) -> dict[str, Any]:
     from prover.eval.report import render_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    job = EvalJob(path, opts)
+    job = make_job(path, opts)
     settings = RunSettings(out=out_dir / ATTEMPTS, store=out_dir / STORE, fresh=opts.fresh,
                            progress=opts.progress, limit=opts.limit, report=opts.report,
                            outputs=[("results", out_dir / RESULTS),
                                     ("summary", out_dir / SUMMARY),
-                                    ("report", out_dir / REPORT)])
+                                    ("report", out_dir / REPORT)],
+                           workers=opts.workers, ray=opts.ray, ray_address=opts.ray_address)
     summary, results = run_job(job, settings)
     theorems = per_theorem(results, opts.attempts)
     summary["benchmark"] = str(path)
     summary["budgets"] = job.config["search"]
+    if opts.mode == "whole":
+        summary["budgets"] = {**job.config["search"], "repair_rounds": opts.repair_rounds,
+                              "max_new_tokens": opts.max_new_tokens}
     summary["provenance"] = {
         "run_id": summary["run_id"], "policy": job.policy_info,
         "backend_version": _backend_version(job), "host": platform.node(),
@@ -54,6 +58,15 @@ def run_eval(path: Path, out_dir: Path, opts: EvalOptions) -> dict[str, Any]:
     atomic_write_text(out_dir / SUMMARY, json.dumps(summary, indent=2, default=str) + "\n")
     atomic_write_text(out_dir / REPORT, render_report(summary, theorems))
     return summary
+
+
+def make_job(path: Path, opts: EvalOptions) -> EvalJob:
+    """The job of ``opts.mode``: best-first searches, or whole proofs with repair."""
+    if opts.mode == "whole":
+        from prover.eval.whole_job import WholeEvalJob
+
+        return WholeEvalJob(path, opts)
+    return EvalJob(path, opts)
 
 
 def _backend_version(job: EvalJob) -> str:

@@ -61,7 +61,7 @@ from prover.lean.repl import (
     ReplError,
     ReplTimeout,
 )
-from prover.verdicts import UnknownReason, Verdict
+from prover.records.verdicts import UnknownReason, Verdict
 
 ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})

@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from prover import graph as pg
 from prover.lean.audit import NOT_CHECKED, AuditPolicy, Backend, audit
-from prover.verdicts import Provenance, UnknownReason, Verdict
+from prover.records import graph as pg
+from prover.records.verdicts import Provenance, UnknownReason, Verdict
 
 BACKEND = "lean-audit"
 CHECKER_VERSION = "lean-audit/2"
@@ -68,9 +68,8 @@ def result_graph(result: Mapping[str, Any], statement: str, run_id: str,
     """A one-node proof graph (the statement) carrying the row's verdict, for the store."""
     if result.get("error"):
         return None, None, []
-    graph = pg.new_graph()
-    node = pg.add_node(graph, "claim", statement, BACKEND, form=result.get("form", ""))
     prov = Provenance(run_id=run_id, backend=BACKEND, backend_version=CHECKER_VERSION,
                       limits=limits, formalizer="none", formalizer_version="",
                       wall_time_s=float(result.get("wall_s", 0.0)))
+    graph, node = pg.claim_graph(statement, BACKEND, form=result.get("form", ""))
     return graph, node, [(node, verdict_of(result), prov)]

@@ -325,6 +325,10 @@ def judge_step(response: Response) -> StepJudgement:
     return StepJudgement("rejected", f"proofStatus {status!r} with goals remaining")
 
 
+MAX_ERRORS_SHOWN = 8
+"""Most error messages one command judgement quotes (the rest are counted)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CommandJudgement:
     """A command checked as a whole proof: ``ok`` iff no error, no sorry, no sorry warning."""
@@ -338,8 +342,11 @@ def judge_command(response: Response) -> CommandJudgement:
     if isinstance(response, ProofStepResponse):
         return CommandJudgement(False, "a tactic response is not a command result")
     errs = errors(response)
-    if errs:
-        return CommandJudgement(False, errs[0])
+    if errs:  # every error, in Lean's order: a repair prompt needs all of them, not the first
+        shown = errs[:MAX_ERRORS_SHOWN]
+        more = len(errs) - len(shown)
+        return CommandJudgement(False, "\n".join(shown) + (f"\n(and {more} more errors)"
+                                                            if more else ""))
     if response.sorries:
         return CommandJudgement(False, "the proof contains `sorry`")
     if sorry_warnings(response):

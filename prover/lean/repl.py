@@ -23,19 +23,33 @@ import json
 import os
 import secrets
 import selectors
-import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import threading
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Hashable, Mapping
 from time import monotonic
 from typing import Any
 
 from prover.lean.header import detach_docstrings, split_header
+from prover.lean.process import (
+    DEFAULT_COMMAND,
+    LEAN_PROJECT,
+    REPL_BINARY,
+    REPL_CMD_ENV,
+    REPL_COMMIT,
+    LeanSetupError,
+    LeanUnavailable,
+    ReplConfig,
+    ReplCrashed,
+    ReplError,
+    ReplFramingError,
+    ReplTimeout,
+    check_executable,
+    group_pids,
+    rlimit_argv,
+    rss_bytes,
+    with_command,
+)
 from prover.lean.protocol import (
     Command,
     CommandResponse,
@@ -49,136 +63,15 @@ from prover.lean.protocol import (
     parse_response,
 )
 
-LEAN_PROJECT = Path(__file__).resolve().parents[2] / "lean_project"
-REPL_BINARY = ".lake/packages/REPL/.lake/build/bin/repl"
-DEFAULT_COMMAND = ("lake", "env", REPL_BINARY)
-REPL_COMMIT = "16054ca34b80803d6621dccd11882ca2ea03e215"
-"""leanprover-community/repl at its v4.20.0 bump (branch bump_to_v4.20.0; no v4.20.0 tag)."""
-REPL_CMD_ENV = "PROOFGRAPH_LEAN_REPL_CMD"
 SENTINEL_DIR = "/proc/self"  # nobody can create a file there: the sentinel path never exists
 _TAIL = 8192
 _SENTINEL_GRACE_S = 5.0
-_RLIMIT_WRAPPER = ("import os, resource, sys; n = int(sys.argv[1]); "
-                   "resource.setrlimit(resource.RLIMIT_AS, (n, n)); "
-                   "os.execvp(sys.argv[2], sys.argv[2:])")
 
-
-class ReplError(RuntimeError):
-    """Broken infrastructure around the REPL (never a verdict about a proof)."""
-
-
-class LeanUnavailable(ReplError):
-    """The REPL command could not be started (no ``lake``, no project, no binary)."""
-
-
-class ReplTimeout(ReplError):
-    """A request exceeded its wall-clock budget; the process group was killed."""
-
-    def __init__(self, timeout_s: float, what: str = "request") -> None:
-        super().__init__(f"Lean REPL {what} exceeded {timeout_s:g}s; process group killed")
-        self.timeout_s = timeout_s
-        self.what = what
-
-
-class ReplCrashed(ReplError):
-    """The REPL process died or wrote something that is not a protocol response."""
-
-
-class ReplFramingError(ReplCrashed):
-    """The reply could not be tied to its request (extra or forged output); process killed."""
-
-
-class LeanSetupError(ValueError):
-    """The header or the theorem statement does not elaborate (a user error, not a crash)."""
-
-
-def rlimit_argv(command: Sequence[str], limit_mb: int | None, *,
-                prlimit: str | None = None) -> list[str]:
-    """``command`` prefixed by a wrapper that sets ``RLIMIT_AS`` to ``limit_mb`` and execs it:
-    ``prlimit --as=N:N --`` when util-linux's ``prlimit`` is on PATH, else ``python -S -c``
-    (same effect, the wrapper execs so the pid and process group are the REPL's)."""
-    if not limit_mb:
-        return list(command)
-    limit = int(limit_mb) * 1024 * 1024
-    tool = prlimit if prlimit is not None else shutil.which("prlimit")
-    if tool:
-        return [tool, f"--as={limit}:{limit}", "--", *command]
-    return [sys.executable, "-S", "-c", _RLIMIT_WRAPPER, str(limit), *command]
-
-
-@dataclass(frozen=True)
-class ReplConfig:
-    """How to start one REPL process: ``command`` run in ``cwd`` with ``env`` added, under
-    ``RLIMIT_AS`` = ``memory_limit_mb`` (None = unlimited); recycled after ``max_uses`` requests
-    or above ``rss_limit_mb`` of resident memory (None = never); budgets for the header import
-    and for single commands. ``framing`` turns the sentinel/id checks off (only for a REPL fork
-    that answers differently; never needed with the pinned REPL)."""
-
-    command: Sequence[str] = DEFAULT_COMMAND
-    cwd: Path | None = LEAN_PROJECT
-    env: Mapping[str, str] = field(default_factory=dict)
-    memory_limit_mb: int | None = 16384
-    max_uses: int | None = 2000
-    rss_limit_mb: int | None = None
-    header_timeout_s: float = 600.0
-    command_timeout_s: float = 120.0
-    framing: bool = True
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "command", tuple(self.command))
-        if not self.command:
-            raise ValueError("ReplConfig.command is empty")
-        if self.max_uses is not None and self.max_uses < 1:
-            raise ValueError("ReplConfig.max_uses must be >= 1 or None")
-
-    @property
-    def custom_command(self) -> bool:
-        """True when the command is not ``lake env <repl binary>`` (a container, a wrapper)."""
-        return not (len(self.command) == 3 and self.command[:2] == ("lake", "env"))
-
-    @classmethod
-    def from_env(cls, repl_command: str | None = None, **overrides: Any) -> ReplConfig:
-        """Defaults, then ``PROOFGRAPH_LEAN_PROJECT`` (the Lake project dir),
-        ``PROOFGRAPH_LEAN_REPL`` (the repl binary, run as ``lake env BINARY``), then the whole
-        command line ``repl_command`` or else ``PROOFGRAPH_LEAN_REPL_CMD`` (shell-split; it
-        overrides ``lake env <repl>``), then ``overrides``."""
-        values: dict[str, Any] = {}
-        if project := os.environ.get("PROOFGRAPH_LEAN_PROJECT"):
-            values["cwd"] = Path(project)
-        if binary := os.environ.get("PROOFGRAPH_LEAN_REPL"):
-            values["command"] = ("lake", "env", binary)
-        whole = repl_command if repl_command is not None else os.environ.get(REPL_CMD_ENV)
-        if whole is not None and whole.strip():
-            values["command"] = tuple(shlex.split(whole))
-        values.update(overrides)
-        return cls(**values)
-
-
-def _group_pids(pgid: int) -> list[int]:
-    """Pids of the live processes in process group ``pgid`` (Linux /proc)."""
-    out = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields_ = stat.rsplit(")", 1)[-1].split()
-        if len(fields_) > 2 and fields_[2] == str(pgid) and fields_[0] != "Z":
-            out.append(int(entry.name))
-    return out
-
-
-def rss_bytes(pid: int) -> int:
-    """``VmRSS`` of ``pid`` from ``/proc/<pid>/status`` (0 when gone or not shown)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+#: the process layer's names, importable from here because every REPL caller needs them
+__all__ = ["DEFAULT_COMMAND", "LEAN_PROJECT", "REPL_BINARY", "REPL_CMD_ENV", "REPL_COMMIT",
+           "SENTINEL_DIR", "LeanRepl", "LeanSetupError", "LeanUnavailable", "ReplConfig",
+           "ReplCrashed", "ReplError", "ReplFramingError", "ReplTimeout", "rlimit_argv",
+           "rss_bytes", "with_command"]
 
 
 class LeanRepl:
@@ -222,7 +115,7 @@ class LeanRepl:
         pid = self.pid
         if pid is None or not self.alive:
             return 0
-        return sum(rss_bytes(p) for p in _group_pids(pid)) or rss_bytes(pid)
+        return sum(rss_bytes(p) for p in group_pids(pid)) or rss_bytes(pid)
 
     @property
     def over_watermark(self) -> bool:
@@ -235,7 +128,7 @@ class LeanRepl:
         with self._lock:
             self._kill()
             cfg = self.config
-            _check_executable(cfg)
+            check_executable(cfg)
             argv = rlimit_argv(cfg.command, cfg.memory_limit_mb)
             try:
                 self._proc = subprocess.Popen(
@@ -477,40 +370,6 @@ class LeanRepl:
         return response.env
 
 
-def _check_executable(config: ReplConfig) -> None:
-    """Raise LeanUnavailable unless the command's program exists and is executable (the
-    memory wrapper would otherwise fail only after it started)."""
-    program = config.command[0]
-    if "/" in program:
-        path = Path(program)
-        if not path.is_absolute() and config.cwd is not None:
-            path = Path(config.cwd) / path
-        found = path.is_file() and os.access(path, os.X_OK)
-    else:
-        search = {**os.environ, **config.env}.get("PATH", os.defpath)
-        found = shutil.which(program, path=search) is not None
-    if not found:
-        raise LeanUnavailable(f"cannot start {list(config.command)}: {program!r} is not an "
-                              "executable here (install Lean with scripts/setup_lean.sh, or "
-                              f"give the whole command with --repl-command / {REPL_CMD_ENV})")
-
-
 def _frame(wire: Mapping[str, Any]) -> bytes:
     """One request on the wire: compact JSON (no raw newline inside) and a blank line."""
     return (json.dumps(wire, ensure_ascii=False) + "\n\n").encode()
-
-
-def with_command(config: ReplConfig, repl_command: str | None) -> ReplConfig:
-    """``config`` with its command replaced by the shell-split ``repl_command`` (if given)."""
-    if repl_command is None or not repl_command.strip():
-        return config
-    return replace(config, command=tuple(shlex.split(repl_command)))
-
-
-def __getattr__(name: str) -> Any:
-    """``LeanReplPool`` lives in :mod:`prover.lean.pool`; old imports from here still work."""
-    if name == "LeanReplPool":
-        from prover.lean.pool import LeanReplPool
-
-        return LeanReplPool
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,18 +10,19 @@ their calls run in the caller's thread, so K searches put K concurrent requests 
 which batches them continuously.
 
 Determinism: every state is sampled under a seed that is a function of the search's seed and
-the state alone (:func:`state_seed`), never of the batch it shares:
+the state alone (:func:`~prover.policy.sampling.state_seed`), never of the batch it shares;
+the policies implement it in ``propose_seeded`` (:class:`~prover.policy.sampling.SampledPolicy`):
 - ``symbolic``: deterministic, no sampling.
 - ``vllm`` (in-process) and ``openai``: each prompt carries its own sampling seed
   (``request_seed(search seed, prompt)``); vLLM samples each seeded request with its own
   generator, so a state's samples do not depend on the batch.
-- ``hf`` with ``sampling="sample"``: ``generate`` has one global RNG per call, so this module
+- ``hf`` with ``decoding="sample"``: ``generate`` has one global RNG per call, so this module
   samples each row itself (:class:`RowSampler`, a logits processor drawing from a per-row
   ``torch.Generator`` seeded by (search seed, state, sample index), with greedy decoding picking
   the drawn token). A row's draws are then the same in any batch. What remains batch-dependent
   is floating-point: a padded batch can change a logit in the last bits, which changes a drawn
   token only when the uniform draw falls within that rounding distance of a CDF boundary.
-  ``sampling="beam"`` is deterministic up to the same effect.
+  ``decoding="beam"`` is deterministic up to the same effect.
 - any other policy: merged, but its proposals may depend on the batch (``describe`` says
   ``deterministic: false``).
 """
@@ -32,22 +33,16 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from prover.policy.sampling import state_seed
 from search.protocols import Candidate, State
 
-SEED_MASK = (1 << 63) - 1
-
-
-def state_seed(seed: int, key: str, index: int = 0) -> int:
-    """A 63-bit sampling seed for sample ``index`` of the state with normalised text ``key``
-    in the search seeded ``seed``: a function of these three values alone."""
-    digest = hashlib.sha256(f"{seed}\0{index}\0{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & SEED_MASK
-
+__all__ = ["BatchStats", "BatchingPolicy", "Mode", "SearchPolicy", "attempt_seed",
+           "propose_seeded", "state_seed"]
 
 def attempt_seed(base: int, theorem: str, attempt: int) -> int:
     """The recorded seed of attempt ``attempt`` at theorem ``theorem`` (a 31-bit int)."""
@@ -55,122 +50,35 @@ def attempt_seed(base: int, theorem: str, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-# --------------------------------------------------------------------------- adapters
-class Adapter:
-    """How one policy answers a merged call: ``propose_seeded(states, k, seeds)`` with one
-    search seed per state. ``merge`` says whether calls of different searches are merged."""
+@dataclass(frozen=True)
+class Mode:
+    """How the queue treats one policy: ``kind`` (provenance), ``merge`` (calls of different
+    searches merged into one), ``deterministic`` (a state's proposals independent of its
+    batch). Read from the policy's own attributes, never from a table of type names."""
 
-    merge = True
-    deterministic = True
-    kind = "generic"
+    kind: str
+    merge: bool
+    deterministic: bool
 
-    def __init__(self, policy: Any) -> None:
-        self.policy = policy
-
-    def propose_seeded(self, states: Sequence[State], k: int,
-                       seeds: Sequence[int]) -> list[list[Candidate]]:
-        return self.policy.propose(states, k)
-
-
-class _Symbolic(Adapter):
-    merge = False
-    kind = "symbolic"
+    @classmethod
+    def of(cls, policy: Any) -> Mode:
+        """``name``, ``merge_calls`` (default True) and ``deterministic`` (default: whether
+        the policy has ``propose_seeded``) of ``policy``."""
+        seeded = callable(getattr(policy, "propose_seeded", None))
+        kind = str(getattr(policy, "name", "") or type(policy).__name__)
+        return cls(kind, bool(getattr(policy, "merge_calls", True)),
+                   bool(getattr(policy, "deterministic", seeded)))
 
 
-class _Generic(Adapter):
-    deterministic = False
-
-
-class _OpenAI(Adapter):
-    """One request per state with its own seed, at most ``policy.concurrency`` at once."""
-
-    merge = False
-    kind = "openai"
-
-    def propose_seeded(self, states: Sequence[State], k: int,
-                       seeds: Sequence[int]) -> list[list[Candidate]]:
-        from prover.policy.openai_client import parse_choices
-        from prover.policy.prompts import rank_candidates, request_seed
-
-        policy = self.policy
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        n = max(k, policy.n or 0)
-        bodies = []
-        for prompt, seed in zip(policy.prompts(states), seeds, strict=True):
-            body = policy.request_body(prompt, n)
-            if policy.seed is not None:
-                body["seed"] = request_seed(seed, prompt)
-            bodies.append(body)
-        if len(bodies) == 1:
-            responses = [policy.complete(bodies[0])]
-        else:
-            with ThreadPoolExecutor(min(policy.concurrency, len(bodies)),
-                                    thread_name_prefix="batching-openai") as pool:
-                responses = list(pool.map(policy.complete, bodies))
-        return [rank_candidates(parse_choices(r), k, policy.template) for r in responses]
-
-
-class _VLLM(Adapter):
-    """One ``generate`` for the merged states, each prompt seeded by its search's seed."""
-
-    kind = "vllm"
-
-    def propose_seeded(self, states: Sequence[State], k: int,
-                       seeds: Sequence[int]) -> list[list[Candidate]]:
-        from vllm import SamplingParams
-
-        from prover.policy.prompts import rank_candidates, request_seed
-        from prover.policy.vllm_engine import _completions
-
-        policy = self.policy
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        n = max(k, policy.n or 0)
-        prompts = policy.prompts(states)
-        params = [SamplingParams(n=n, temperature=policy.temperature, top_p=policy.top_p,
-                                 top_k=policy.top_k, max_tokens=policy.max_tokens, logprobs=0,
-                                 stop=list(policy.template.stop), seed=request_seed(seed, p))
-                  for p, seed in zip(prompts, seeds, strict=True)]
-        outputs = policy.llm.generate(policy.engine_inputs(prompts), params, use_tqdm=False)
-        return [rank_candidates(_completions(out), k, policy.template) for out in outputs]
-
-
-class _HF(Adapter):
-    """One ``generate`` for the merged states; sampling rows draw from their own generators."""
-
-    kind = "hf"
-
-    def propose_seeded(self, states: Sequence[State], k: int,
-                       seeds: Sequence[int]) -> list[list[Candidate]]:
-        from prover.policy.hf_rows import generate_rows
-        from prover.policy.prompts import rank_candidates
-
-        policy = self.policy
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        if policy.sampling != "sample":
-            return policy.propose(states, k)  # beam search draws nothing at random
-        n = max(k, policy.num_samples or 0)
-        row_seeds = [state_seed(seed, s.key, j) for s, seed in zip(states, seeds, strict=True)
-                     for j in range(n)]
-        rows = generate_rows(policy, policy.prompts(states), n, row_seeds)
-        return [rank_candidates(rows[i * n:(i + 1) * n], k, policy.template)
-                for i in range(len(states))]
-
-
-def adapter_for(policy: Any) -> Adapter:
-    """The adapter of ``policy`` by its type (imports nothing heavy)."""
-    name = type(policy).__name__
-    adapters: dict[str, type[Adapter]] = {"SymbolicPolicy": _Symbolic, "OpenAIPolicy": _OpenAI,
-                                          "VLLMPolicy": _VLLM, "HFPolicy": _HF}
-    return adapters.get(name, _Generic)(policy)
+def propose_seeded(policy: Any, states: Sequence[State], k: int,
+                   seeds: Sequence[int]) -> list[list[Candidate]]:
+    """``policy``'s proposals for ``states``, state ``i`` under search seed ``seeds[i]`` when
+    the policy takes seeds (:class:`~prover.policy.sampling.SampledPolicy`), else its plain
+    ``propose``."""
+    seeded = getattr(policy, "propose_seeded", None)
+    if callable(seeded):
+        return seeded(states, k, seeds)
+    return policy.propose(states, k)
 
 
 # --------------------------------------------------------------------------- the queue
@@ -209,7 +117,7 @@ class BatchingPolicy:
         if window_s < 0 or max_batch < 1:
             raise ValueError("need window_s >= 0 and max_batch >= 1")
         self.policy = policy
-        self.adapter = adapter_for(policy)
+        self.mode = Mode.of(policy)
         self.window_s = window_s
         self.max_batch = max_batch
         self.stats = BatchStats()
@@ -233,18 +141,14 @@ class BatchingPolicy:
                 self._cond.notify_all()
 
     def submit(self, states: Sequence[State], k: int, seed: int) -> list[list[Candidate]]:
-        """Proposals for ``states`` of the search seeded ``seed`` (merged when the adapter
-        merges; else in this thread)."""
-        seeds = [seed] * len(states)
+        """Proposals for ``states`` of the search seeded ``seed`` (merged with other searches'
+        calls when the policy's mode merges; else in this thread)."""
         if not states:
             return []
-        if not self.adapter.merge:
-            started = time.perf_counter()
-            out = self.adapter.propose_seeded(list(states), k, seeds)
-            with self._cond:
-                self._count(len(states), 1, time.perf_counter() - started)
-            return out
-        request = _Request(list(states), k, seeds)
+        request = _Request(list(states), k, [seed] * len(states))
+        if not self.mode.merge:
+            self._run([request])
+            return request.future.result()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the batching policy is closed")
@@ -309,7 +213,7 @@ class BatchingPolicy:
         seeds = [seed for r in batch for seed in r.seeds]
         started = time.perf_counter()
         try:
-            out = self.adapter.propose_seeded(states, batch[0].k, seeds)
+            out = propose_seeded(self.policy, states, batch[0].k, seeds)
             if len(out) != len(states):
                 raise ValueError(f"policy returned {len(out)} candidate lists for "
                                  f"{len(states)} states")
@@ -325,12 +229,18 @@ class BatchingPolicy:
             at += len(request.states)
 
     def close(self) -> None:
-        """Stop the worker thread once the queue is empty."""
+        """Stop the worker thread once the queue is empty, then close the inner policy
+        (idempotent)."""
         with self._cond:
+            if self._closed:
+                return
             self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join()
+        closer = getattr(self.policy, "close", None)
+        if callable(closer):
+            closer()
 
     def __enter__(self) -> BatchingPolicy:
         return self
@@ -342,9 +252,9 @@ class BatchingPolicy:
         """The inner policy's provenance plus how calls were batched and seeded."""
         describe = getattr(self.policy, "describe", None)
         info = dict(describe()) if callable(describe) else {}
-        info["batching"] = {"adapter": self.adapter.kind, "merged": self.adapter.merge,
+        info["batching"] = {"adapter": self.mode.kind, "merged": self.mode.merge,
                             "window_s": self.window_s, "max_batch": self.max_batch,
-                            "deterministic": self.adapter.deterministic,
+                            "deterministic": self.mode.deterministic,
                             "seeding": "per state: f(search seed, state)"}
         return info
 

@@ -18,13 +18,14 @@ from prover.policy.prompts import (
     REPROVER_CAUSAL,
     REPROVER_SEQ2SEQ,
     PromptTemplate,
-    rank_candidates,
     resolve_template,
 )
-from search.protocols import Candidate, State
+from prover.policy.sampling import SampledPolicy, SamplingParams, sampling_from, state_seed
 
 Kind = Literal["causal", "seq2seq", "auto"]
-Sampling = Literal["sample", "beam"]
+Decoding = Literal["sample", "beam"]
+#: the old keyword names of this policy's sampling fields, still accepted
+HF_ALIASES = {"num_samples": "n", "max_new_tokens": "max_tokens"}
 
 
 def split_completion(token_ids: Sequence[int], token_logprobs: Sequence[float],
@@ -74,80 +75,73 @@ def _step_logprobs(step_scores: Sequence[Any], tokens: Any, beam_indices: Any | 
     return out
 
 
-class HFPolicy:
-    """Tactics from a ``transformers`` model: ``propose`` runs ONE ``generate`` over all states
-    (left-padded for causal models) with ``max(k, num_samples)`` sequences per state, and
-    returns per state at most ``k`` distinct usable tactics sorted by sequence logprob.
+class HFPolicy(SampledPolicy):
+    """Tactics from a ``transformers`` model: one ``generate`` over all states (left-padded for
+    causal models) with ``sampling.samples(k)`` sequences per state; per state at most ``k``
+    distinct usable tactics sorted by sequence logprob (:class:`SampledPolicy`).
 
     ``model`` is a checkpoint path or hub id, or a ``(model, tokenizer)`` pair. ``kind="auto"``
     reads ``config.is_encoder_decoder``. ``prompt`` is a :class:`PromptTemplate`, a registered
     name or a raw template (default: ReProver's causal format, or the bare state for seq2seq).
-    ``sampling="sample"`` draws with ``temperature``/``top_p``/``top_k`` (0 = off);
-    ``"beam"`` runs beam search with as many beams as sequences. Call ``i`` (from 0) of
-    ``propose`` samples under seed ``seed + i``, so equal policies give equal proposals.
+    ``sampling`` (or its fields as keywords; the old names ``num_samples``/``max_new_tokens``
+    are accepted) sets n, max_tokens, temperature/top_p/top_k and the seed.
+    ``decoding="sample"`` draws; ``"beam"`` runs beam search with as many beams as sequences.
+    Without search seeds, call ``i`` (from 0) samples under seed ``seed + i``, so equal policies
+    give equal proposals; with them (the batching queue), every row draws from its own
+    generator (:mod:`prover.policy.hf_rows`).
     """
 
+    name = "hf"
+
     def __init__(self, model: str | os.PathLike[str] | tuple[Any, Any], *, kind: Kind = "auto",
-                 prompt: PromptTemplate | str | None = None, num_samples: int | None = None,
-                 temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0,
-                 max_new_tokens: int = 64, max_input_tokens: int = 1024,
-                 sampling: Sampling = "sample", seed: int = 0, device: str = "cpu",
-                 revision: str | None = None, dtype: str | None = None) -> None:
-        if sampling not in ("sample", "beam"):
-            raise ValueError(f"sampling must be 'sample' or 'beam', not {sampling!r}")
+                 prompt: PromptTemplate | str | None = None,
+                 sampling: SamplingParams | None = None, decoding: Decoding = "sample",
+                 max_input_tokens: int = 1024, device: str = "cpu",
+                 revision: str | None = None, dtype: str | None = None,
+                 **options: Any) -> None:
+        if decoding not in ("sample", "beam"):
+            raise ValueError(f"decoding must be 'sample' or 'beam', not {decoding!r}")
         if kind not in ("causal", "seq2seq", "auto"):
             raise ValueError(f"kind must be 'causal', 'seq2seq' or 'auto', not {kind!r}")
-        if temperature <= 0 and sampling == "sample":
-            raise ValueError("temperature must be > 0 for sampling (use sampling='beam')")
+        self.sampling = sampling_from(sampling, options, HF_ALIASES)
+        if self.sampling.temperature <= 0 and decoding == "sample":
+            raise ValueError("temperature must be > 0 for sampling (use decoding='beam')")
+        if self.sampling.seed is None:
+            raise ValueError("the hf policy samples in-process and needs an int seed")
         self.model, self.tokenizer, self.kind = _load(model, kind, revision, device, dtype)
         self.model_id = (str(model) if isinstance(model, (str, os.PathLike))
                          else str(getattr(self.model, "name_or_path", "") or type(self.model).__name__))
         self.revision = revision or getattr(self.model.config, "_commit_hash", None)
         default = REPROVER_SEQ2SEQ if self.kind == "seq2seq" else REPROVER_CAUSAL
         self.template = resolve_template(prompt, default)
-        self.num_samples = num_samples
-        self.temperature = temperature
-        self.top_p = top_p
-        self.top_k = top_k
-        self.max_new_tokens = max_new_tokens
         self.max_input_tokens = max_input_tokens
-        self.sampling: Sampling = sampling
-        self.seed = seed
+        self.decoding: Decoding = decoding
         self.calls = 0
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
-    def prompts(self, states: Sequence[State]) -> list[str]:
-        """The exact model inputs for ``states`` (the template applied)."""
-        return [self.template.render(s) for s in states]
+    def generate(self, prompts: Sequence[str], n: int, seeds: Sequence[int] | None
+                 ) -> list[list[tuple[str, float]]]:
+        """``n`` rows per prompt from one ``generate`` call: with search ``seeds`` and
+        ``decoding="sample"``, row ``j`` of prompt ``p`` draws from a generator seeded
+        :func:`~prover.policy.sampling.state_seed` (seed, p, j); else from the global RNG
+        seeded ``seed + calls`` (beam search draws nothing)."""
+        if seeds is not None and self.decoding == "sample":
+            from prover.policy.hf_rows import generate_rows
 
-    def propose(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
-        """At most ``k`` candidates per state, in the order of ``states``, best logprob first."""
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        n = max(k, self.num_samples or 0)
-        rows = self._generate(self.prompts(states), n)
-        return [rank_candidates(rows[i * n:(i + 1) * n], k, self.template)
-                for i in range(len(states))]
+            row_seeds = [state_seed(seed, p, j) for p, seed in zip(prompts, seeds, strict=True)
+                         for j in range(n)]
+            rows = generate_rows(self, list(prompts), n, row_seeds)
+        else:
+            rows = self._generate(list(prompts), n)
+        return [rows[i * n:(i + 1) * n] for i in range(len(prompts))]
 
-    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
-        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied,
-        each completion ending at EOS or the template's first stop string, which stays in the
-        text; no dedupe, no filtering), all from one ``generate`` call."""
-        if not texts or n <= 0:
-            return [[] for _ in texts]
-        rows = self._generate([self.template.render(t) for t in texts], n)
-        return [rows[i * n:(i + 1) * n] for i in range(len(texts))]
-
-    def _generate(self, prompts: list[str], n: int) -> list[tuple[str, float]]:
-        """``len(prompts) * n`` raw ``(completion, logprob)`` rows from one ``generate`` call."""
-        import torch
-
+    def encode(self, prompts: list[str]) -> tuple[dict[str, Any], set[int]]:
+        """``prompts`` tokenized as one padded batch on the model's device (causal models pad
+        and truncate on the left: the prompt's end is kept), and the EOS token ids."""
         tok = self.tokenizer
         saved = tok.padding_side, tok.truncation_side
-        if self.kind == "causal":  # pad and truncate on the left: keep the prompt's end
+        if self.kind == "causal":
             tok.padding_side, tok.truncation_side = "left", "left"
         try:
             enc = tok(prompts, return_tensors="pt", padding=True, truncation=True,
@@ -155,31 +149,21 @@ class HFPolicy:
         finally:
             tok.padding_side, tok.truncation_side = saved
         device = getattr(self.model, "device", "cpu")
-        enc = {key: value.to(device) for key, value in enc.items()}
-        eos = _eos_ids(self.model, tok)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens, "num_return_sequences": n,
-            "return_dict_in_generate": True, "output_scores": True,
-            "pad_token_id": tok.pad_token_id, "eos_token_id": sorted(eos),
-        }
-        if self.sampling == "sample":
-            kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p,
-                          top_k=self.top_k, num_beams=1, output_logits=True)
-        else:
-            kwargs.update(do_sample=False, num_beams=n, length_penalty=0.0, early_stopping=True)
-        seed = self.seed + self.calls
-        self.calls += 1
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
-            torch.manual_seed(seed)
-            out = self.model.generate(**enc, **kwargs)
+        return {key: value.to(device) for key, value in enc.items()}, _eos_ids(self.model, tok)
+
+    def decode_rows(self, out: Any, enc: dict[str, Any], eos: set[int]
+                    ) -> list[tuple[str, float]]:
+        """``(completion, logprob)`` per sequence of a ``generate`` output: raw-model logprobs
+        from ``out.logits`` when present, else the beams' own ``out.scores``."""
         start = enc["input_ids"].shape[1] if self.kind == "causal" else 1
         tokens = out.sequences[:, start:].cpu()
-        if self.sampling == "sample":
+        if getattr(out, "logits", None) is not None:
             lps = _step_logprobs(out.logits, tokens, None, normalize=True)
         else:
             beams = getattr(out, "beam_indices", None)
             beams = beams[:, : tokens.shape[1]].cpu() if beams is not None else None
             lps = _step_logprobs(out.scores, tokens, beams, normalize=False)
+        tok = self.tokenizer
 
         def decode(ids: Sequence[int]) -> str:
             return tok.decode(list(ids), skip_special_tokens=True,
@@ -188,19 +172,40 @@ class HFPolicy:
         return [split_completion(ids, row_lps, decode, eos, self.template.stop)
                 for ids, row_lps in zip(tokens.tolist(), lps.tolist(), strict=True)]
 
-    def describe(self) -> dict[str, Any]:
-        """Provenance: model id/path, revision, kind, sampling parameters, prompt hash, seed."""
+    def _generate(self, prompts: list[str], n: int) -> list[tuple[str, float]]:
+        """``len(prompts) * n`` raw ``(completion, logprob)`` rows from one ``generate`` call
+        (the global RNG seeded ``seed + calls``)."""
+        import torch
+
+        enc, eos = self.encode(prompts)
+        sampling = self.sampling
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_tokens, "num_return_sequences": n,
+            "return_dict_in_generate": True, "output_scores": True,
+            "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": sorted(eos),
+        }
+        if self.decoding == "sample":
+            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
+                          top_k=sampling.top_k, num_beams=1, output_logits=True)
+        else:
+            kwargs.update(do_sample=False, num_beams=n, length_penalty=0.0, early_stopping=True)
+        seed = int(sampling.seed or 0) + self.calls
+        self.calls += 1
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(seed)
+            out = self.model.generate(**enc, **kwargs)
+        return self.decode_rows(out, enc, eos)
+
+    def details(self) -> dict[str, Any]:
+        """Model id/path, revision, kind, decoding, prompt length limit, device, versions."""
         import torch
         import transformers
 
         return {
-            "policy": "hf", "model": self.model_id, "revision": self.revision,
-            "kind": self.kind, "sampling": self.sampling, "num_samples": self.num_samples,
-            "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
-            "max_new_tokens": self.max_new_tokens, "max_input_tokens": self.max_input_tokens,
-            "seed": self.seed, "device": str(getattr(self.model, "device", "cpu")),
+            "model": self.model_id, "revision": self.revision, "kind": self.kind,
+            "decoding": self.decoding, "max_input_tokens": self.max_input_tokens,
+            "device": str(getattr(self.model, "device", "cpu")),
             "logprob": "sum of raw-model token logprobs, terminator included",
-            **self.template.describe(),
             "transformers_version": transformers.__version__, "torch_version": torch.__version__,
         }
 

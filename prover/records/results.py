@@ -4,7 +4,8 @@ step, a solution, an entailment, a proof search), with ``from_dict``/``to_dict``
 ``to_dict(from_dict(row)) == row`` exactly, key order included: keys a type does not name
 (fields other pipelines add, such as the LLM views of a step) are kept in ``extra``, and the
 row's key order is kept, so typing a result never changes what is written. Code that reads
-results (summaries, reports) reads these fields instead of dict keys.
+results (summaries, reports) reads these fields instead of dict keys: the report parses each
+stored row once, into the type of the view that renders it, and renders the types.
 """
 
 from __future__ import annotations
@@ -24,8 +25,18 @@ class Record:
 
     extra: Mapping[str, Any] = field(default_factory=dict, compare=True, repr=False)
     order: tuple[str, ...] = field(default=(), compare=False, repr=False)
-    #: fields holding lists of typed records: name -> record type
+    #: fields holding a list of typed records: name -> record type (an element that is not a
+    #: mapping is kept as it is, so a malformed row still round-trips)
     NESTED: ClassVar[dict[str, type[Record]]] = {}
+    #: fields holding one typed record (when the value is a mapping): name -> record type
+    ONE: ClassVar[dict[str, type[Record]]] = {}
+
+    def has(self, name: str) -> bool:
+        """Whether the row had the key ``name`` (a field built in code: whether it is set);
+        the report uses it where a missing key and an explicit null differ."""
+        if self.order:
+            return name in self.order
+        return name in self.extra or getattr(self, name, None) is not None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -44,8 +55,12 @@ class Record:
         for name in data.keys() & names:
             value = data[name]
             nested = cls.NESTED.get(name)
+            one = cls.ONE.get(name)
             if nested is not None and isinstance(value, list):
-                value = tuple(nested.from_dict(v) for v in value)
+                value = tuple(nested.from_dict(v) if isinstance(v, Mapping) else v
+                              for v in value)
+            elif one is not None and isinstance(value, Mapping):
+                value = one.from_dict(value)
             values[name] = value
         extra = {k: v for k, v in data.items() if k not in names}
         return cls(extra=extra, order=tuple(data), **values)
@@ -59,8 +74,11 @@ class Record:
         for key in order:
             if key in names:
                 value = getattr(self, key)
-                out[key] = ([v.to_dict() for v in value] if key in self.NESTED
-                            and isinstance(value, tuple) else value)
+                if key in self.NESTED and isinstance(value, tuple):
+                    value = [v.to_dict() if isinstance(v, Record) else v for v in value]
+                elif isinstance(value, Record):
+                    value = value.to_dict()
+                out[key] = value
             else:
                 out[key] = self.extra[key]
         return out
@@ -90,14 +108,95 @@ class ClaimResult(Record):
 
 
 @dataclass(frozen=True)
+class CheckVerdict(Record):
+    """One verdict of an LLM claim in one mode (``local`` or ``grounded``) with its evidence."""
+
+    verdict: str | None = None
+    reason: str | None = None
+    tolerance: str | None = None
+    evidence: Mapping[str, Any] | None = None
+    detail: str | None = None
+    premises: list[Any] | None = None
+    givens_used: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class LlmClaim(Record):
+    """One line of a step's LLM formalization, checked locally and grounded."""
+
+    source: str | None = None
+    kind: str | None = None
+    formal: str | None = None
+    local: CheckVerdict | None = None
+    grounded: CheckVerdict | None = None
+    premises: list[Any] | None = None
+    givens_used: list[Any] | None = None
+    rebinds: str | None = None
+    time_s: float | None = None
+    ONE: ClassVar[dict[str, type[Record]]] = {"local": CheckVerdict, "grounded": CheckVerdict}
+
+
+@dataclass(frozen=True)
+class GivenFact(Record):
+    """One formalized given of the problem (``givens.facts[i]``)."""
+
+    label: str | None = None
+    formal: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class GivenError(Record):
+    """One given the model's line did not formalize (``givens.errors[i]``)."""
+
+    source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Givens(Record):
+    """The problem's givens as the LLM formalized them (``check --formalizer llm:...``); a
+    plain ``{name: expr}`` map (older rows) keeps every pair in ``extra``."""
+
+    facts: tuple[GivenFact, ...] | None = None
+    errors: tuple[GivenError, ...] | None = None
+    consistent: bool | None = None
+    conflict: list[Any] | None = None
+    NESTED: ClassVar[dict[str, type[Record]]] = {"facts": GivenFact, "errors": GivenError}
+
+
+@dataclass(frozen=True)
+class LlmDef(Record):
+    """One ``DEF`` line of a step: a name and its formal value."""
+
+    name: str | None = None
+    formal: str | None = None
+
+
+@dataclass(frozen=True)
+class LlmStep(Record):
+    """A step's LLM view (``steps[i].llm``, layout in :mod:`formalizer.llm_steps`)."""
+
+    lines: list[Any] | None = None
+    defs: tuple[LlmDef, ...] | None = None
+    claims: tuple[LlmClaim, ...] | None = None
+    verdict_local: str | None = None
+    verdict_grounded: str | None = None
+    upstream_error: int | None = None
+    NESTED: ClassVar[dict[str, type[Record]]] = {"claims": LlmClaim, "defs": LlmDef}
+
+
+@dataclass(frozen=True)
 class StepResult(Record):
-    """One step of a solution and its claims."""
+    """One step of a solution, its claims and (``check --formalizer llm:...``) its LLM view."""
 
     index: int | None = None
     text: str | None = None
     verdict: str | None = None
     claims: tuple[ClaimResult, ...] | None = None
+    llm: LlmStep | None = None
     NESTED: ClassVar[dict[str, type[Record]]] = {"claims": ClaimResult}
+    ONE: ClassVar[dict[str, type[Record]]] = {"llm": LlmStep}
 
 
 @dataclass(frozen=True)
@@ -114,7 +213,10 @@ class SolutionResult(Record):
     first_error: int | None = None
     error: str | None = None
     provenance: Mapping[str, Any] | None = None
+    first_error_grounded: int | None = None
+    givens: Givens | None = None
     NESTED: ClassVar[dict[str, type[Record]]] = {"steps": StepResult}
+    ONE: ClassVar[dict[str, type[Record]]] = {"givens": Givens}
 
     def claims(self) -> list[ClaimResult]:
         """Every claim of every step, in order."""
@@ -137,6 +239,9 @@ class EntailmentResult(Record):
     error: str | None = None
     error_detail: Mapping[str, Any] | None = None
     provenance: Mapping[str, Any] | None = None
+    reason: str | None = None
+    implicit_premises: list[Any] | None = None
+    inconsistent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -158,3 +263,22 @@ class ProofSearchResult(Record):
     provenance: Mapping[str, Any] | None = None
     error: str | None = None
     line: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeResult(Record):
+    """A row of a pipeline without a type of its own (audit, eval, formalize, synth): the
+    outcome fields every row shares; the rest stays in ``extra``."""
+
+    key: str | None = None
+    run_id: str | None = None
+    id: str | None = None
+    status: str | None = None
+    verdict: Any = None
+    reason: str | None = None
+    answer: str | None = None
+    error: Any = None
+    line: int | None = None
+    provenance: Mapping[str, Any] | None = None
+

@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 
+from prover.records.results import OutcomeResult, ProofSearchResult, Record
 from prover.report.limits import MAX_CHARS, MAX_NODES, MAX_ROWS, Omitted, clip, note_text
 from prover.report.page import asset, document, esc, json_block
 
@@ -161,26 +162,31 @@ def section(name: str, data: Mapping[str, Any] | None, *, expand: bool = True) -
     return (name, rows) if rows else None
 
 
-def search_sections(result: Mapping[str, Any], run: Mapping[str, Any] | None = None,
+def search_sections(result: ProofSearchResult | Mapping[str, Any],
+                    run: Mapping[str, Any] | None = None,
                     graph_attrs: Mapping[str, Any] | None = None) -> list[Section]:
-    """Provenance of one proof search: theorem outcome, backend, policy, limits, times, run."""
-    prov = dict(result.get("provenance") or (graph_attrs or {}).get("provenance") or {})
+    """Provenance of one proof search: theorem outcome, backend, policy, limits, times, run
+    (a ``prove`` row given as a dict is parsed here)."""
+    if not isinstance(result, ProofSearchResult):
+        result = ProofSearchResult.from_dict(result)
+    prov = dict(result.provenance or (graph_attrs or {}).get("provenance") or {})
     limits = prov.pop("limits", None)
     policy = {**{k: prov.pop(k) for k in ("formalizer", "formalizer_version") if k in prov},
-              **(result.get("policy") or {})}
-    outcome = {k: result.get(k) for k in ("id", "status", "verdict", "stop_reason", "detail",
-                                          "reason", "error")}
-    if result.get("proof"):
-        outcome["proof"] = " ; ".join(map(str, result["proof"]))
+              **(result.policy or {})}
+    outcome = {"id": result.id, "status": result.status, "verdict": result.verdict,
+               "stop_reason": result.stop_reason, "detail": result.detail,
+               "reason": result.reason, "error": result.error}
+    if result.proof:
+        outcome["proof"] = " ; ".join(map(str, result.proof))
     backend = {k: prov.pop(k) for k in ("backend", "backend_version") if k in prov}
-    times = {**(result.get("times") or {}),
+    times = {**(result.times or {}),
              **{k: prov.pop(k) for k in ("wall_time_s", "utc_time") if k in prov}}
     if run:
         times.update({"run created": run.get("created_utc"),
                       "run finished": run.get("finished_utc")})
     found = [section("outcome", outcome), section("backend", backend),
              section("policy and sampling", policy), section("limits and seed", limits),
-             section("times", times), section("counts", result.get("counts")),
+             section("times", times), section("counts", result.counts),
              section("run", {**prov, **({"command": run.get("command")} if run else {})}),
              section("graph", {k: v for k, v in (graph_attrs or {}).items()
                                if k != "provenance"})]
@@ -200,19 +206,24 @@ def item_payload(g: nx.DiGraph, root: str | None, *, key: str, label: str, statu
     return payload
 
 
-def verdict_word(result: Mapping[str, Any]) -> str:
+def verdict_word(result: ProofSearchResult | OutcomeResult | Mapping[str, Any]) -> str:
     """A result row's verdict as one word: ``verified``, ``refuted``, ``unknown: REASON``,
-    ``rejected`` (a row with an error), or its status when it has no verdict."""
-    if result.get("error"):
+    ``rejected`` (a row with an error), or its status when it has no verdict (a dict is read as
+    an :class:`OutcomeResult`)."""
+    if not isinstance(result, (ProofSearchResult, OutcomeResult)):
+        result = OutcomeResult.from_dict(result.to_dict() if isinstance(result, Record)
+                                         else result)
+    if result.error:
         return "rejected"
-    verdict = result.get("verdict")
+    verdict = result.verdict
     if isinstance(verdict, Mapping):
         verdict, reason = verdict.get("verdict"), verdict.get("reason")
     else:
-        reason = result.get("reason")
+        reason = result.reason
     if isinstance(verdict, str) and verdict:
         return f"{verdict}: {reason}" if verdict == "unknown" and reason else verdict
-    return str(result.get("status") or result.get("answer") or "")
+    answer = result.answer if isinstance(result, OutcomeResult) else None
+    return str(result.status or answer or "")
 
 
 def _overview_html(rows: Sequence[tuple[str, str, str]]) -> str:

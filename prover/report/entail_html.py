@@ -4,13 +4,16 @@ One card per ``entail`` result row: the answer as a badge with its word (True, F
 Inconsistent, Unknown), the premises with the ones in the unsat core marked (class ``core`` and
 the words "in unsat core"), the conclusion, and for Uncertain both models (the conclusion true
 and the conclusion false) as tables of plain values. Shares the report shell and filters.
+Renders :class:`~prover.records.results.EntailmentResult`; rows given as dicts are parsed once
+by :func:`render_entail_report`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prover.records.results import EntailmentResult
 from prover.report.html import _plain, evidence_text, note_html, provenance_html, report_page
 from prover.report.limits import MAX_ROWS, MAX_STEPS_PER_ROW, Omitted, clip, collecting
 from prover.report.page import esc
@@ -30,9 +33,9 @@ def answer_badge(answer: str | None, reason: str | None = None) -> str:
     return f'<span class="badge v-{_ANSWER_CLASS.get(answer, "other")}">{esc(label)}</span>'
 
 
-def _core(row: Mapping[str, Any]) -> tuple[set[int], bool]:
+def _core(row: EntailmentResult) -> tuple[set[int], bool]:
     """Premise indices in the unsat core, and whether the conclusion is in it."""
-    ev = row.get("evidence") or {}
+    ev = row.evidence or {}
     if not isinstance(ev, Mapping):
         return set(), False
     indices = {i for i in ev.get("core_indices") or [] if isinstance(i, int)}
@@ -64,13 +67,14 @@ def _model_table(name: str, model: Mapping[str, Any]) -> str:
             f'<table class="model"><tbody>{body}</tbody></table></div>')
 
 
-def _card(idx: int, row: Mapping[str, Any]) -> str:
-    answer, error = row.get("answer"), row.get("error")
+def _card(idx: int, row: EntailmentResult) -> str:
+    answer, error = row.answer, row.error
     core, conclusion_in_core = _core(row)
-    verdict = row.get("verdict") if isinstance(row.get("verdict"), Mapping) else {}
-    reason = row.get("reason") or (verdict or {}).get("reason")
-    line = row.get("line")
-    head = f"#{esc(row.get('id', idx))}" + (f" (line {esc(line)})" if line is not None else "")
+    verdict = row.verdict if isinstance(row.verdict, Mapping) else {}
+    reason = row.reason or (verdict or {}).get("reason")
+    line = row.line
+    row_id = row.id if row.has("id") else idx
+    head = f"#{esc(row_id)}" + (f" (line {esc(line)})" if line is not None else "")
     status = (f'<span class="rejected">rejected: {esc(error)}</span>' if error
               else answer_badge(answer, reason if answer == "Unknown" else None))
     has_error = bool(error) or answer in (None, "Unknown")
@@ -78,7 +82,7 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
              f"<summary>{head} — {status}</summary>"]
     if error:
         parts.append(f'<p class="rejected">Row rejected: {esc(error)}</p>')
-    premises = row.get("premises") or []
+    premises = row.premises or []
     items = []
     for i, text in enumerate(premises[:MAX_STEPS_PER_ROW]):
         in_core = i in core
@@ -91,18 +95,18 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
     count = f" ({len(core)} of {len(premises)} in the unsat core)" if core else ""
     parts.append(f'<div><strong>Premises</strong>{count}'
                  f'<ol class="premises" start="0">{"".join(items)}</ol></div>')
-    implicit = row.get("implicit_premises") or []
+    implicit = row.implicit_premises or []
     if implicit:
         parts.append('<div class="meta">implicit premises (definedness guards): '
                      f"{esc(', '.join(map(_plain, implicit)))}</div>")
     cmark = f' <span class="core-mark">{CORE_MARK}</span>' if conclusion_in_core else ""
     parts.append(f'<div class="conclusion"><strong>Conclusion:</strong> '
-                 f'<span class="steptext">{esc(clip(row.get("conclusion")))}</span>{cmark}</div>')
+                 f'<span class="steptext">{esc(clip(row.conclusion))}</span>{cmark}</div>')
     if verdict:
         detail = verdict.get("detail")
         parts.append(f'<div class="meta">verdict: {esc(verdict.get("verdict"))}'
                      + (f" — {esc(detail)}" if detail else "") + "</div>")
-    ev = row.get("evidence") if isinstance(row.get("evidence"), Mapping) else {}
+    ev = row.evidence if isinstance(row.evidence, Mapping) else {}
     models = (ev or {}).get("models")
     if isinstance(models, Mapping):
         parts.append("<div><strong>Counter-model</strong> (the premises hold in both):"
@@ -111,23 +115,25 @@ def _card(idx: int, row: Mapping[str, Any]) -> str:
     rest = {k: v for k, v in (ev or {}).items() if k not in ("core", "core_indices", "models")}
     if rest:
         parts.append(f'<div class="evidence">{esc(clip(evidence_text(None, rest)))}</div>')
-    parts.append(provenance_html(row.get("provenance")))
+    parts.append(provenance_html(row.provenance))
     parts.append("</details>")
     return "\n".join(parts)
 
 
-def render_entail_report(rows: list[dict[str, Any]], *, title: str,
-                         summary: dict[str, Any], hint: str | None = None) -> str:
+def render_entail_report(rows: Sequence[EntailmentResult | Mapping[str, Any]], *, title: str,
+                         summary: Mapping[str, Any], hint: str | None = None) -> str:
     """One offline HTML page for ``entail`` result rows (str), safe for any input text; capped
-    like the step report (rows, premises per row, characters) with a visible note."""
+    like the step report (rows, premises per row, characters) with a visible note. Rows given
+    as dicts are parsed once here (:meth:`EntailmentResult.from_dict`)."""
     omitted = Omitted()
-    shown = rows[:MAX_ROWS]
+    shown = [r if isinstance(r, EntailmentResult) else EntailmentResult.from_dict(r)
+             for r in rows[:MAX_ROWS]]
     omitted.add("rows", len(rows) - len(shown), f"rows {len(shown) + 1} to {len(rows)}")
     for row in shown:
-        omitted.add("premises", len(row.get("premises") or []) - MAX_STEPS_PER_ROW,
-                    f"#{row.get('id')}: first {MAX_STEPS_PER_ROW:,} premises shown")
+        omitted.add("premises", len(row.premises or []) - MAX_STEPS_PER_ROW,
+                    f"#{row.id}: first {MAX_STEPS_PER_ROW:,} premises shown")
     with collecting(omitted):
         cards = [_card(i, r) for i, r in enumerate(shown)]
-    n_err = sum(1 for r in shown if r.get("error") or r.get("answer") in (None, "Unknown"))
+    n_err = sum(1 for r in shown if r.error or r.answer in (None, "Unknown"))
     return report_page(title, summary, cards, n_err, errors_label="only rejected or Unknown rows",
                        note=note_html(omitted, hint))

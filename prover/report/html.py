@@ -6,14 +6,19 @@ the premise steps they used; the first error is marked in words. The page shell
 (:mod:`prover.report.page`) inlines ``assets/report.css``/``report.js`` under a hash-based CSP.
 Every value taken from the data is escaped (quotes included), so step text cannot inject
 markup. Verdicts are shown as a coloured badge *and* a word, never colour alone.
+
+The report renders typed results (:class:`~prover.records.results.SolutionResult` and its
+steps, claims and LLM views): :func:`render_step_report` parses each row once at its boundary,
+so a change of the row layout breaks in :mod:`prover.records.results`, not here.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prover.records.results import ClaimResult, SolutionResult, StepResult
 from prover.report import llm_html
 from prover.report.limits import (
     MAX_ROWS,
@@ -84,15 +89,15 @@ def evidence_text(verdict: str | None, evidence: Mapping[str, Any] | None) -> st
     return "; ".join(parts)
 
 
-def _claim_html(claim: Mapping[str, Any]) -> str:
-    verdict = claim.get("verdict")
-    kw = {"reason": claim.get("reason"), "tolerance": claim.get("tolerance"),
-          "binds": claim.get("binds"), "premise": claim.get("kind") == "constraint"}
-    ev = evidence_text(verdict, claim.get("evidence"))
-    formal = claim.get("formal")
-    time_s = claim.get("time_s")
-    out = [f"<li>{badge(verdict, **kw)} <span class=\"meta\">{_e(claim.get('kind'))}</span>",
-           f"<div>source: <span class=\"steptext\">{_e(clip(claim.get('source')))}</span></div>"]
+def _claim_html(claim: ClaimResult) -> str:
+    verdict = claim.verdict
+    kw = {"reason": claim.reason, "tolerance": claim.tolerance,
+          "binds": claim.binds, "premise": claim.kind == "constraint"}
+    ev = evidence_text(verdict, claim.evidence)
+    formal = claim.formal
+    time_s = claim.time_s
+    out = [f"<li>{badge(verdict, **kw)} <span class=\"meta\">{_e(claim.kind)}</span>",
+           f"<div>source: <span class=\"steptext\">{_e(clip(claim.source))}</span></div>"]
     out.append(f'<div>formal: <code class="formal">{_e(clip(formal))}</code></div>' if formal
                else '<div class="meta">no formal form</div>')
     if ev:
@@ -103,26 +108,31 @@ def _claim_html(claim: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def shown_steps(sol: Mapping[str, Any], max_steps: int) -> list[int]:
+def _index(step: StepResult, pos: int) -> Any:
+    """The step's ``index`` (its position when the row has none)."""
+    return step.index if step.has("index") else pos
+
+
+def shown_steps(sol: SolutionResult, max_steps: int) -> list[int]:
     """Positions of the steps a capped report embeds: the first ``max_steps``, plus the first
     error's and the first grounded error's steps when they lie beyond (never hidden)."""
-    steps = sol.get("steps") or []
+    steps = sol.steps or ()
     keep = list(range(min(len(steps), max_steps)))
-    for mark in (sol.get("first_error"), sol.get("first_error_grounded")):
+    for mark in (sol.first_error, sol.first_error_grounded):
         for pos, step in enumerate(steps[max_steps:], start=max_steps):
-            if isinstance(step, Mapping) and step.get("index", pos) == mark and pos not in keep:
+            if isinstance(step, StepResult) and _index(step, pos) == mark and pos not in keep:
                 keep.append(pos)
     return keep
 
 
-def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool,
+def _steps_html(sol_idx: int, sol: SolutionResult, with_llm: bool,
                 max_steps: int = MAX_STEPS_PER_ROW) -> str:
-    steps = sol.get("steps") or []
+    steps = sol.steps or ()
     if not steps:
         return '<p class="meta">No steps.</p>'
     keep = shown_steps(sol, max_steps)
-    first_error = sol.get("first_error")
-    grounded = sol.get("first_error_grounded")
+    first_error = sol.first_error
+    grounded = sol.first_error_grounded
     llm_head = "<th>LLM claims (local / grounded)</th>" if with_llm else ""
     rows = ['<table class="steps"><thead><tr><th>#</th><th>Step</th><th>Claims</th>'
             f"{llm_head}</tr></thead><tbody>"]
@@ -134,9 +144,9 @@ def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool,
                         f"… steps at positions {prev + 1} to {pos - 1} are not embedded"
                         "</td></tr>")
         prev = pos
-        index = step.get("index", pos)
+        index = _index(step, pos)
         is_first = first_error is not None and index == first_error
-        claims = step.get("claims") or []
+        claims = step.claims or ()
         claims_html = ('<ul class="claims">' + "".join(_claim_html(c) for c in claims) + "</ul>"
                        if claims else '<span class="meta">no claims</span>')
         marker = '<div class="marker">⚑ first error</div>' if is_first else ""
@@ -148,8 +158,8 @@ def _steps_html(sol_idx: int, sol: Mapping[str, Any], with_llm: bool,
         rows.append(
             f'<tr id="s{sol_idx}-step-{_e(index)}"{cls}>'
             f'<td class="focusable" tabindex="-1">{_e(index)}</td>'
-            f'<td>{marker}<div class="steptext">{_e(clip(step.get("text")))}</div>'
-            f"<div>{badge(step.get('verdict'))}</div></td>"
+            f'<td>{marker}<div class="steptext">{_e(clip(step.text))}</div>'
+            f"<div>{badge(step.verdict)}</div></td>"
             f"<td>{claims_html}</td>{llm}</tr>"
         )
     if len(keep) < len(steps):
@@ -173,42 +183,42 @@ def provenance_html(prov: Any) -> str:
     return f"<details><summary>Provenance</summary>{body}</details>"
 
 
-def _has_error(sol: Mapping[str, Any]) -> bool:
-    if sol.get("error") or sol.get("first_error") is not None:
+def _has_error(sol: SolutionResult) -> bool:
+    if sol.error or sol.first_error is not None:
         return True
-    if sol.get("first_error_grounded") is not None:
+    if sol.first_error_grounded is not None:
         return True
-    return any(s.get("verdict") == "refuted" for s in sol.get("steps") or [])
+    return any(s.verdict == "refuted" for s in sol.steps or ())
 
 
-def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool,
+def _solution_html(idx: int, sol: SolutionResult, with_llm: bool,
                    max_steps: int = MAX_STEPS_PER_ROW) -> str:
     has_error = _has_error(sol)
-    first_error = sol.get("first_error")
-    grounded = sol.get("first_error_grounded")
-    if sol.get("error"):
-        status = f'<span class="rejected">rejected: {_e(clip(sol.get("error"), 300))}</span>'
+    first_error = sol.first_error
+    grounded = sol.first_error_grounded
+    if sol.error:
+        status = f'<span class="rejected">rejected: {_e(clip(sol.error, 300))}</span>'
     elif first_error is not None:
         status = (f'<span class="marker">first error at step {_e(first_error)}</span>')
     else:
-        kinds = [s.get("verdict") for s in sol.get("steps") or []]
+        kinds = [s.verdict for s in sol.steps or ()]
         status = " ".join(f"{_e(kinds.count(k))}×{badge(k)}" for k in dict.fromkeys(kinds))
     if grounded is not None and grounded != first_error:
         status += f' <span class="marker">first grounded error at step {_e(grounded)}</span>'
-    line = sol.get("line")
-    head = f"#{_e(sol.get('id', idx))}" + (f" (line {_e(line)})" if line is not None else "")
-    final = sol.get("final_answer")
+    line = sol.line
+    head = f"#{_e(_row_id(sol, idx))}" + (f" (line {_e(line)})" if line is not None else "")
+    final = sol.final_answer
     parts = [
         f'<details class="sol{" has-error" if has_error else ""}" id="sol-{idx}">',
         f"<summary>{head} — {status}</summary>",
-        f'<div class="problem"><strong>Problem:</strong> {_e(clip(sol.get("problem")))}</div>',
+        f'<div class="problem"><strong>Problem:</strong> {_e(clip(sol.problem))}</div>',
         "<div><strong>Final answer:</strong> "
         + (f"<code>{_e(clip(final))}</code>" if final is not None else '<span class="meta">none</span>')
         + "</div>",
-        llm_html.givens_html(sol.get("givens")),
+        llm_html.givens_html(sol.givens),
     ]
-    if sol.get("error"):
-        parts.append(f'<p class="rejected">Row rejected: {_e(clip(sol.get("error")))}</p>')
+    if sol.error:
+        parts.append(f'<p class="rejected">Row rejected: {_e(clip(sol.error))}</p>')
     if first_error is not None:
         parts.append(f'<p><a href="#s{idx}-step-{_e(first_error)}">Jump to first error '
                      f"(step {_e(first_error)})</a></p>")
@@ -216,9 +226,14 @@ def _solution_html(idx: int, sol: Mapping[str, Any], with_llm: bool,
         parts.append(f'<p><a href="#s{idx}-step-{_e(grounded)}">Jump to first grounded error '
                      f"(step {_e(grounded)})</a></p>")
     parts.append(_steps_html(idx, sol, with_llm, max_steps))
-    parts.append(provenance_html(sol.get("provenance")))
+    parts.append(provenance_html(sol.provenance))
     parts.append("</details>")
     return "\n".join(parts)
+
+
+def _row_id(row: SolutionResult, idx: int) -> Any:
+    """The row's ``id`` (its position in the report when the row has none)."""
+    return row.id if row.has("id") else idx
 
 
 def summary_html(summary: Mapping[str, Any]) -> str:
@@ -257,14 +272,16 @@ def report_page(title: str, summary: Mapping[str, Any], cards: list[str], n_err:
     return document(title, body, styles=[asset("report.css")], scripts=[asset("report.js")])
 
 
-def render_step_report(solutions: list[dict[str, Any]], *, title: str,
-                       summary: dict[str, Any], hint: str | None = None) -> str:
+def render_step_report(solutions: Sequence[SolutionResult | Mapping[str, Any]], *, title: str,
+                       summary: Mapping[str, Any], hint: str | None = None) -> str:
     """Render the whole report as one offline HTML document (str), safe for any input text.
+    Rows given as dicts are parsed once here (:meth:`SolutionResult.from_dict`).
     At most :data:`~prover.report.limits.MAX_ROWS` rows and ``MAX_STEPS`` steps are embedded
     (texts clipped); a visible note then says what was left out and that ``hint`` (a file or
     a command) has everything."""
     omitted = Omitted()
-    shown = solutions[:MAX_ROWS]
+    shown = [s if isinstance(s, SolutionResult) else SolutionResult.from_dict(s)
+             for s in solutions[:MAX_ROWS]]
     omitted.add("solutions", len(solutions) - len(shown),
                 f"solutions {len(shown) + 1} to {len(solutions)}")
     with_llm = llm_html.has_llm(shown)
@@ -272,12 +289,12 @@ def render_step_report(solutions: list[dict[str, Any]], *, title: str,
     cards = []
     with collecting(omitted):
         for i, sol in enumerate(shown):
-            n_steps = len(sol.get("steps") or [])
+            n_steps = len(sol.steps or ())
             room = max(0, min(MAX_STEPS_PER_ROW, budget))
             cards.append(_solution_html(i, sol, with_llm, room))
             kept = len(shown_steps(sol, room))
             budget -= kept
             omitted.add("steps", n_steps - kept,
-                        f"#{sol.get('id', i)}: {kept:,} of {n_steps:,} steps shown")
+                        f"#{_row_id(sol, i)}: {kept:,} of {n_steps:,} steps shown")
     return report_page(title, summary, cards, sum(1 for s in shown if _has_error(s)),
                        note=note_html(omitted, hint))

@@ -3,8 +3,11 @@
 A target is a run id of a store (``prove`` and other graph runs -> the search DAG of each item
 with an item picker; ``check`` -> the step report; ``entail`` -> the entailment view), an item
 ``RUN:KEY`` (``KEY`` is the item key or the row's ``id``) or a graph JSON file written by
-:func:`prover.graph.to_json` (-> the DAG view). Anything else raises :class:`ViewerError`
+:func:`prover.records.graph.to_json` (-> the DAG view). Anything else raises :class:`ViewerError`
 with a message naming what is known.
+
+Stored rows are parsed once here, into the type of the view that renders them
+(:class:`SolutionResult`, :class:`EntailmentResult`, or the command's type for graph runs).
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from typing import Any
 
 import networkx as nx
 
-from prover import graph as pg
+from prover.records import graph as pg
+from prover.records.results import (
+    EntailmentResult,
+    OutcomeResult,
+    ProofSearchResult,
+    SolutionResult,
+)
+from prover.records.store import Store
 from prover.report.dag import (
     find_root,
     item_payload,
@@ -35,7 +45,6 @@ from prover.report.limits import (
     Omitted,
     collecting,
 )
-from prover.store import Store
 
 
 class ViewerError(ValueError):
@@ -88,7 +97,7 @@ def _graph_file(path: Path) -> View:
     if not (isinstance(nodes, list) and isinstance(edges, list)
             and all(isinstance(n, Mapping) and "id" in n for n in nodes)
             and all(isinstance(e, Mapping) and "source" in e and "target" in e for e in edges)):
-        raise ViewerError(f"{path}: not a proof graph (expected prover.graph.to_json output "
+        raise ViewerError(f"{path}: not a proof graph (expected prover.records.graph.to_json output "
                           "with 'nodes' and 'edges')")
     try:
         g = pg.from_json(data)
@@ -139,18 +148,19 @@ def _run_view(store: Store, run: Mapping[str, Any], key: str | None) -> View:
     summary = {"run_id": run_id, "command": command, "rows": len(rows),
                "status": run.get("status"), "created": run.get("created_utc"),
                "finished": run.get("finished_utc")}
-    results = [r for _, r in rows]
+    results = [r for _, r in rows]  # plain dicts until the view is chosen, then typed once
     hint = (f"`proofgraph export --store {store.path} --run {run_id} --jsonl F.jsonl "
             "--graph F.json`" if getattr(store, "path", None) else None)
     has_graphs = any(store.graph_root(run_id, k) is not None for k, _ in rows)
     if command == "check" or (command != "entail" and not has_graphs
                               and all("steps" in r for r in results)):
-        page = render_step_report(results, title=f"proofgraph check {where}", summary=summary,
-                                  hint=hint)
+        page = render_step_report([SolutionResult.from_dict(r) for r in results],
+                                  title=f"proofgraph check {where}", summary=summary, hint=hint)
         return View("steps", len(results), 0, page)
     if command == "entail":
-        page = render_entail_report(results, title=f"proofgraph entail {where}",
-                                    summary=summary, hint=hint)
+        page = render_entail_report([EntailmentResult.from_dict(r) for r in results],
+                                    title=f"proofgraph entail {where}", summary=summary,
+                                    hint=hint)
         return View("entail", len(results), 0, page)
     items = []
     overview = []
@@ -172,17 +182,19 @@ def _graph_items(store: Store, run: Mapping[str, Any], rows: list[tuple[str, dic
     """Append the graph item of each row to ``items`` (at most ``budget`` nodes in all, each
     item at least ``MIN_NODES_PER_ITEM``) and every row's verdict to ``overview``."""
     run_id, command = run["run_id"], run["command"]
-    for item_key, result in rows:
-        status = str(result.get("status") or result.get("verdict") or "")
-        label = str(result.get("id") or item_key)
+    for item_key, row in rows:
+        result = (ProofSearchResult.from_dict(row) if command == "prove"
+                  else OutcomeResult.from_dict(row))
+        status = str(result.status or result.verdict or "")
+        label = str(result.id or item_key)
         overview.append((label, verdict_word(result), status))
         try:
             g = store.load_graph(run_id, item_key)
         except KeyError:
             continue
         sections = (search_sections(result, run) if command == "prove"
-                    else [s for s in (section("result", _scalars(result)),
-                                      section("provenance", result.get("provenance"))) if s])
+                    else [s for s in (section("result", _scalars(row)),
+                                      section("provenance", result.provenance)) if s])
         cap = max(MIN_NODES_PER_ITEM, min(MAX_NODES, budget))
         items.append(item_payload(g, store.graph_root(run_id, item_key), key=item_key,
                                   label=label, status=status, sections=sections,

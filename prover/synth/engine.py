@@ -1,7 +1,10 @@
 """Running a synth task end to end: resumable run, executor, group commits, shards, summary.
 
-``run_synth`` is exactly-once under SIGKILL: the run id is derived from the task, its config
-and the input file's digest; the store records finished items with their rows in groups (one
+The run's identity and items come from :class:`prover.synth.job.SynthJob` (the runner's job
+protocol); this module drives them itself because the runner cannot yet commit into synth's
+store tables and shards (see that module). ``run_synth`` refuses an input inside ``out`` or
+equal to the store (:func:`guard_paths`), and is exactly-once under SIGKILL: the run id is
+derived from the task, its config and the input file's digest; the store records finished items with their rows in groups (one
 transaction per group, bounded by ``group_items`` and ``group_s``: a kill loses at most the
 open group, which the restart recomputes); a restart with the same arguments skips committed
 items, retries those that failed for an infrastructure reason (all failed ones with
@@ -20,22 +23,23 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from prover.runs import Progress, RunConflict, file_digest, make_run_id
+from prover.records.files import OutputPathError, guard_outputs
+from prover.records.job import report_nothing
+from prover.records.runs import Progress, RunConflict, make_run_id
 from prover.synth.executor import Done, LocalPool, PoolOptions
 from prover.synth.item import SynthItem
-from prover.synth.rows import run_provenance
+from prover.synth.job import SynthInputError, SynthJob
 from prover.synth.runstate import Outcome, SynthRunState, config_diff
 from prover.synth.shards import MANIFEST, ShardSet
 from prover.synth.task import SynthTask
 
+__all__ = ["SynthInputError", "SynthOptions", "guard_paths", "run_status", "run_synth"]
+
 Reporter = Callable[[str], None]
-
-
-class SynthInputError(ValueError):
-    """The task's item list is unusable (duplicate keys, unreadable file)."""
 
 
 @dataclass
@@ -58,7 +62,7 @@ class SynthOptions:
     item_timeout_s: float | None = 600.0
     group_items: int = 64  # group commit: at most this many items per transaction
     group_s: float = 1.0  # ... and an open group is committed after this many seconds
-    report: Reporter = field(default=lambda message: None)
+    report: Reporter = field(default=report_nothing)
 
     @property
     def store_path(self) -> Path:
@@ -69,30 +73,16 @@ class SynthOptions:
         return self.workers or os.cpu_count() or 1
 
 
-def _scan(task: SynthTask, limit: int | None) -> list[str]:
+def _scan(job: SynthJob, limit: int | None) -> list[str]:
     """The keys of the run's items in input order (the first ``limit``); duplicates raise."""
-    keys: list[str] = []
-    seen: set[str] = set()
-    for key, _ in task.items():
-        if limit is not None and len(keys) >= limit:
-            break
-        if not isinstance(key, str):
-            raise SynthInputError(f"task {task.name!r} gave a non-string item key {key!r}")
-        if key in seen:
-            raise SynthInputError(f"task {task.name!r}: item key {key!r} occurs twice in the "
-                                  "input; keys must be unique")
-        seen.add(key)
-        keys.append(key)
-    return keys
+    return [item.key for item in islice(job.read(), limit)]
 
 
-def _pending(task: SynthTask, count: int, done: set[str]) -> Iterator[tuple[int, str, dict]]:
+def _pending(job: SynthJob, count: int, done: set[str]) -> Iterator[tuple[int, str, dict]]:
     """``(seq, key, payload)`` of the first ``count`` items that are not committed yet."""
-    for seq, (key, payload) in enumerate(task.items()):
-        if seq >= count:
-            return
-        if key not in done:
-            yield seq, key, payload
+    for item in islice(job.read(), count):
+        if item.key not in done:
+            yield item.seq, item.key, item.payload
 
 
 def _executor(fn: SynthItem, opts: SynthOptions) -> Any:
@@ -132,11 +122,25 @@ def _check_manifest_owner(out: Path, run_id: str, config: dict[str, Any], fresh:
                           "--fresh to replace it")
 
 
+def guard_paths(input_path: Path, opts: SynthOptions) -> None:
+    """Refuse (:class:`OutputPathError`, one line) an input inside the output folder (synth
+    writes, replaces and deletes files there) or an input that is the store."""
+    source, out = input_path.expanduser().resolve(), opts.out.expanduser().resolve()
+    if source == out or out in source.parents:
+        raise OutputPathError(
+            f"--out {opts.out} contains the input file {input_path}; synth writes and deletes "
+            "files in its output folder: choose an --out folder that does not hold the input")
+    guard_outputs([("--store", opts.store_path)], [("input", input_path)])
+
+
 def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str, Any]:
     """Run (or resume) ``task`` over its items into ``opts.out``; returns the summary, which is
-    also the ``summary`` of the final manifest."""
-    config = json.loads(json.dumps(task.config(), default=str))
-    run_id = make_run_id(f"synth-{task.name}", file_digest(input_path), config)
+    also the ``summary`` of the final manifest. Raises :class:`OutputPathError` before touching
+    anything when the input is inside ``opts.out`` or is the store."""
+    guard_paths(input_path, opts)
+    job = SynthJob(task, input_path)
+    digest, config = job.identity()
+    run_id = make_run_id(job.command, digest, config)
     if opts.shard_rows < 1:
         raise ValueError("shard_rows must be >= 1")
     if opts.group_items < 1 or not opts.group_s > 0:
@@ -148,14 +152,16 @@ def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str
         done = state.open(fresh=opts.fresh, retry_failed=opts.retry_failed)
         _check_manifest_owner(opts.out, run_id, config, opts.fresh)
         header = {"run_id": run_id, "task": task.name, "config": config,
-                  "input": {"path": str(input_path), "sha256": file_digest(input_path)}}
+                  "input": {"path": str(input_path), "sha256": digest}}
         shards = ShardSet(opts.out, state, shard_rows=opts.shard_rows, parquet=opts.parquet,
                           header=header)
         shards.reconcile()
-        keys = _scan(task, opts.limit)
+        keys = _scan(job, opts.limit)
         done_here = len(done.intersection(keys))
-        executor = _executor(SynthItem(task, run_provenance(run_id, task.name, config)), opts)
-        summary = _drive(task, state, shards, executor, keys, done, done_here, opts)
+        job.start(run_id)
+        assert job.item_fn is not None
+        executor = _executor(job.item_fn, opts)
+        summary = _drive(job, state, shards, executor, keys, done, done_here, opts)
         summary["executor"] = (f"{'ray' if opts.ray or opts.ray_address else 'local'}:"
                                f"{opts.n_workers}")
         if getattr(executor, "policy_stats", None):
@@ -170,10 +176,11 @@ def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str
         state.close(finished=finished)
 
 
-def _drive(task: SynthTask, state: SynthRunState, shards: ShardSet, executor: Any,
+def _drive(job: SynthJob, state: SynthRunState, shards: ShardSet, executor: Any,
            keys: list[str], done: set[str], done_here: int,
            opts: SynthOptions) -> dict[str, Any]:
     """Feed pending items to the executor and commit the results in groups."""
+    task = job.task
     progress = Progress(len(keys), f"synth {task.name}", opts.progress, initial=done_here)
     start = time.perf_counter()
     commit_s = 0.0
@@ -190,7 +197,7 @@ def _drive(task: SynthTask, state: SynthRunState, shards: ShardSet, executor: An
         group = []
         commit_s += time.perf_counter() - began
 
-    results = executor.run(_pending(task, len(keys), done), tick_s=opts.group_s)
+    results = executor.run(_pending(job, len(keys), done), tick_s=opts.group_s)
     try:
         for item in results:
             if item is not None:

@@ -1,8 +1,12 @@
-"""The local executor: a pool of worker processes that run an item function, one item at a time.
+"""The one local worker pool: worker processes that run an item function, one item at a time.
 
-The interface shared with :class:`prover.synth.ray_exec.RayPool` (and meant for any job runner):
-``Pool(fn, PoolOptions).run(items, tick_s=None)`` where ``fn(key, payload) -> (TaskOutput,
-diagnostic)`` is picklable and ``items`` yields ``(seq, key, payload)``; ``run`` yields a
+Synth's engine runs its items on it, and the job runner runs its batches on it (through
+:class:`prover.records.executors.PoolExecutor`, which sends a batch as one item); no other
+module starts ``prover.synth.worker`` processes. The interface shared with
+:class:`prover.synth.ray_exec.RayPool`: ``Pool(fn, PoolOptions).run(items, tick_s=None)`` where
+``fn(key, payload) -> (output, diagnostic)`` is picklable (``output`` is the caller's: a
+:class:`TaskOutput` for synth, a list of outcomes for the runner; the pool's own failures are
+always a failed :class:`TaskOutput`) and ``items`` yields ``(seq, key, payload)``; ``run`` yields a
 :class:`Done` per item as items finish (any order) and, with ``tick_s``, None whenever
 ``tick_s`` seconds pass without one (so the caller can act on time, e.g. commit a group).
 Closing the generator stops every worker. Only the caller writes; workers compute.
@@ -36,8 +40,8 @@ from typing import Any, NamedTuple
 
 from prover.synth.task import TaskOutput
 
-ItemFn = Callable[[str, dict[str, Any]], tuple[TaskOutput, str | None]]
-Item = tuple[int, str, dict[str, Any]]
+ItemFn = Callable[[str, Any], tuple[Any, str | None]]
+Item = tuple[int, str, Any]
 _ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 300.0  # longest a worker may take to start before its first item times out
 
@@ -47,7 +51,7 @@ class Done(NamedTuple):
 
     seq: int
     key: str
-    output: TaskOutput
+    output: Any  # the item function's output, or a failed TaskOutput (timeout, worker died)
     detail: str | None = None
 
 
@@ -120,7 +124,7 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def send(self, seq: int, key: str, payload: dict[str, Any]) -> None:
+    def send(self, seq: int, key: str, payload: Any) -> None:
         if not self.queue:
             self.started = time.monotonic()
         self.queue.append((seq, key, payload))
@@ -271,4 +275,4 @@ class LocalPool:
         worker.queue.clear()
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return Done(seq, key, TaskOutput([], ok=False, reason="worker-died", kind="infra"),
-                    f"worker process ended ({how}) while running the item")
+                    f"the worker process ended ({how}) while running the item")

@@ -4,8 +4,8 @@
 ``Done`` per item as items finish, with at most ``prefetch`` calls of up to ``batch`` items
 queued per environment actor (backpressure), and only the caller writes. Each environment actor
 (``num_cpus=1``) holds the item function; an actor whose running call exceeds its timeout is
-killed and one that dies is replaced; a single item then fails with ``timeout`` or
-``worker-died`` (kind ``infra``), a batch is re-run one item per call, and the calls queued
+killed and one that dies is replaced; a single item then fails with ``timeout`` or, when its
+actor died under it twice, ``worker-died`` (kind ``infra``), a batch is re-run one item per call, and the calls queued
 behind go to another actor. A local cluster this pool starts is recorded under ``state_dir``
 and its leftovers after a SIGKILLed driver are reaped by the next start
 (:mod:`prover.synth.ray_local`). When the task's policy is a model (not ``symbolic``), or when
@@ -42,6 +42,9 @@ def _ray() -> Any:
         raise RuntimeError('--ray needs Ray: pip install "ray==2.60.0"') from err
     return ray
 
+
+DEATHS_TO_BLAME = 2
+"""An item running alone is blamed (``worker-died``) when its actor dies this many times."""
 
 def runtime_env(address: str | None) -> dict[str, Any]:
     """How Ray workers import our code: PYTHONPATH on this machine (ours, then the driver's
@@ -234,6 +237,7 @@ class RayPool:
         slots = [_Slot(env_cls.remote(fn_ref)) for _ in range(self.opts.workers)]
         retry: deque[Item] = deque()  # items to re-run (behind a lost call)
         solo: deque[Item] = deque()  # items of a failed batch: one per call
+        self._deaths: dict[str, int] = {}  # actor deaths while running one item alone
         source = iter(items)
         exhausted = False
         try:
@@ -308,6 +312,10 @@ class RayPool:
                 solo.extend(batch)  # find the item that kills its actor
                 return
             seq, key, _ = batch[0]
+            self._deaths[key] = self._deaths.get(key, 0) + 1
+            if self._deaths[key] < DEATHS_TO_BLAME:  # an actor can die of something else
+                solo.append(batch[0])  # (load, a node hiccup): the item gets a fresh actor
+                return
             yield Done(seq, key, TaskOutput([], False, "worker-died", kind="infra"),
                        str(err)[:500])
             return

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from prover.store import canonical_json
+from prover.records.store import canonical_json
 
 #: Fields that never take part in the content hash.
 UNHASHED = frozenset({"provenance", "meta", "run_id", "hash", "item"})

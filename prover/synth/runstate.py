@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.runs import RunConflict
-from prover.store import Store, StoreError, canonical_json
+from prover.records.runs import RunConflict
+from prover.records.store import Store, StoreError, canonical_json
 from prover.synth.task import INFRA_REASONS, FailureKind
 
 COMMAND_PREFIX = "synth:"

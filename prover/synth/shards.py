@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.records.jsonl import atomic_write as records_atomic_write
-from prover.runs import file_digest
+from prover.records.runs import file_digest
 from prover.synth.runstate import SynthRunState
 
 MANIFEST = "manifest.json"

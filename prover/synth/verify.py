@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prover.runs import file_digest
-from prover.store import Store
+from prover.records.runs import file_digest
+from prover.records.store import Store
 from prover.synth.rows import content_hash
 from prover.synth.shards import MANIFEST, SHARD_DIR, read_parquet_rows
 

@@ -16,7 +16,7 @@ import z3
 from prover.arith.ast import Expr, Neg, Num, Relation, Var, format_number, to_infix, variables
 from prover.arith.evaluate import denominators, is_ground
 from prover.arith.premises import Premises, stated_tolerance
-from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.gateway import Limits, SatResult, model_value, solve, z3_version
 
 Z3_VERSION = z3_version()

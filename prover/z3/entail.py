@@ -33,7 +33,7 @@ import z3
 from prover.fol import syntax as S
 from prover.fol.parser import parse_formula
 from prover.fol.syntax import FolSortError, FolSyntaxError
-from prover.verdicts import Provenance, UnknownReason, Verdict
+from prover.records.verdicts import Provenance, UnknownReason, Verdict
 from prover.z3.fol_encode import Encoder, model_json
 from prover.z3.gateway import Limits, solve, z3_version
 

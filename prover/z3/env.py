@@ -16,6 +16,12 @@ unsat core; a counter-model of hyps ∧ ¬goal that survives substitution makes 
 the model. Either way every tactic then fails at once (nothing to search), and the caller reports
 the preflight verdict.
 
+With a ``deadline`` (a :func:`time.monotonic` instant: the row's wall budget), the preflight and
+every worker call draw from it: a call's solver budget is cut to the time left and its worker is
+killed at most :data:`KILL_MARGIN_S` past the deadline, so the whole row ends within the budget
+plus that margin (plus the time to reap a killed worker); once the time is gone a tactic is a
+``Timeout`` without a call.
+
 ``max_concurrency`` is 1, and ``apply`` holds a per-environment lock (a Z3 context is not
 thread-safe). Parallelism belongs one level up: one environment per theorem.
 
@@ -27,10 +33,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
-from prover.verdicts import UnknownReason, Verdict, unknown
+from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3 import isolate
 from prover.z3.gateway import (
     DEFAULT_MEMORY_MB,
@@ -51,6 +57,7 @@ from prover.z3.goals import (
     parse_tactic,
     smt,
 )
+from prover.z3.modular import mod_eval, residues
 from prover.z3.tactics import NAMED_TACTICS, goal_from_payload, goal_payload
 from prover.z3.theorem import parse_theorem
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
@@ -59,6 +66,25 @@ __all__ = ["NAMED_TACTICS", "RLIMIT_PER_SECOND", "Z3Env", "check_proof", "plain_
 Z3_VERSION = z3_version()
 PREFLIGHT_S = 2.0
 """Seconds for the hypothesis preflight (half for satisfiability, half for a counter-model)."""
+PREFLIGHT_SHARE = 0.25
+"""With a deadline, the preflight takes at most this share of the time left."""
+KILL_MARGIN_S = 0.5
+"""With a deadline, how long past it a worker call may run before the worker is killed."""
+MIN_CALL_S = 0.02
+"""With less time than this left, a worker call is not started (a ``Timeout``)."""
+
+
+def call_window(budget_s: float, deadline: float | None) -> tuple[float, float] | None:
+    """(solver budget, kill time) of one worker call: ``budget_s`` and 1.5 x budget + 0.5 s
+    without a deadline; with one, the budget is cut to the time left and the kill comes at most
+    :data:`KILL_MARGIN_S` after the deadline; None when less than :data:`MIN_CALL_S` is left."""
+    if deadline is None:
+        return budget_s, 1.5 * budget_s + 0.5
+    left = deadline - monotonic()
+    if left < MIN_CALL_S:
+        return None
+    budget = min(budget_s, left)
+    return budget, min(1.5 * budget + 0.5, left + KILL_MARGIN_S)
 
 
 class Z3Env:
@@ -68,17 +94,23 @@ class Z3Env:
 
     def __init__(self, row: Mapping[str, Any], rlimit_per_s: int = RLIMIT_PER_SECOND,
                  preflight_s: float | None = PREFLIGHT_S,
-                 memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+                 memory_mb: int = DEFAULT_MEMORY_MB, deadline: float | None = None) -> None:
         """Parse ``row`` (raises :class:`~prover.z3.theorem.TheoremError` if it is bad).
-        ``preflight_s`` None skips the hypothesis preflight (replays)."""
+        ``preflight_s`` None skips the hypothesis preflight (replays); ``deadline`` (a
+        :func:`time.monotonic` instant) bounds the preflight and every call (module docstring)."""
         self.theorem = parse_theorem(row)
         self.row = dict(row)
         self.rlimit_per_s = rlimit_per_s
         self.preflight_s = preflight_s
         self.memory_mb = memory_mb
+        self.deadline = deadline
         self.preflight_verdict: Verdict | None = None
         self._preflight_done = False
         self._lock = threading.Lock()
+
+    def _kill_at(self) -> float | None:
+        """The instant no worker call of this row may outlive (start-up included)."""
+        return None if self.deadline is None else self.deadline + KILL_MARGIN_S
 
     def initial_state(self) -> State:
         """The single goal ``hypotheses ⊢ goal`` (after the preflight, once)."""
@@ -89,9 +121,15 @@ class Z3Env:
         return self._state(Z3Goals(self.theorem, (goal,)))
 
     def _preflight(self, budget_s: float) -> Verdict | None:
+        if self.deadline is not None:
+            budget_s = min(budget_s, PREFLIGHT_SHARE * (self.deadline - monotonic()))
+        window = call_window(budget_s, self.deadline)
+        if window is None or window[0] < MIN_CALL_S:
+            return None  # no time for it: the search (if any) decides alone
+        budget_s, kill_s = window
         payload = {"op": "preflight", "row": self.row, "budget_s": budget_s,
                    "rlimit_per_s": self.rlimit_per_s}
-        answer, _ = isolate.call("theorem", payload, 1.5 * budget_s + 0.5, self.memory_mb)
+        answer, _ = isolate.call("theorem", payload, kill_s, self.memory_mb, self._kill_at())
         if answer is None or answer.get("kind") not in ("vacuous", "refuted"):
             return None
         if answer["kind"] == "vacuous":
@@ -129,7 +167,7 @@ class Z3Env:
                 new, record = outcome
             else:
                 try:
-                    new, record = self._structural(handle.goals[0], call), None
+                    new, record = self._structural(handle.goals[0], call)
                 except TacticError as exc:
                     return Failed(str(exc))
                 except (ValueError, TypeError, RecursionError) as exc:  # z3py rejecting terms
@@ -138,17 +176,29 @@ class Z3Env:
                 return Timeout(budget_s)
             return self._after(handle, tactic, new, record)
 
-    def _structural(self, goal: Goal, call: TacticCall) -> list[Goal]:
+    def _structural(self, goal: Goal,
+                    call: TacticCall) -> tuple[list[Goal], dict[str, Any] | None]:
+        """A solver-free tactic here: the new goals and, when it closes the goal itself, its
+        closure record."""
+        if call.kind == "mod-eval":
+            return mod_eval(goal)
+        if call.kind == "residues":
+            return residues(self.theorem, goal, call.name, int(call.terms[0])), None
         if call.kind not in STRUCTURAL:
             raise TacticError(f"unknown tactic {call.kind!r}")
-        return apply_structural(self.theorem, goal, call)
+        return apply_structural(self.theorem, goal, call), None
 
     def _remote(self, goal: Goal, tactic: str,
                 budget_s: float) -> Failed | Timeout | tuple[list[Goal], dict[str, Any] | None]:
-        """A solver tactic in the worker, killed at 1.5 x budget + 0.5 s."""
+        """A solver tactic in the worker within :func:`call_window` (the window is taken
+        right before the call, after the payload is built)."""
         payload = {"op": "step", "row": self.row, "goal": goal_payload(goal), "tactic": tactic,
-                   "budget_s": budget_s, "rlimit_per_s": self.rlimit_per_s}
-        answer, _ = isolate.call("theorem", payload, 1.5 * budget_s + 0.5, self.memory_mb)
+                   "rlimit_per_s": self.rlimit_per_s}
+        window = call_window(budget_s, self.deadline)
+        if window is None:
+            return Timeout(budget_s)
+        payload["budget_s"], kill_s = window
+        answer, _ = isolate.call("theorem", payload, kill_s, self.memory_mb, self._kill_at())
         if answer is None or answer.get("kind") == "timeout":
             return Timeout(budget_s)
         if "error" in answer:
@@ -181,12 +231,13 @@ class Z3Env:
 
 # --------------------------------------------------------------------------- whole proofs
 def check_proof(row: Mapping[str, Any], tactics: Sequence[str],
-                budget_s: float = 10.0) -> Verdict:
+                budget_s: float = 10.0, deadline: float | None = None) -> Verdict:
     """Replay ``tactics`` on ``row`` in a fresh environment (fresh Z3 context): ``verified``
     iff the last tactic closes the last goal; ``refuted`` when a tactic fails, goals remain,
-    or tactics follow the end of the proof; ``unknown`` on timeout or a crash. A bad row
-    raises :class:`~prover.z3.theorem.TheoremError`."""
-    env = Z3Env(row, preflight_s=None)
+    or tactics follow the end of the proof; ``unknown`` on timeout (``deadline``, a
+    :func:`time.monotonic` instant, bounds the whole replay) or a crash. A bad row raises
+    :class:`~prover.z3.theorem.TheoremError`."""
+    env = Z3Env(row, preflight_s=None, deadline=deadline)
     state = env.initial_state()
     tactics = list(tactics)
     for i, tactic in enumerate(tactics):

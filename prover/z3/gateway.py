@@ -19,9 +19,7 @@ for a reason of its own (incompleteness) is ``undecidable-fragment``; an excepti
 
 from __future__ import annotations
 
-import heapq
 import os
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,8 @@ from typing import Any
 
 import z3
 
-from prover.verdicts import UnknownReason
+from prover.records.verdicts import UnknownReason
+from prover.z3.watchdog import Watchdog
 
 DEFAULT_MEMORY_MB = int(os.environ.get("PROOFGRAPH_Z3_MEMORY_MB", "2048"))
 RLIMIT_PER_SECOND = 50_000_000
@@ -156,71 +155,6 @@ def error_text(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-class _Alarms:
-    """One daemon thread for every watchdog: a heap of deadlines (starting a thread per Z3
-    call cost milliseconds on a loaded machine; registering here costs microseconds)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Watchdog]] = []
-        self._seq = 0
-        self._thread: threading.Thread | None = None
-
-    def add(self, deadline: float, dog: Watchdog) -> None:
-        with self._cond:
-            self._seq += 1
-            heapq.heappush(self._heap, (deadline, self._seq, dog))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="z3-watchdog")
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                while self._heap and not self._heap[0][2].active:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                _, _, dog = heapq.heappop(self._heap)
-                dog.fire()
-
-
-_ALARMS = _Alarms()
-
-
-class Watchdog:
-    """Interrupts ``ctx`` when a call outlives ``after_s`` seconds (a context manager)."""
-
-    def __init__(self, ctx: z3.Context, after_s: float) -> None:
-        self._ctx, self._guard = ctx, threading.Lock()
-        self._after = max(after_s, 0.001)
-        self.active = False
-        self.fired = False
-
-    def fire(self) -> None:
-        """Called by the alarm thread at the deadline: interrupt the context if still inside."""
-        with self._guard:
-            if self.active:
-                self.fired = True
-                self._ctx.interrupt()
-
-    def __enter__(self) -> Watchdog:
-        self.active = True
-        _ALARMS.add(time.monotonic() + self._after, self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._guard:
-            self.active = False
-
-
 # --------------------------------------------------------------------------- bounded values
 def _digits(text: str) -> str:
     """A decimal integer text, abbreviated when it has more than MAX_SHOWN_DIGITS digits."""
@@ -251,10 +185,30 @@ def model_value(value: z3.ExprRef) -> str:
 def needs_isolation(terms: Iterable[z3.ExprRef]) -> bool:
     """Whether a query holds terms Z3 may not interrupt (seen: ``a^(1001/4002 - 1)`` ran for
     minutes under a 2 s timeout and ignored ``interrupt``): a power whose exponent is not a
-    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code)."""
-    stack = list(terms)
-    if not any("(^ " in term.sexpr() for term in stack):  # cheap C-side prefilter
-        return False
+    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code).
+    The answer per term text is remembered (the same premises come back with every claim);
+    the text alone decides it, so the memo holds no Z3 object."""
+    found = False
+    for term in terms:
+        text = term.sexpr()
+        if "(^ " not in text:  # cheap C-side prefilter
+            continue
+        known = _ISOLATION.get(text)
+        if known is None:
+            if len(_ISOLATION) >= _ISOLATION_SIZE:
+                _ISOLATION.clear()
+            known = _ISOLATION[text] = _has_opaque_power(term)
+        found = found or known
+    return found
+
+
+_ISOLATION: dict[str, bool] = {}
+_ISOLATION_SIZE = 2048
+
+
+def _has_opaque_power(root: z3.ExprRef) -> bool:
+    """Whether ``root`` holds a power whose exponent is not a natural-number numeral."""
+    stack = [root]
     seen: set[int] = set()
     while stack:
         term = stack.pop()
@@ -296,6 +250,8 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
     """
     pairs = list(tracked.items()) if isinstance(tracked, Mapping) else list(tracked)
     query = _Query(list(assertions), pairs, list(evaluate))
+    if not (query.assertions or pairs or query.evaluate or want_model):
+        return SatResult("sat")  # nothing asserted: satisfiable, no solver needed
     if IN_WORKER:
         isolate = False
     elif isolate is None:
@@ -311,30 +267,77 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
 def _solve_here(query: _Query, ctx: z3.Context, limits: Limits, options: dict[str, Any],
                 want_model: bool) -> SatResult:
     start = time.perf_counter()
+    if query.tracked and not options and not want_model:
+        return _solve_scoped(query, ctx, limits, start)
+    solver = new_solver(ctx, limits, options)
+    try:
+        solver.add(*query.assertions)
+        for tag, expr in query.tracked:
+            solver.assert_and_track(expr, z3.Bool(tag, ctx))
+    except z3.Z3Exception as exc:
+        return _failure(exc, start, limits)
+    return run_check(solver, ctx, limits, start, evaluate=query.evaluate, want_model=want_model)
+
+
+def _solve_scoped(query: _Query, ctx: z3.Context, limits: Limits, start: float) -> SatResult:
+    """A query with tracked assertions in one push/pop scope of a solver kept per context.
+    Tracked assertions make Z3 answer with its incremental core either way, so a kept solver
+    decides the same; it saves building a solver per call (about 1 ms of every call)."""
+    solver = getattr(ctx, "_proofgraph_scoped_solver", None)
+    if solver is None:
+        solver = z3.Solver(ctx=ctx)
+        ctx._proofgraph_scoped_solver = solver  # type: ignore[attr-defined]
+    solver.push()
+    try:
+        solver.set("timeout", limits.timeout_ms)
+        solver.set("rlimit", limits.rlimit)
+        solver.add(*query.assertions)
+        for tag, expr in query.tracked:
+            solver.assert_and_track(expr, z3.Bool(tag, ctx))
+        return run_check(solver, ctx, limits, start, evaluate=query.evaluate, want_model=False)
+    except z3.Z3Exception as exc:
+        return _failure(exc, start, limits)
+    finally:
+        solver.pop()
+
+
+def new_solver(ctx: z3.Context, limits: Limits, options: Mapping[str, Any]) -> z3.Solver:
+    """A solver of ``ctx`` with the timeout and rlimit of ``limits`` and extra ``options``."""
     solver = z3.Solver(ctx=ctx)
     solver.set("timeout", limits.timeout_ms)
     solver.set("rlimit", limits.rlimit)
     for key, value in options.items():
         solver.set(key, value)
+    return solver
+
+
+def _failure(exc: z3.Z3Exception, start: float, limits: Limits) -> SatResult:
+    elapsed = time.perf_counter() - start
+    text = error_text(exc)
+    reason = classify_unknown(text, elapsed, limits) if is_limit_text(text) \
+        else UnknownReason.BACKEND_ERROR
+    return SatResult("unknown", reason=reason, elapsed=elapsed, raw_reason=text)
+
+
+def run_check(solver: z3.Solver, ctx: z3.Context, limits: Limits, start: float, *,
+              assume: Sequence[z3.ExprRef] = (), evaluate: Sequence[z3.ExprRef] = (),
+              want_model: bool = True) -> SatResult:
+    """THE guarded check, in this process or in a worker: ``solver.check(*assume)`` under a
+    :class:`Watchdog` at ``limits.wall``, read into a :class:`SatResult` (unsat core names,
+    bounded ``evaluate`` values, ``unknown`` classified by :func:`classify_unknown`);
+    ``elapsed`` counts from ``start``. Never raises for Z3 failures."""
     try:
-        solver.add(*query.assertions)
-        for tag, expr in query.tracked:
-            solver.assert_and_track(expr, z3.Bool(tag, ctx))
         with Watchdog(ctx, limits.wall) as dog:
-            result = solver.check()
+            result = solver.check(*assume)
     except z3.Z3Exception as exc:
-        elapsed = time.perf_counter() - start
-        text = error_text(exc)
-        reason = classify_unknown(text, elapsed, limits) if is_limit_text(text) \
-            else UnknownReason.BACKEND_ERROR
-        return SatResult("unknown", reason=reason, elapsed=elapsed, raw_reason=text)
+        return _failure(exc, start, limits)
     elapsed = time.perf_counter() - start
     if result == z3.unsat:
         return SatResult("unsat", core=tuple(str(c) for c in solver.unsat_core()),
                          elapsed=elapsed)
     if result == z3.sat:
         model = solver.model()
-        values = tuple(model_value(model.eval(t, model_completion=True)) for t in query.evaluate)
+        values = tuple(model_value(model.eval(t, model_completion=True)) for t in evaluate)
         return SatResult("sat", model=model if want_model else None, values=values,
                          elapsed=elapsed)
     raw = solver.reason_unknown()

@@ -12,6 +12,7 @@ goals that replace it; the solver-backed tactics (``z3`` and the named Z3 tactic
     cases TERM | have TERM                  (TERM a Bool SMT-LIB term)
     unfold SYM [at HYP]                     (SYM a define-fun-rec function)
     instantiate HYP TERM+                   (HYP a forall hypothesis)
+    residues SYM M | mod-eval               (residue split and rewrite: prover.z3.modular)
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ MAX_TACTIC_CHARS = 4000
 _HYP = re.compile(r"h?(\d+)\Z")
 _SUFFIX = re.compile(r"_\d+\Z")
 _UNINTERPRETED = (z3.Z3_OP_UNINTERPRETED, z3.Z3_OP_RECURSIVE)
+_HEADS = {  # SMT-LIB heads of parameter-free operators (saves a decl print per node)
+    z3.Z3_OP_ADD: "+", z3.Z3_OP_SUB: "-", z3.Z3_OP_MUL: "*", z3.Z3_OP_UMINUS: "-",
+    z3.Z3_OP_DIV: "/", z3.Z3_OP_IDIV: "div", z3.Z3_OP_MOD: "mod", z3.Z3_OP_REM: "rem",
+    z3.Z3_OP_POWER: "^", z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=",
+    z3.Z3_OP_GT: ">", z3.Z3_OP_EQ: "=", z3.Z3_OP_DISTINCT: "distinct", z3.Z3_OP_AND: "and",
+    z3.Z3_OP_OR: "or", z3.Z3_OP_NOT: "not", z3.Z3_OP_IMPLIES: "=>", z3.Z3_OP_XOR: "xor",
+    z3.Z3_OP_ITE: "ite", z3.Z3_OP_TO_REAL: "to_real", z3.Z3_OP_TO_INT: "to_int",
+    z3.Z3_OP_IS_INT: "is_int", z3.Z3_OP_ABS: "abs",
+}
 STRUCTURAL = ("induction", "induction2", "cases", "have", "unfold", "instantiate", "intro",
-              "split")
+              "split", "residues", "mod-eval")
 
 
 class TacticError(Exception):
@@ -75,8 +85,11 @@ def smt(expr: z3.ExprRef, bound: tuple[str, ...] = (),
     if not z3.is_app(expr) or z3.is_algebraic_value(expr):
         return expr.sexpr()
     decl = expr.decl()
-    if decl.kind() in _UNINTERPRETED:
+    kind = decl.kind()
+    if kind in _UNINTERPRETED:
         head = quote_symbol(decl.name())
+    elif kind in _HEADS:
+        head = _HEADS[kind]
     else:
         head = show(read_sexprs(decl.sexpr())[0][1])  # SMT-LIB spelling: ite, not "if"
     args = " ".join(smt(arg, bound, avoid) for arg in expr.children())
@@ -204,7 +217,7 @@ def parse_tactic(text: str, named: Iterable[str]) -> TacticCall:
         raise TacticError(f"a tactic is one line of at most {MAX_TACTIC_CHARS} characters")
     head, rest = (text.split(None, 1) + [""])[:2]
     rest = rest.strip()
-    if head in ("z3", "intro", "split") or head in named:
+    if head in ("z3", "intro", "split", "mod-eval") or head in named:
         if rest:
             raise TacticError(f"{head} takes no arguments")
         return TacticCall("named" if head in named else head, head)
@@ -213,6 +226,13 @@ def parse_tactic(text: str, named: Iterable[str]) -> TacticCall:
             return TacticCall(head, unquote_symbol(_symbol(rest, "variable")))
         if head in ("cases", "have"):
             return TacticCall(head, terms=(show(read_one(rest)),))
+        if head == "residues":
+            words = rest.split()
+            if len(words) != 2 or not (words[1].isascii() and words[1].isdigit()
+                                       and len(words[1]) <= 4):
+                raise TacticError("usage: residues SYM M (M a small positive integer)")
+            return TacticCall(head, unquote_symbol(_symbol(words[0], "variable")),
+                              terms=(words[1],))
         if head == "unfold":
             words = rest.split()
             if len(words) == 3 and words[1] == "at":

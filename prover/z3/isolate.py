@@ -32,8 +32,8 @@ from typing import Any
 
 import z3
 
-from prover.verdicts import UnknownReason
-from prover.z3.gateway import Limits, SatResult, classify_unknown
+from prover.records.verdicts import UnknownReason
+from prover.z3.gateway import Limits, SatResult, classify_unknown, new_solver, run_check
 
 HANDLERS = {"solve": "prover.z3.isolate:serve_solve", "theorem": "prover.z3.tactics:serve",
             "decide": "prover.z3.decide:serve"}
@@ -49,7 +49,7 @@ class Worker:
     """One worker process; ``request`` returns its answer, or None when it was killed at the
     deadline or died (then the worker is gone and must be replaced)."""
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, startup_s: float = STARTUP_S) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         self.memory_mb = memory_mb
@@ -58,10 +58,10 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=_ROOT, close_fds=True)
         self._buffer = b""
-        ready = self._read_line(STARTUP_S)
+        ready = self._read_line(startup_s)
         if ready is None or json.loads(ready).get("ready") is not True:
             self.kill()
-            raise WorkerError("the Z3 worker process did not start")
+            raise WorkerError(f"the Z3 worker process did not start within {startup_s:.3g} s")
 
     @property
     def alive(self) -> bool:
@@ -122,14 +122,14 @@ _LOCK = threading.Lock()
 _ALL: list[Worker] = []
 
 
-def _take(memory_mb: int) -> Worker:
+def _take(memory_mb: int, startup_s: float = STARTUP_S) -> Worker:
     with _LOCK:
         idle = _IDLE.setdefault(memory_mb, [])
         while idle:
             worker = idle.pop()
             if worker.alive:
                 return worker
-    worker = Worker(memory_mb)
+    worker = Worker(memory_mb, startup_s)
     with _LOCK:
         _ALL.append(worker)
     return worker
@@ -153,13 +153,24 @@ def shutdown() -> None:
         worker.kill()
 
 
-def call(handler: str, payload: dict[str, Any], wall_s: float,
-         memory_mb: int) -> tuple[dict[str, Any] | None, float]:
-    """Run ``handler`` on ``payload`` in a worker; (answer or None if killed/died, seconds)."""
+def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
+         kill_at: float | None = None) -> tuple[dict[str, Any] | None, float]:
+    """Run ``handler`` on ``payload`` in a worker; (answer or None if killed/died, seconds).
+    ``wall_s`` bounds the request; starting a worker (first use, or after a kill) is not
+    charged to it, unless ``kill_at`` (a :func:`time.monotonic` instant, e.g. a row's deadline
+    plus its kill margin) is given: then the start-up and the request both end by that instant,
+    and a start-up that cannot is reported as killed (None)."""
     if handler not in HANDLERS:
         raise ValueError(f"unknown worker handler {handler!r}")
-    worker = _take(memory_mb)
     start = time.perf_counter()
+    if kill_at is None:
+        worker = _take(memory_mb)
+    else:
+        try:
+            worker = _take(memory_mb, max(0.01, kill_at - time.monotonic()))
+        except WorkerError:
+            return None, time.perf_counter() - start
+        wall_s = max(0.0, min(wall_s, kill_at - time.monotonic()))
     try:
         answer = worker.request({"handler": handler, "payload": payload}, wall_s)
     finally:
@@ -235,33 +246,11 @@ def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
 def _solve_assuming(assertions: list[z3.BoolRef], assume: list[z3.ExprRef],
                     evaluate: list[z3.ExprRef], ctx: z3.Context, limits: Limits,
                     options: dict[str, Any]) -> SatResult:
-    from prover.z3.gateway import Watchdog, error_text, is_limit_text, model_value
-
     start = time.perf_counter()
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", limits.timeout_ms)
-    solver.set("rlimit", limits.rlimit)
-    for key, value in options.items():
-        solver.set(key, value)
+    solver = new_solver(ctx, limits, options)
     solver.add(*assertions)
-    try:
-        with Watchdog(ctx, limits.wall) as dog:
-            result = solver.check(*assume)
-    except z3.Z3Exception as exc:
-        text = error_text(exc)
-        reason = classify_unknown(text, time.perf_counter() - start, limits) \
-            if is_limit_text(text) else UnknownReason.BACKEND_ERROR
-        return SatResult("unknown", reason=reason, raw_reason=text)
-    elapsed = time.perf_counter() - start
-    if result == z3.unsat:
-        return SatResult("unsat", core=tuple(str(c) for c in solver.unsat_core()))
-    if result == z3.sat:
-        model = solver.model()
-        return SatResult("sat", values=tuple(model_value(model.eval(t, model_completion=True))
-                                             for t in evaluate))
-    raw = solver.reason_unknown()
-    return SatResult("unknown", reason=classify_unknown(raw, elapsed, limits, dog.fired),
-                     raw_reason=raw)
+    return run_check(solver, ctx, limits, start, assume=assume, evaluate=evaluate,
+                     want_model=False)
 
 
 # --------------------------------------------------------------------------- worker main

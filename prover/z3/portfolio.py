@@ -2,7 +2,10 @@
 
 Reads the goal's terms (recursive functions, Int constants with lower bounds, ``mod`` and ``ite``
 conditions, forall hypotheses) and proposes tactics, cheapest and likeliest first; used by
-:class:`prover.policy.symbolic.SymbolicPolicy` (which itself never touches z3).
+:class:`prover.policy.symbolic.SymbolicPolicy` (which itself never touches z3). For a
+``(mod P m)`` conclusion it proposes ``residues x m`` on P's variables, ALONE when a dry run
+(no solver) shows ``mod-eval`` then closes every case, and ``mod-eval`` alone once it closes
+the goal (:mod:`prover.z3.modular`): a certain proof is not raced against solver calls.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from collections.abc import Sequence
 
 import z3
 
-from prover.z3.goals import Goal, constants, lower_bound, smt, walk
+from prover.z3.goals import Goal, TacticError, constants, lower_bound, smt, walk
+from prover.z3.modular import MAX_RESIDUES, mod_eval, mod_terms, residues
 from prover.z3.theorem import Theorem, quote_symbol
 
 NAMED_Z3 = ("nlsat", "solve-eqs", "propagate-values", "ctx-solver-simplify")
 MAX_MODULUS = 6
 MAX_CASES = 6
+MAX_DRY_SPLITS = 2
+MAX_DRY_MODULUS = 12
 
 
 def _rec_calls(theorem: Theorem, name: str) -> int:
@@ -71,6 +77,64 @@ def _case_splits(goal: Goal) -> list[str]:
     return out
 
 
+_POLY_OPS = (z3.Z3_OP_ADD, z3.Z3_OP_SUB, z3.Z3_OP_MUL, z3.Z3_OP_UMINUS, z3.Z3_OP_POWER)
+
+
+def _poly_vars(term: z3.ExprRef) -> list[str]:
+    """Int constants reached from ``term`` through +, -, * and ^ only (not inside atoms)."""
+    out: list[str] = []
+    stack = [term]
+    while stack:
+        t = stack.pop()
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED and z3.is_int(t):
+            out.append(t.decl().name())
+        elif z3.is_app(t) and t.decl().kind() in _POLY_OPS:
+            stack.extend(reversed(t.children()[:1] if z3.is_app_of(t, z3.Z3_OP_POWER)
+                                  else t.children()))
+    return list(dict.fromkeys(out))
+
+
+def _residue_splits(goal: Goal) -> list[tuple[str, int]]:
+    """(x, m) for each Int constant x that a ``(mod P m)`` of the conclusion (m in
+    2..MAX_RESIDUES) reaches polynomially: each case of ``residues x m`` may fix the mod."""
+    out = []
+    for t in mod_terms([goal.concl]):
+        m = t.arg(1).as_long()
+        if 2 <= m <= MAX_RESIDUES:
+            out += [(name, m) for name in _poly_vars(t.arg(0))]
+    return list(dict.fromkeys(out))[:MAX_CASES]
+
+
+def _closing_split(theorem: Theorem, goal: Goal,
+                   splits: Sequence[tuple[str, int]]) -> tuple[str, int] | None:
+    """The first of the first :data:`MAX_DRY_SPLITS` splits (modulus <= :data:`MAX_DRY_MODULUS`)
+    after which ``mod-eval`` closes every case, by a dry run (no solver), or None."""
+    for name, m in splits[:MAX_DRY_SPLITS]:
+        if m > MAX_DRY_MODULUS:
+            continue
+        try:
+            cases = residues(theorem, goal, name, m)
+        except (TacticError, ValueError, z3.Z3Exception):
+            continue
+        if all(_mod_eval_effect(case) == "closes" for case in cases):
+            return name, m
+    return None
+
+
+def _residues_tactic(name: str, m: int) -> str:
+    return f"residues {quote_symbol(name)} {m}"
+
+
+def _mod_eval_effect(goal: Goal) -> str | None:
+    """``closes`` when ``mod-eval`` would close the goal, ``rewrites`` when it would only
+    rewrite it, None when it does not apply (a dry run: no solver)."""
+    try:
+        new, _ = mod_eval(goal)
+    except (TacticError, ValueError, z3.Z3Exception):
+        return None
+    return "rewrites" if new else "closes"
+
+
 def _instances(goal: Goal) -> list[str]:
     """``instantiate h x`` for each one-variable forall hypothesis and each constant of its sort
     in the conclusion."""
@@ -99,12 +163,21 @@ def _lemmas(theorem: Theorem, goal: Goal) -> list[str]:
 
 
 def z3_portfolio(theorem: Theorem, goal: Goal) -> list[str]:
-    """The Z3 tactics for ``goal``, cheapest first (see the module docstring)."""
-    tactics = ["z3"]
+    """The Z3 tactics for ``goal``, cheapest first (see the module docstring). When
+    ``mod-eval`` closes the goal (checked by a dry run) it is the only candidate."""
+    effect = _mod_eval_effect(goal)
+    if effect == "closes":
+        return ["mod-eval"]
+    splits = _residue_splits(goal)
+    closing = _closing_split(theorem, goal, splits)
+    if closing is not None:  # a whole proof without a solver call: nothing else to try
+        return [_residues_tactic(*closing)]
+    tactics = ["z3"] + (["mod-eval"] if effect else [])
     if z3.is_implies(goal.concl) or (z3.is_quantifier(goal.concl) and goal.concl.is_forall()):
         tactics.append("intro")
     if z3.is_and(goal.concl):
         tactics.append("split")
+    tactics += [_residues_tactic(name, m) for name, m in splits]
     inductions, splits = _induction(theorem, goal)
     apps = _rec_apps(theorem, [goal.concl])
     unfolds = [f"unfold {app.decl().name()}" for app in apps]

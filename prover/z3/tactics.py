@@ -17,7 +17,7 @@ from typing import Any
 
 import z3
 
-from prover.verdicts import UnknownReason
+from prover.records.verdicts import UnknownReason
 from prover.z3.gateway import (
     RLIMIT_PER_SECOND,
     Limits,

@@ -24,7 +24,8 @@ def make_target(config: Any, lean_pool: Any | None = None) -> tuple[Target, Call
 
     if lean_pool is not None:
         return LeanTarget(lean_pool, config.lean_header), lambda: None
-    from prover.lean.repl import LeanReplPool, ReplConfig
+    from prover.lean.pool import LeanReplPool
+    from prover.lean.repl import ReplConfig
 
     repl_config = ReplConfig.from_env()
     if shutil.which(repl_config.command[0]) is None:

@@ -8,12 +8,12 @@ goal, the tactic and the outcome, since they carry no goal of their own. Every e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 
-from prover import graph as pg
+from prover.records import graph as pg
 
 
 def search_graph(search: Mapping[str, Any], *, backend: str, statement: str,
@@ -65,3 +65,33 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if number != float("inf") else None
+
+
+def rounds_graph(rounds: Sequence[Mapping[str, Any]], *, proved: bool, backend: str,
+                 statement: str, provenance: Mapping[str, Any]
+                 ) -> tuple[nx.DiGraph, str, list[str]]:
+    """A whole-proof attempt as a proof graph: the ``statement`` root, one ``step`` node per
+    round's proof (or the completion that held none), and ``tactic`` edges root -> round 1 ->
+    round 2 ... marked ``whole-proof`` or ``repair`` with the checker's errors. Returns
+    ``(graph, root, step ids)`` with one step id per round, in order."""
+    status = "proved" if proved else "failed"
+    g = pg.new_graph(status=status, mode="whole", provenance=dict(provenance))
+    root = pg.add_node(g, "statement", statement, backend, status=status)
+    previous, steps = root, []
+    for record in rounds:
+        proof = record["proof"]
+        text = proof if proof is not None else (
+            f"[no proof: {record['extract'].get('failure')}] {record['completion'][-500:]}")
+        outcome = record["verdict"] if proof is not None else "no-proof"
+        node = pg.add_node(g, "step", text, backend, status=outcome, round=record["round"],
+                           checker=record["checker"], errors=record["errors"][:2000],
+                           completion=record["completion"],
+                           extract=record["extract"], checks=record["checks"])
+        pg.add_edge(g, previous, node, "tactic", tactic=proof or "", logprob=record["logprob"],
+                    outcome=outcome, detail=record["errors"][:2000], time_s=record["check_s"],
+                    round=record["round"],
+                    kind="whole-proof" if record["round"] == 1 else "repair",
+                    on_proof_path=proved)
+        steps.append(node)
+        previous = node
+    return g, root, steps

@@ -28,8 +28,8 @@ import networkx as nx
 
 from prover.records.files import FileLock, guard_outputs
 from prover.records.jsonl import atomic_write, dump_line, parse_line
-from prover.store import ItemRecord, Store
-from prover.verdicts import Provenance, Verdict
+from prover.records.store import ItemRecord, Store
+from prover.records.verdicts import Provenance, Verdict
 
 
 class RunConflict(RuntimeError):

@@ -20,6 +20,8 @@ from typing import Any
 
 import networkx as nx
 
+from prover.records.verdicts import Provenance, Verdict
+
 NODE_KINDS: frozenset[str] = frozenset({"statement", "step", "claim", "goal"})
 EDGE_TYPES: frozenset[str] = frozenset({"contains", "entailment", "formalization", "tactic"})
 CORE_NODE_ATTRS: tuple[str, ...] = ("kind", "text", "backend")
@@ -201,6 +203,28 @@ def solution_graph(solution: Mapping[str, Any], *, backend: str | None = None) -
     return g, root
 
 
+def entailment_graph(result: Mapping[str, Any], *, backend: str = "z3-fol"
+                     ) -> tuple[nx.DiGraph | None, str | None, list[tuple[str, Verdict, Provenance]]]:
+    """Build the proof graph of one ``entail`` result row; returns ``(graph, conclusion id,
+    [(conclusion id, verdict, provenance)])``, or ``(None, None, [])`` for a rejected row.
+
+    Layout: premise ``statement`` -entailment-> conclusion ``claim`` (attr ``premise_index``)
+    for the premises in the unsat core (every premise when there is no core); the answer sits
+    on the conclusion node, the verdict with its evidence goes to the store's verdict rows.
+    """
+    if result.get("error") or "verdict" not in result:
+        return None, None, []
+    graph = new_graph()
+    conclusion = add_node(graph, "claim", result["conclusion"], backend, answer=result["answer"])
+    used = result.get("evidence", {}).get("core_indices")
+    for index, text in enumerate(result["premises"]):
+        node = add_node(graph, "statement", text, backend)
+        if used is None or index in used:
+            add_edge(graph, node, conclusion, "entailment", premise_index=index)
+    verdict = Verdict.from_dict({**result["verdict"], "evidence": result.get("evidence", {})})
+    return graph, conclusion, [(conclusion, verdict, Provenance.from_dict(result["provenance"]))]
+
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -280,3 +304,35 @@ def _encode(d: Mapping[str, Any], json_cols: set[str]) -> dict[str, Any]:
 
 def _decode(d: Mapping[str, Any], json_cols: set[str]) -> dict[str, Any]:
     return {k: json.loads(v) if k in json_cols else v for k, v in d.items()}
+
+
+def add_llm_claims(graph: nx.DiGraph, result: Mapping[str, Any], step_backend: str,
+                   llm_backend: str) -> None:
+    """Add the LLM claims of ``result`` to its proof graph: step -formalization-> claim and
+    claim -entailment-> claim for the earlier steps each claim used (local premises)."""
+    nodes: list[list[str]] = []
+    for step in result.get("steps") or []:
+        sid = node_id("step", str(step.get("text", "")), step_backend)
+        ids: list[str] = []
+        for claim in (step.get("llm") or {}).get("claims", []):
+            if not claim["formal"] or sid not in graph:
+                continue
+            cid = add_node(graph, "claim", claim["formal"], llm_backend,
+                              claim_kind=f"llm-{claim['kind']}",
+                              verdict={k: claim["grounded"][k] for k in ("verdict", "reason")},
+                              verdict_local={k: claim["local"][k] for k in ("verdict", "reason")})
+            if not graph.has_edge(sid, cid):
+                add_edge(graph, sid, cid, "formalization", source_text=claim["source"])
+            for dep in claim["premises"]:
+                for src in nodes[dep] if dep < len(nodes) else []:
+                    if src != cid and not graph.has_edge(src, cid) and not graph.has_edge(cid, src):
+                        add_edge(graph, src, cid, "entailment", via="llm-premise")
+            ids.append(cid)
+        nodes.append(ids)
+
+
+def claim_graph(text: str, backend: str, **attrs: Any) -> tuple[nx.DiGraph, str]:
+    """A one-node proof graph: the claim ``text`` checked as a whole (an audited statement);
+    returns ``(graph, node id)``."""
+    graph = new_graph()
+    return graph, add_node(graph, "claim", text, backend, **attrs)

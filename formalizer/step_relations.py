@@ -1,0 +1,221 @@
+"""Check one parsed relation of a solution against what the solution knows (its :class:`Scope`).
+
+A relation is a claim (verified, refuted or unknown), a definition (``x = 12``: binds a name)
+or a constraint (an equation in unknowns the solution states). Claims go through
+:class:`prover.arith.check.ArithChecker` (exact rationals first, Z3 for unknowns) under the
+solution's solver budget: once the solver time spent on one solution passes it, what exact
+evaluation cannot decide is ``unknown: budget``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from formalizer.readings import reread
+from formalizer.step_scope import (
+    NEGATION,
+    NEW_MEANING,
+    Context,
+    Outcome,
+    Scope,
+    fresh_definition,
+    ground_value,
+    literal,
+    reuses,
+    states_a_value,
+    undefined_binding,
+)
+from prover.arith.ast import Relation, Var, is_opaque, variables
+from prover.arith.check import (
+    ArithChecker,
+    Premises,
+    check_ground,
+    polynomial_identity,
+    probe_identity,
+)
+from prover.records.verdicts import UnknownReason, Verdict, unknown
+
+
+class RelationChecker:
+    """Decides relations for one solution at a time; owns one :class:`ArithChecker` (one Z3
+    context), so one per thread. :meth:`start_solution` resets the solver budget."""
+
+    def __init__(self, checker: ArithChecker, solver_budget_s: float) -> None:
+        self.checker = checker
+        self.solver_budget_s = solver_budget_s
+        self._solver_left = solver_budget_s
+
+    def start_solution(self) -> None:
+        """A new solution: the full solver budget is available again."""
+        self._solver_left = self.solver_budget_s
+
+    # ------------------------------------------------------------------ claims
+    def _check_relation(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
+        """Decide what one parsed relation is (claim, definition, constraint) and check it."""
+        premises = scope.premises
+        undefined = undefined_binding(rel, scope)
+        if undefined is not None:
+            return undefined
+        if scope.imaginary and "i" in variables(rel):
+            return Outcome("claim", unknown(UnknownReason.NOT_FORMALIZED, (
+                "the solution uses i as the imaginary unit; complex numbers are not read")),
+                "none")
+        if is_opaque(rel):  # f(x), sin(30), pi: a claim, never a binding or a constraint
+            verdict, backend = self._solve(rel, premises)
+            return Outcome("claim", verdict, backend)
+        free = variables(rel) - premises.values.keys()
+        unknown_names = free.union(*(variables(c) for c in premises.constraints))
+        # integers only when every unknown in play is one the text declares integral
+        premises.integer = bool(unknown_names) and unknown_names <= premises.integer_names
+        if not ctx.asserted and free:
+            return Outcome("claim", unknown(UnknownReason.NOT_CHECKED, (
+                "read as an alternative or a reductio step: not asserted, binds nothing")),
+                "none")
+        if not free:
+            verdict = check_ground(rel, premises.values)
+            backend = "exact"
+            if verdict is None:
+                verdict, backend = self._solve(rel, premises)
+            if verdict.kind == "refuted":
+                verdict = reread(rel, verdict, ctx.raw_text, ctx.index, ctx.step_text,
+                                 premises.values)
+            if verdict.kind == "refuted" and isinstance(rel.left, Var) and (
+                    ctx.hypothetical or (rel.op == "=" and literal(rel.right))):
+                value = ground_value(rel.right, premises.values)
+                if value is not None:  # "let x = 5" after x = 12, "from x = 1 to x = 89":
+                    # a new x (the letter has a new meaning), not an error; a letter with two
+                    # meanings is bound for its step only (never across the change)
+                    scope.reused.add(rel.left.name)
+                    scope.forget({rel.left.name})
+                    premises.values[rel.left.name] = value
+                    return Outcome("definition", None, "exact", rel.left.name)
+            return Outcome("claim", verdict, backend)
+        if rel.op == "=" and isinstance(rel.left, Var) and rel.left.name in free and (
+                rel.left.name not in scope.unknowns):
+            value = ground_value(rel.right, premises.values)
+            if value is not None:
+                scope.forget({rel.left.name})
+                premises.values[rel.left.name] = value
+                return Outcome("definition", None, "exact", rel.left.name)
+        identity = None if isinstance(rel.left, Var) or isinstance(rel.right, Var) else (
+            polynomial_identity(rel, premises.values))  # "x = ..." binds or defines instead
+        if identity is not None and identity.kind == "verified":
+            return Outcome("claim", identity, "exact")  # true for every value: no solver
+        defined = fresh_definition(rel, free, scope)
+        if defined is not None:  # "P_1996 = P - 0.029P": names a new quantity
+            scope.unknowns |= free
+            premises.constraints.append(rel)
+            return Outcome("definition", None, "z3", defined)
+        if rel.op not in ("=", "~=") or not variables(rel.left) & variables(rel.right):
+            # "k <= 20 - a < k + 1", "AC - BC = T - 1": a condition relating quantities, not a
+            # rewriting of one expression (an identity shares its names on both sides)
+            ctx = replace(ctx, identity=False)
+        known = scope.history.union(*(variables(c) for c in premises.constraints))
+        if ctx.identity and free & known:
+            # a chain link over names bound or constrained earlier is a derivation from those
+            # bindings, not an identity: verified when it follows, refuted only when it
+            # contradicts them, otherwise no verdict
+            verdict, backend = self._solve(rel, premises)
+            if verdict.kind == "refuted" and "division_by_zero" not in verdict.evidence:
+                contradiction = self._contradicts(rel, premises)
+                verdict = contradiction if contradiction is not None else unknown(
+                    UnknownReason.NOT_CHECKED, "a derivation step over names with earlier "
+                    "bindings: it neither follows from nor contradicts them")
+            return Outcome("claim", verdict, backend)
+        if rel.op == "~=":
+            return Outcome("claim", unknown(UnknownReason.NOT_FORMALIZED, (
+                "an approximation between expressions in unknowns: its tolerance is not read")),
+                "none")
+        if ctx.identity:
+            # inside a chain "A = B = 7" a relation between two expressions in unknowns is a
+            # rewriting step: it must hold for every value, not just under the premises
+            probe = polynomial_identity(rel, premises.values) or probe_identity(
+                rel, premises.values, premises.integer)
+            if probe is not None:
+                return Outcome("claim", probe, "exact")
+            verdict, backend = self._solve(rel, Premises(values=dict(premises.values),
+                                                                integer=premises.integer))
+            return Outcome("claim", verdict, backend)
+        if not free & known and not premises.integer and probe_identity(
+                rel, premises.values) is not None:
+            # an equation in names nothing speaks of yet, and no identity: a condition the
+            # solution states (no solver call can refute it: at worst it has no real root)
+            scope.unknowns |= free
+            premises.constraints.append(rel)
+            return Outcome("constraint", None, "exact")
+        if free <= scope.unknowns:
+            verdict, backend = self._solve(rel, premises)
+            if verdict.kind != "refuted" or "division_by_zero" in verdict.evidence:
+                return Outcome("claim", verdict, backend)
+            if not ctx.hypothetical and not states_a_value(rel) and reuses(rel, premises):
+                premises.constraints.append(rel)  # a further condition; a contradiction here
+                return Outcome("constraint", None, backend)  # could only be a new meaning
+            if self._contradicts(rel, premises) is not None:
+                if not ctx.hypothetical and (states_a_value(rel) or not reuses(rel, premises)):
+                    return Outcome("claim", verdict, backend)  # "so x = 3" after 2x = 4
+                scope.forget(free)  # "if 100 + 100x = 120 then x = .2": a fresh x
+                scope.unknowns |= free
+                if not ctx.hypothetical:
+                    return Outcome("claim", NEW_MEANING, backend)
+            premises.constraints.append(rel)  # a further equation the solution states
+            return Outcome("constraint", None, backend)
+        contradiction = self._contradicts(rel, premises)
+        if contradiction is not None and (ctx.hypothetical or (
+                not states_a_value(rel) and reuses(rel, premises))):
+            scope.forget(free & scope.unknowns)
+            scope.unknowns |= free
+            if not ctx.hypothetical:
+                return Outcome("claim", NEW_MEANING, "z3")
+            contradiction = None
+        scope.unknowns |= free
+        if contradiction is not None:
+            return Outcome("constraint", contradiction, "z3")
+        premises.constraints.append(rel)
+        return Outcome("constraint", None, "z3")
+
+    def check(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
+        """:meth:`_check_relation`, with a zero denominator that depends on the values of
+        letters (bound, or unknown) read as ``unknown: division-by-zero``, never a refutation:
+        the letter may have another meaning here, or the text assumes it is non-zero."""
+        outcome = self._check_relation(rel, scope, ctx)
+        verdict = outcome.verdict
+        if verdict is not None and verdict.kind == "refuted" and (
+                "division_by_zero" in verdict.evidence) and variables(rel) - scope.undefined:
+            return Outcome(outcome.kind, unknown(UnknownReason.DIVISION_BY_ZERO, (
+                "a denominator is zero (or may be) for values of "
+                f"{', '.join(sorted(variables(rel)))}; the text may mean them non-zero")),
+                outcome.backend, outcome.binds)
+        return outcome
+
+    def _solve(self, rel: Relation, premises: Premises) -> tuple[Verdict, str]:
+        """:meth:`ArithChecker.check` under the solution's solver budget: once the solver time
+        spent on this solution passes it, what exact evaluation cannot decide is
+        ``unknown: budget`` (exact evaluation is never cut). Loading z3 and creating the
+        checker's context, once per process, is not charged to the budget."""
+        if self._solver_left <= 0:
+            verdict = check_ground(rel, premises.values)
+            if verdict is not None:
+                return verdict, "exact"
+            return unknown(UnknownReason.BUDGET, "the solver budget of this solution is spent"), (
+                "none")
+        start, setup = time.perf_counter(), self.checker.setup_s
+        self.checker.call_budget_s = self._solver_left
+        try:
+            verdict, backend = self.checker.check(rel, premises)
+        finally:
+            self.checker.call_budget_s = None
+        if backend != "exact":  # loading z3 (once per process) is not this solution's solving
+            self._solver_left -= time.perf_counter() - start - (self.checker.setup_s - setup)
+        return verdict, backend
+
+    def _contradicts(self, rel: Relation, premises: Premises) -> Verdict | None:
+        """A refutation when the premises entail the negation of ``rel``, else None."""
+        negated = NEGATION.get(rel.op)
+        if negated is None:
+            return None
+        verdict, _ = self._solve(Relation(negated, rel.left, rel.right), premises)  # type: ignore[arg-type]
+        if verdict.kind == "verified":
+            return Verdict("refuted", evidence={"contradicts": verdict.evidence.get(
+                "premises_used", [])}, detail="the new equation contradicts earlier ones")
+        return None

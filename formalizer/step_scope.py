@@ -1,0 +1,169 @@
+"""What one solution knows while it is checked, and the pure rules that read a relation in it.
+
+:class:`Scope` holds the names of one solution (ground values, symbolic constraints, declared
+unknowns, names bound for one step only); :class:`Context` says where a relation stands (its
+claim, its step, whether the step speaks hypothetically, whether the relation rewrites inside a
+chain); :class:`Outcome` is what checking one relation gave. The helpers here decide nothing with
+a solver: they read bindings, definitions and reuse of letters from the syntax and exact values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from prover.arith.ast import Expr, Neg, Num, Relation, Var, variables
+from prover.arith.check import Premises
+from prover.arith.evaluate import DivisionByZeroError, evaluate
+from prover.records.verdicts import UnknownReason, Verdict, unknown
+
+
+@dataclass
+class Scope:
+    """Names known in one solution: ground values, symbolic constraints, declared unknowns."""
+
+    premises: Premises
+    unknowns: set[str] = field(default_factory=set)
+    history: set[str] = field(default_factory=set)  # names bound or constrained before this step
+    scoped: set[str] = field(default_factory=set)  # names bound by a supposition in this step
+    reused: set[str] = field(default_factory=set)  # letters bound to two different values
+    imaginary: bool = False  # the solution uses i as the imaginary unit
+    undefined: set[str] = field(default_factory=set)  # bound to an undefined value (1/0)
+
+    def forget(self, names: set[str]) -> None:
+        """Drop what is known about ``names`` (a new hypothesis or definition reuses them)."""
+        if not names:
+            return
+        for name in names:
+            self.premises.values.pop(name, None)
+        self.unknowns -= names
+        self.undefined -= names
+        self.premises.constraints = [c for c in self.premises.constraints
+                                     if not variables(c) & names]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a relation stands: its claim text and index in the chain, its step, and whether
+    the step speaks hypothetically (if/let/suppose) or the relation rewrites within a chain."""
+
+    raw_text: str
+    index: int
+    step_text: str
+    hypothetical: bool
+    identity: bool
+    asserted: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one relation is (``claim``, ``definition``, ``constraint``), its verdict (None for
+    what only binds), the backend that decided it and the name it binds."""
+
+    kind: str
+    verdict: Verdict | None
+    backend: str
+    binds: str | None = None
+
+
+NEGATION = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+DECLARATION = re.compile(
+    r"\b(?:let|call|denote|say)\b[^.=;]*?\b(?:be|as|by|is)\s+([A-Za-z])"
+    r"(?=\s*(?:[.,;:]|$|\s+(?:and|then|so|for|to)\b))"
+    r"|\blet\s+([A-Za-z])\s+(?:be|represent|denote|stand)\b"
+    r"|\b([A-Za-z])\s+(?:represents?|denotes?|stands? for)\b", re.IGNORECASE)
+HYPOTHETICAL = re.compile(
+    r"\b(if|suppose|assume|let|let's|say|case|cases|consider|considering|whenever|when|try|"
+    r"trying|test|testing|choose|pick)\b|\bfor\s*[\\(\[$ ]*\s*[A-Za-z](?:_\w+)?\s*[=<>≤≥]",
+    re.IGNORECASE)
+# a step that opens a case ("For \(\log_2 x = 6\): ...", "Case 2: ...", "If n = 3, ..."): its
+# bindings hold for that step only
+CASE_STEP = re.compile(r"^\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?"
+                        r"(?:for|when|if|case|suppose|assume|consider|in the case|subcase)\b",
+                        re.IGNORECASE)
+
+
+def ground_value(expr: Expr, values: dict[str, Fraction]) -> Fraction | None:
+    try:
+        return evaluate(expr, values)
+    except (ArithmeticError, ValueError, KeyError):
+        return None
+
+
+def undefined_binding(rel: Relation, scope: Scope) -> Outcome | None:
+    """``Let x = 1/0``: the binding is refuted (a zero denominator) and binds nothing usable, so
+    every later claim on ``x`` is ``unknown: division-by-zero``; None for any other relation."""
+    used = variables(rel) & scope.undefined
+    if isinstance(rel.left, Var) and rel.op == "=" and rel.left.name not in variables(rel.right):
+        try:
+            evaluate(rel.right, scope.premises.values)
+        except DivisionByZeroError as err:
+            scope.forget({rel.left.name})
+            scope.undefined.add(rel.left.name)
+            return Outcome("definition", Verdict(
+                "refuted", evidence={"division_by_zero": err.term},
+                detail="a denominator is zero: the name is bound to no value"), "exact",
+                rel.left.name)
+        except (ArithmeticError, ValueError, KeyError):
+            pass  # not ground: a claim, unknown when it uses an undefined name
+        else:
+            return None  # a fresh definition of the name
+    if used:
+        return Outcome("claim", unknown(UnknownReason.DIVISION_BY_ZERO, (
+            f"{', '.join(sorted(used))} was bound to an undefined value (a zero denominator)")),
+            "exact")
+    return None
+
+
+NEW_MEANING = unknown(UnknownReason.NOT_CHECKED, (
+    "contradicts earlier equations in the same names, which competition text often reuses "
+    "for another case or meaning: read as a new meaning, not as an error"))
+
+
+def literal(expr: Expr) -> bool:
+    return isinstance(expr, Num) or (isinstance(expr, Neg) and isinstance(expr.arg, Num))
+
+
+def states_a_value(rel: Relation) -> bool:
+    """``x = 3`` (a name and a number): a stated solution value, which may contradict what the
+    solution derived before; any other relation in unknowns is read as a further condition."""
+    return rel.op == "=" and ((isinstance(rel.left, Var) and literal(rel.right)) or (
+        isinstance(rel.right, Var) and literal(rel.left)))
+
+
+def reuses(rel: Relation, premises: Premises) -> bool:
+    """May a contradiction of ``rel`` be a reuse of its letters rather than an error? Yes when
+    earlier conditions speak of its names (another case or meaning), and when nothing does and
+    the names are real (``x^2 + 4x + 5 = 0`` is an equation under study with no real root,
+    not a false statement); no for names the text declares integers (``2n = 7``)."""
+    names = variables(rel)
+    if any(variables(c) & names for c in premises.constraints):
+        return True
+    return not premises.integer
+
+
+def fresh_definition(rel: Relation, free: set[str], scope: Scope) -> str | None:
+    """The name a relation ``N = expr`` (or ``expr = N``) introduces, when ``N`` is new to the
+    solution and absent from ``expr``: a definition of a quantity, never a claim."""
+    if rel.op != "=":
+        return None
+    for side, other in ((rel.left, rel.right), (rel.right, rel.left)):
+        if isinstance(side, Var) and side.name in free and side.name not in scope.unknowns and (
+                side.name not in scope.history) and side.name not in variables(other):
+            return side.name
+    return None
+
+
+def unasserted(outcome: Outcome, reading: str, asserted: bool) -> Outcome:
+    """A refutation of a claim the text does not assert (a supposition, a case, an alternative,
+    a reductio) is no claim that the text is wrong: it becomes ``unknown: not-checked``."""
+    verdict = outcome.verdict
+    if asserted or verdict is None or verdict.kind != "refuted":
+        return outcome
+    evidence = dict(verdict.evidence)
+    evidence["reading"] = reading
+    return Outcome(outcome.kind, Verdict("unknown", UnknownReason.NOT_CHECKED, evidence=evidence,
+                                          detail=f"false as written, but read as a {reading}: "
+                                                 "not asserted by the text"),
+                    outcome.backend, outcome.binds)

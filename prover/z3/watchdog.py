@@ -1,0 +1,80 @@
+"""The hard wall-clock guard of in-process Z3 calls: a :class:`Watchdog` interrupts its context
+when a call outlives its deadline. One daemon thread serves every watchdog from a heap of
+deadlines (part of :mod:`prover.z3.gateway`, which re-exports :class:`Watchdog`)."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+
+import z3
+
+
+class _Alarms:
+    """One daemon thread for every watchdog: a heap of deadlines (starting a thread per Z3
+    call cost milliseconds on a loaded machine; registering here costs microseconds)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: float, dog: Watchdog) -> None:
+        """Register ``dog`` to fire at ``deadline``. The alarm thread is woken only when the new
+        deadline is the earliest: otherwise it already sleeps until an earlier one and sees this
+        one then (waking it on every call handed it the GIL, milliseconds per Z3 call)."""
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (deadline, self._seq, dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="z3-watchdog")
+                self._thread.start()
+            if self._heap[0][2] is dog:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and not self._heap[0][2].active:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, dog = heapq.heappop(self._heap)
+                dog.fire()
+
+
+_ALARMS = _Alarms()
+
+
+class Watchdog:
+    """Interrupts ``ctx`` when a call outlives ``after_s`` seconds (a context manager)."""
+
+    def __init__(self, ctx: z3.Context, after_s: float) -> None:
+        self._ctx, self._guard = ctx, threading.Lock()
+        self._after = max(after_s, 0.001)
+        self.active = False
+        self.fired = False
+
+    def fire(self) -> None:
+        """Called by the alarm thread at the deadline: interrupt the context if still inside."""
+        with self._guard:
+            if self.active:
+                self.fired = True
+                self._ctx.interrupt()
+
+    def __enter__(self) -> Watchdog:
+        self.active = True
+        _ALARMS.add(time.monotonic() + self._after, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            self.active = False
