@@ -20,8 +20,8 @@ from formalizer.latex import GREEK_NAMES
 from formalizer.lexical import guard_run, prepare_prose, unreadable_next_to
 from formalizer.normalize import normalize_math
 from formalizer.plus_minus import SIGNS, read_plus_minus
-from formalizer.reading import claim_reading
-from formalizer.regions import continues_left, operands, region, render, shape
+from formalizer.reading import claim_reading, conditional, sentence_ends
+from formalizer.regions import continues_left, continues_right, operands, region, render, shape
 from formalizer.tokens import Tok, classify, tokenize
 from formalizer.units import UnitsProblem, convert_pair, is_unit_word
 from prover.arith.ast import Relation, format_number, variables
@@ -34,6 +34,7 @@ _ANNOTATION = re.compile(r"<<([^<>\n]*)>>")
 _GLUED_LETTERS = re.compile(r"(?<![\w.])(\d+)([a-z]{2,3})(?![\w(])")
 _GLUED_MIXED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)([A-Za-z]{2,})(?![\w(])")
 _GLUED_OK = frozenset("st nd rd th am pm".split())
+_GLUED_INLINE = re.compile(r"(\d)(\\\(|\$(?=[A-Za-z\\]))")
 _LONE_LETTER = re.compile(r"(?<![\w\\])([a-z])(?![\w(])")
 MAX_STEP_CHARS = 20_000
 MAX_CLAIMS_PER_STEP = 200
@@ -49,6 +50,10 @@ class RawClaim:
     error: str | None = None
     too_large: bool = False
     reading: str = ""  # how it was read (formalizer.reading.READINGS); "" means by its source
+    # the sentence of the step it stands in (-1: an annotation) and whether it is said under a
+    # supposition (formalizer.reading.conditional): its bindings then end with that sentence
+    sentence: int = -1
+    conditional: bool = False
 
 
 def _parse(source: ClaimSource, text: str, functions: frozenset[str] = frozenset()) -> RawClaim:
@@ -187,21 +192,29 @@ def _parse_claims(text: str, functions: frozenset[str]) -> list[RawClaim]:
     return out
 
 
-def _with_readings(found: list[RawClaim], text: str, start: int, end: int) -> list[RawClaim]:
-    """Each claim with its reading (:func:`formalizer.reading.claim_reading`); a chain whose
-    ground links would be read apart from its links in names (``For u = 0: x = 10^2 = 1000``:
-    the arithmetic is false in every case) is split in two."""
+def _with_readings(found: list[RawClaim], text: str, start: int, end: int,
+                   ends: list[int]) -> list[RawClaim]:
+    """Each claim with its reading (:func:`formalizer.reading.claim_reading`) and its sentence
+    (:func:`formalizer.reading.conditional`; ``ends`` are the step's sentence ends); a chain
+    whose ground links would be read apart from its links in names (``For u = 0: x = 10^2 =
+    1000``: the arithmetic is false in every case) is split in two."""
     out: list[RawClaim] = []
+
+    def read(claim: RawClaim, reading: str, **changes: object) -> RawClaim:
+        sentence, supposed = conditional(text, ends, start, reading)
+        return replace(claim, reading=reading, sentence=sentence, conditional=supposed,
+                       **changes)  # type: ignore[arg-type]
+
     for claim in found:
         ground = [r for r in claim.relations if not variables(r)]
         named = [r for r in claim.relations if variables(r)]
         reading = claim_reading(text, start, end, ground=bool(ground) and not named)
         if ground and named and claim_reading(text, start, end, ground=True) != reading:
-            out.append(replace(claim, relations=tuple(named), reading=reading))
-            out.append(replace(claim, relations=tuple(ground),
-                               reading=claim_reading(text, start, end, ground=True)))
+            out.append(read(claim, reading, relations=tuple(named)))
+            out.append(read(claim, claim_reading(text, start, end, ground=True),
+                            relations=tuple(ground)))
         else:
-            out.append(replace(claim, reading=reading))
+            out.append(read(claim, reading))
     return out
 
 
@@ -209,7 +222,8 @@ def prose_claims(visible: str, bound: set[str],
                  functions: frozenset[str] = frozenset()) -> list[RawClaim]:
     """Equations and comparisons in prose (annotations already removed); ``functions`` are the
     letters the solution applies as functions (:func:`formalizer.reading.function_names`)."""
-    text = prepare_prose(visible)  # normalized, unread notation marked, operator words read
+    # "70 ≤ 24\( K \)": a number glued to inline math multiplies it (never "70 ≤ 24")
+    text = prepare_prose(_GLUED_INLINE.sub(r"\1*\2", visible))
     if not any(c in text for c in "=<>"):
         return []
     if "C(" in text and _COMBINATORICS.search(visible):
@@ -218,13 +232,20 @@ def prose_claims(visible: str, bound: set[str],
     tokens = tokenize(text)
     kinds = classify(tokens, bound, functions, text)
     claims: list[RawClaim] = []
+    ends = sentence_ends(text)
     r = 0
     while r < len(tokens):
         if tokens[r].kind != "rel":
             r += 1
             continue
         lo, hi = region(tokens, kinds, r)
-        before = len(claims)
+        run_end, before = hi, len(claims)
+        if continues_right(tokens, kinds, hi):
+            # "S = 49^2 (1 + 2^2 + ...)": the run was cut inside a product; its last operand is
+            # not what the text says, the links before it are
+            claims.append(RawClaim("equation", render(tokens, kinds, lo, hi) + " (…",
+                                   error="the last operand goes on as a product ('4 (1 + 9)')"))
+            hi = max(k for k in range(lo, hi) if tokens[k].kind == "rel")
         span = _EMPTY_SIDE.sub("", render(tokens, kinds, lo, hi)).strip()
         lexical = _lexical_reading(text, tokens, kinds, lo, hi, span)
         if lexical is not None:
@@ -250,8 +271,8 @@ def prose_claims(visible: str, bound: set[str],
                 claims.extend(_parse_claims(span, functions))
         if len(claims) > before and lo < hi:
             claims[before:] = _with_readings(claims[before:], text, tokens[lo].start,
-                                             tokens[hi - 1].end)
-        r = max(hi, r + 1)
+                                             tokens[hi - 1].end, ends)
+        r = max(run_end, r + 1)
         if len(claims) >= MAX_CLAIMS_PER_STEP:
             break
     return claims

@@ -39,6 +39,8 @@ _GREEK_ALT = "|".join(sorted(GREEK_NAMES, key=len, reverse=True))
 _FUNC_BASE = re.compile(r"\\(?:log|lg)\s*_\s*(?:\{\s*(\d+|[A-Za-z])\s*\}|(\d|[A-Za-z]))\s*"
                         r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|[A-Za-z])(?![\w({^]))")
 _FUNC_POWER = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")\s*\^")
+# "\\left( ... \\right)": sized delimiters are the delimiters ("\\left." is an empty one)
+_SIZED = re.compile(r"\\(?:left|right|bigl?|bigr?|Bigl?|Bigr?)\s*([()\[\]|.])")
 _FUNC_CALL = re.compile(r"\\(" + "|".join(_FUNCTION_CMD) + r")(?![A-Za-z])\s*"
                         r"(?:\{([^{}]*)\}|\(([^()]*)\)|(\d+(?:\.\d+)?|(?:" + _GREEK_ALT + r")|"
                         r"[A-Za-z](?:_\w)?)(?![\w({^]))")
@@ -48,6 +50,14 @@ _CHOOSE = re.compile(r"\{([^{}]*)\\choose([^{}]*)\}")
 _MIXED = re.compile(r"(?<![\w.^_}])(\d+)\s*\\[dt]?frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*"
                     r"(?:\{\s*(\d+)\s*\}|(\d))")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree|°")
+_DEGREE_MARK = r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])|°)"
+# "\sin 30^\circ", "\cos(45°)": an angle in degrees is that multiple of pi/180 (radians), so
+# the function's value is exact where it is known (sin 30° = 1/2) and never read in radians
+_TRIG_DEGREES = re.compile(
+    r"\\(sin|cos|tan|cot|sec|csc)(\s*\^\s*(?:\{\s*[2-9]\s*\}|[2-9]))?\s*"
+    r"(?:\(\s*(\d{1,4}(?:\.\d{1,4})?)" + _DEGREE_MARK + r"\s*\)"
+    r"|\{\s*(\d{1,4}(?:\.\d{1,4})?)" + _DEGREE_MARK + r"\s*\}"
+    r"|(\d{1,4}(?:\.\d{1,4})?)" + _DEGREE_MARK + r")")
 _GREEK = re.compile(r"\\(" + _GREEK_ALT + r")(?![A-Za-z])")
 _IMPLIES = re.compile(r"\\(?:implies|Longrightarrow|Rightarrow|iff|Leftrightarrow|"
                       r"Longleftrightarrow)(?![A-Za-z])|[⟹⇒⟺⇔]")
@@ -135,6 +145,7 @@ def _segment(m: re.Match[str]) -> str:
     inner = next(g for g in m.groups() if g is not None)
     inner = _WHOLE_BRACKET.sub(OPAQUE, inner)
     inner = re.sub(r"(?<!\\)\[", "(", re.sub(r"(?<!\\)\]", ")", inner))  # [..] groups in math
+    inner = _SIZED.sub(lambda d: "" if d.group(1) == "." else d.group(1), inner)
     inner = re.sub(r"([})])\s+\(", r"\1(", inner)  # "\frac{a}{b} (x)": a product in a formula
     return STOP + _math_products(inner) + STOP
 
@@ -161,6 +172,37 @@ def _mixed(m: re.Match[str]) -> str:
 def _function(m: re.Match[str]) -> str:
     name, arg = m.group(1), next((g for g in m.groups()[1:] if g is not None), "")
     return f" {name}({arg})"
+
+
+_TRIG_PAREN = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?:\s*\^\s*(?:\{\s*[2-9]\s*\}|[2-9]))?\s*"
+                         r"\(([^()]{0,200})\)")
+_DEGREE_NUMBER = re.compile(r"(?<![/^.\d\\])(\d{1,4}(?:\.\d{1,4})?)" + _DEGREE_MARK)
+
+
+def _trig_paren_degrees(m: re.Match[str]) -> str:
+    """``\\cos(45^\\circ - 30^\\circ)`` -> ``\\cos(45*pi/180 - 30*pi/180)`` (sums and
+    multiples of degrees; an argument that divides or raises to a power is left as it is)."""
+    inner = m.group(1)
+    if not _DEGREE_NUMBER.search(inner):
+        return m.group(0)
+    start, end = m.span(1)
+    if re.search(r"[/^]\s*$|[/^]\s*\d", inner):  # "x/30°": a quotient of degrees is not read
+        return m.group(0)
+    new_inner = _DEGREE_NUMBER.sub(r"\1*pi/180", inner)  # no parentheses: one group only
+    return m.group(0)[:start - m.start()] + new_inner + m.group(0)[end - m.start():]
+
+
+def _trig_degrees(m: re.Match[str]) -> str:
+    """``\\sin 30^\\circ`` -> ``\\sin(30*pi/180)``: degrees as the radians they are."""
+    degrees = m.group(3) or m.group(4) or m.group(5)
+    return f"\\{m.group(1)}{m.group(2) or ''}({degrees}*pi/180)"
+
+
+def _greek(m: re.Match[str]) -> str:
+    """``\\theta`` -> ``theta``; after a letter (``\\sin\\theta``, ``x\\theta``) apart from it
+    (after a digit it stays glued: ``3\\theta`` is ``3theta``, never a number and a word)."""
+    before = m.string[m.start() - 1] if m.start() else ""
+    return f" {m.group(1)}" if before.isalpha() else m.group(1)
 
 
 def _log_base(m: re.Match[str]) -> str:
@@ -207,6 +249,8 @@ def read_latex(text: str) -> str:
     text = _DISPLAY.sub(STOP, text)
     text = _ALIGN.sub(" ", text)
     text = _SPACING.sub(" ", text)
+    text = _TRIG_DEGREES.sub(_trig_degrees, text)
+    text = _TRIG_PAREN.sub(_trig_paren_degrees, text)
     text = _DEGREES.sub(" ", text)
     text = re.sub(r"(?<=[\d)}])\s*\\pi(?![A-Za-z])", "*pi ", text)  # 4\pi is 4·pi
     text = _PI.sub(" pi ", text)
@@ -216,7 +260,7 @@ def read_latex(text: str) -> str:
                                        f"{m.group(2) or m.group(4)})", text)
     text = _fixpoint(_CHOOSE, r"binom(\1, \2)", text)
     text = _fixpoint(_FUNC_BASE, _log_base, text)
-    text = _GREEK.sub(r"\1", text)
+    text = _GREEK.sub(_greek, text)
     text = _ANGLE.sub(r" angle_\1", text)
     text = _fixpoint(_FUNC_SQUARED, _func_power, text)
     text = _FUNC_POWER.sub(OPAQUE, text)  # \sin^2 x: not read

@@ -11,11 +11,13 @@ Everything here is a bounded scan of the step text with linear patterns.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 
-# how a claim was read; the first five assert, the rest do not
+# how a claim was read; the first five assert, the rest do not ("endpoint": a range's end,
+# "up to x = 5")
 READINGS: tuple[str, ...] = ("annotation", "equation", "chain", "display", "binding",
-                             "hypothesis", "case", "alternative", "reductio")
+                             "hypothesis", "case", "alternative", "reductio", "endpoint")
 ASSERTED = frozenset(READINGS[:5])
 
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
@@ -27,11 +29,13 @@ _HYPOTHESIS = re.compile(
     r"\b(?:if|suppose|supposing|assume|assuming|let's (?:try|test|check|say|set|assume|suppose|"
     r"pick|choose|take|plug|substitute|consider)|we (?:can|could|may|might) (?:set|take|choose|"
     r"try|let|assume|pick|say|put)|try|trying|tries|tried|test|testing|guess|plug(?:ging)? in|"
+    r"set|setting|putting|letting|"
     r"for example|for instance|e\.g\.|say|consider|whether|would|hypothetically|choose|choosing|"
     r"pick|picking|plug|plugging|substitut\w*|"
     r"if we|when|whenever|where|for which|such that|satisf\w*|for (?:all|every|each|some|any)|"
     r"given that|provided|from|ranges?|between|condition\w*|constraints?|"
-    r"need to (?:find|solve|determine)|to (?:find|solve|determine))\b", re.IGNORECASE)
+    r"need to (?:find|solve|determine)|to (?:find|solve|determine)|"
+    r"find (?:the |all )?(?:roots?|solutions?|zeros?)|solve|solving)\b", re.IGNORECASE)
 # "the line y = 3", "the circle x^2 + y^2 = 1": an equation that names an object
 _OBJECT = re.compile(r"\b(?:line|lines|curve|parabola|circle|plane|graph|hyperbola|ellipse|axis|"
                      r"equation|equations|function|polynomial|expression|inequality)\W{0,8}$",
@@ -45,8 +49,21 @@ _CASE_OPENING = re.compile(r"\W*(?:case|subcase)\s*\w{0,3}\s*[:.)]", re.IGNORECA
 _CASE_LABEL = re.compile(r"\b(?:for|when|if|with)\W{0,8}[A-Za-z](?:_\w+)?\s*=\s*[^:;=.]{1,30}?"
                          r"[\s;]*:", re.IGNORECASE)
 _NAMED_VALUE = re.compile(r"\s*[A-Za-z](?:_\w+)?\s*(?:=|<|>|!=)")
+# "the area up to x = 5", "from t = 0 to t = 3", "until n = 10": a range's endpoint, not a value
+_ENDPOINT = re.compile(r"\b(?:up to|until|till|through|from|to|between|and)\W{0,8}$",
+                       re.IGNORECASE)
+_RANGE_WORD = re.compile(r"\b(?:up to|until|till|from|between|interval|range)\b", re.IGNORECASE)
 _ALTERNATIVE = re.compile(r"\bor\b|\beither\b|\bsolutions?\b|\broots?\b", re.IGNORECASE)
 _VALUE_LIST = re.compile(r"^\s*,\s*-?\s*\d")
+# "x = 3 and x = 5 are (the) roots", "x = 1, x = 2 are solutions": values offered as the members
+# of a set, each one alone, never at once
+_MEMBERS_AFTER = re.compile(
+    r"^[^.!?:]{0,80}?\b(?:are|were|as|be|being|is|gives?|yields?)\s+(?:the\s+|its\s+|both\s+|"
+    r"a\s+|an\s+|one\s+|another\s+|also\s+|"
+    r"two\s+|three\s+|all\s+|possible\s+|distinct\s+|real\s+|only\s+|integer\s+|valid\s+)*"
+    r"(?:roots?|solutions?|zeros?|zeroes|candidates?|possibilities|possible values|values)\b",
+    re.IGNORECASE)
+_LEFT_NAME = re.compile(r"[\s;]*([A-Za-z](?:_\w+)?)\s*=(?!=)")
 _REDUCTIO = re.compile(
     r"\bcontradict\w*|\bimpossible\b|\bnot possible\b|\babsurd\b|\bcannot\b|\bcan't\b|"
     r"\bnot (?:valid|true|a solution|an integer|satisfy|work|correct|equal)\b|\bdoes not\b|"
@@ -58,6 +75,7 @@ _APPLIED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[A-Za-z]")
 _DEFINED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
 _DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*([A-Za-z])\b")
 _MAX_SCAN = 400
+MAX_SCAN_TEXT = 20_000
 
 
 def function_names(texts: Iterable[str]) -> frozenset[str]:
@@ -136,6 +154,38 @@ def _inner_case(text: str, sentence: int, start: int) -> bool:
     return False
 
 
+# where a supposition's bindings end: a sentence end, a paragraph break or a new list item (the
+# lexical pass writes a list dash as the stop ";")
+_SCOPE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n|\n[ \t]*(?:;|[-*\u2022]\s|\d+[.)]\s)")
+# a supposition (not a reference to a fact such as "from (1)", "where", "given that"): what the
+# rest of its sentence binds holds under it only
+_CONDITION = re.compile(
+    r"\b(?:if|suppose|supposing|assume|assuming|in case|set|setting|plug|plugging|try|trying|"
+    r"test|testing|for example|for instance|consider|conditions?|starting|ranging|ranges?|"
+    r"up to|until|"
+    r"for\s+(?:a|an|the|this|that|it|us)?\s*\w+\s+to)\b", re.IGNORECASE)
+_CASE_WORD = re.compile(r"\b(?:for|when|whenever|at|with)\b", re.IGNORECASE)
+SUPPOSED = frozenset(("hypothesis", "case"))
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets in ``text`` where a sentence (a supposition's scope) ends, in order."""
+    return [m.end() for m in _SCOPE_END.finditer(text[:MAX_SCAN_TEXT])]
+
+
+def conditional(text: str, ends: list[int], start: int, reading: str) -> tuple[int, bool]:
+    """(sentence index, conditional) of a claim starting at ``start``: conditional when it is
+    a case or follows a supposition in its sentence (``If r <= n, then x_r = 1``, ``Set x = 0,
+    then y = 2``, ``For a plane to pass through the origin, ... d = 0``). A conditional claim's
+    bindings, and those of the rest of its sentence, end with the sentence (a claim read as a
+    hypothesis after "from", "where", "given that" keeps its step scope). ``ends`` is
+    :func:`sentence_ends` of ``text``."""
+    index = bisect_right(ends, start)
+    sentence = ends[index - 1] if index else 0
+    return index, reading == "case" or bool(_CONDITION.search(text, sentence, start)) or (
+        reading in SUPPOSED and bool(_CASE_WORD.search(text, sentence, start)))
+
+
 def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     """The reading of the claim spanning ``text[start:end]`` (``equation`` when asserted).
     ``ground``: the claim has no names, so a case opened earlier in its sentence does not make
@@ -154,7 +204,45 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
         return "case"
     after = text[end:end + 40]
     before = text[max(clause, start - 40):start]
+    if _NAMED_VALUE.match(text, start) and _ENDPOINT.search(before) and (
+            _RANGE_WORD.search(text, max(sentence, start - 80), start)):
+        return "endpoint"
     if _VALUE_LIST.match(after) or _ALTERNATIVE.search(before) or re.match(
-            r"\s*(?:or|either)\b", after, re.IGNORECASE):
+            r"\s*(?:or|either)\b", after, re.IGNORECASE) or _two_values(text, start, end):
         return "alternative"
     return "equation"
+
+
+_MEMBERS = re.compile(r"\b(?:solutions?|roots?|values|possibilities|candidates|zeros|zeroes|"
+                      r"options)\b[^.!?:=]{0,40}$", re.IGNORECASE)
+
+
+def _listed_member(text: str, start: int) -> bool:
+    """``we get two solutions:\n- a = 3\n- a = -3``, ``two possible values for n: First,
+    n = 0 and Second, n = 4``: a value in a list that a colon opens after "solutions",
+    "roots", "values" (in the same sentence)."""
+    colon = text.rfind(":", max(0, start - 160), start)
+    if colon < 0 or re.search(r"[.!?](?:\s|$)", text[colon:start]):
+        return False
+    return bool(_MEMBERS.search(text, max(0, colon - 80), colon))
+
+
+def _two_values(text: str, start: int, end: int) -> bool:
+    """``x = 3 and x = 5 are roots``, ``x = 3 and x = 5``: the claim's letter is given another
+    value right beside it (joined by ``and``/``,``/``or``), or the values are called the members
+    of a set (roots, solutions): alternatives, never simultaneous bindings."""
+    name = _LEFT_NAME.match(text, start)
+    if name is None:
+        return False
+    letter = re.escape(name.group(1))
+    after = text[end:end + 120]
+    if _MEMBERS_AFTER.match(after) or _listed_member(text, start):
+        return True
+    joined = r"[\s;]*,?[\s;]*\b(?:and|or)\b[\s;]*"
+    value = r"\s*=\s*-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?"
+    if re.match(joined + letter + value + r"(?![\w(*/^+-])", after):
+        return True
+    before = text[max(0, start - 60):start]
+    other = re.search(r"(?<![\w\\])" + letter + value + joined + "$", before)
+    # the other value's letter stands alone, not as a factor ("2x = 12 and x = 6" derives)
+    return other is not None and not re.search(r"[\d*/^+\-.)]\s*$", before[:other.start()])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from formalizer.tokens import MATH_KINDS, TIMES_WORDS, UNIT_KINDS, Tok, touches
 
 _MAX_UNIT_WORDS = 3
+_MAX_GROUP = 80  # tokens scanned for the end of a parenthesis after a run
 _NOT_UNITS = frozenset(
     "so is are was were be been then and or but which that because since gives give makes make "
     "made equals equal means mean has have had he she it they we you i there here this these "
@@ -65,6 +66,25 @@ def continues_left(tokens: list[Tok], kinds: list[str], lo: int) -> bool:
             continue
         if tokens[j].kind == "op" or kinds[j] == "times" or tokens[j].value in TIMES_WORDS:
             return True
+    return False
+
+
+def continues_right(tokens: list[Tok], kinds: list[str], hi: int) -> bool:
+    """True when the run ``[..., hi)`` ends on a value and a parenthesis of math follows
+    (``S = 49^2 (1 + 2^2 + ...)``, ``= 4 (x - 6)``): the last operand goes on as a product, so
+    the run alone would be a wrong claim. A parenthesis with words (``= 12 (5 minutes)``), one
+    lone number (an equation label ``(1)``) or no closing bracket in reach is no product."""
+    if hi <= 0 or hi >= len(tokens) or kinds[hi] == "label" or tokens[hi].kind != "lp" or (
+            not _adjacent_numbers(tokens[hi - 1], tokens[hi])):
+        return False
+    depth, inside = 0, []
+    for j in range(hi, min(len(tokens), hi + _MAX_GROUP)):
+        depth += (tokens[j].kind == "lp") - (tokens[j].kind == "rp")
+        if depth == 0:
+            return len(inside) > 1 and not any(
+                t.kind == "word" and k in UNIT_KINDS for t, k in inside)
+        if j > hi:
+            inside.append((tokens[j], kinds[j]))
     return False
 
 

@@ -3,14 +3,24 @@
 A relation is a claim (verified, refuted or unknown), a definition (``x = 12``: binds a name)
 or a constraint (an equation in unknowns the solution states). Claims go through
 :class:`prover.arith.check.ArithChecker` (exact rationals first, Z3 for unknowns) under the
-solution's solver budget: once the solver time spent on one solution passes it, what exact
-evaluation cannot decide is ``unknown: budget``.
+solution's solver budget, counted in Z3 resource units (``rlimit``, see :mod:`prover.z3.meter`),
+never in seconds: every solver call is capped by what is left and charged what it used, so the
+same solution gets the same verdicts on an idle or a loaded machine. Once the budget is spent,
+what exact evaluation cannot decide is ``unknown: budget``.
+
+Z3's work on a query depends on the history of its context (term order), so each solution gets a
+fresh :class:`ArithChecker` (a fresh Z3 context and memo, made only when the solution needs Z3):
+its verdicts then do not depend on which solutions the same checker saw before, or on how rows
+are spread over workers. Within a solution, a remembered answer is charged the cost recorded
+when it was computed (or, if that is more than is left, answers ``unknown: budget`` and spends
+the rest). A wall-clock deadline per solution is only the safety net (``unknown: timeout``),
+far above what ordinary claims take.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from formalizer.readings import reread
 from formalizer.step_scope import (
@@ -35,6 +45,44 @@ from prover.arith.check import (
     probe_identity,
 )
 from prover.records.verdicts import UnknownReason, Verdict, unknown
+from prover.z3.meter import Meter, metered
+
+SOLVER_UNITS_PER_SECOND = 1_700_000
+"""Z3 resource units (``rlimit``) per second of ``solver_budget_s``: THE mapping from the
+seconds users give (``check --solver-budget``) to the deterministic budget. Calibrated on the
+ProcessBench dev half (Z3 5.4): the step checker's calls used about 1.7M counted units per
+second of CPU beyond a fixed cost per call (charged as :data:`prover.z3.meter.CALL_UNITS`)."""
+SAFETY_WALL_S = 30.0
+SAFETY_WALL_FACTOR = 60.0
+"""The wall-clock safety net of one solution's solver calls: ``max(SAFETY_WALL_S,
+SAFETY_WALL_FACTOR * solver_budget_s)`` seconds; past it a call is ``unknown: timeout``."""
+SAFETY_CALL_CPU_S = 0.5
+SAFETY_CALL_WALL_S = 10.0
+"""The safety net of one solver call: ``max(SAFETY_CALL_CPU_S, 2 * solver_budget_s)`` seconds of
+CPU (the calling thread's, or the isolate worker's), with ``max(SAFETY_CALL_WALL_S, 20 *
+solver_budget_s)`` wall seconds as the backstop. Ordinary calls use milliseconds of CPU (the
+slowest decided call on the dev half: 0.09 s); this stops the Z3 code that counts no units
+(exponent terms) after the same CPU time on a loaded machine as on an idle one. A call that
+hits it is ``unknown: timeout`` and spends the rest of the solution's budget."""
+_MEMO_SIZE = 8192
+BUDGET_SPENT = unknown(UnknownReason.BUDGET, "the solver budget of this solution is spent")
+SAFETY_TIMEOUT = unknown(UnknownReason.TIMEOUT, "the solver's wall-clock safety limit expired")
+
+
+def solver_units(budget_s: float) -> int:
+    """The Z3 resource units of a budget of ``budget_s`` seconds."""
+    return max(0, round(budget_s * SOLVER_UNITS_PER_SECOND))
+
+
+@dataclass(frozen=True)
+class _Memo:
+    """A solver answer and its cost in units; ``cut_at`` is the units that were left when a
+    budget cut it short (None: a decided answer)."""
+
+    verdict: Verdict
+    backend: str
+    cost: int
+    cut_at: int | None = None
 
 
 class RelationChecker:
@@ -44,11 +92,19 @@ class RelationChecker:
     def __init__(self, checker: ArithChecker, solver_budget_s: float) -> None:
         self.checker = checker
         self.solver_budget_s = solver_budget_s
-        self._solver_left = solver_budget_s
+        self.meter = Meter(solver_units(solver_budget_s))
+        self._memo: dict[tuple, _Memo] = {}
 
     def start_solution(self) -> None:
-        """A new solution: the full solver budget is available again."""
-        self._solver_left = self.solver_budget_s
+        """A new solution: the full solver budget (units), a fresh safety deadline, and a fresh
+        checker (Z3 context and memo: see the module docs)."""
+        wall = max(SAFETY_WALL_S, SAFETY_WALL_FACTOR * self.solver_budget_s)
+        self.meter = Meter(solver_units(self.solver_budget_s), time.monotonic() + wall,
+                           call_cpu_s=max(SAFETY_CALL_CPU_S, 2 * self.solver_budget_s),
+                           call_wall_s=max(SAFETY_CALL_WALL_S, 20 * self.solver_budget_s))
+        if self._memo or self.checker.setup_s:  # the last solution used Z3
+            self.checker = ArithChecker(self.checker.limits)
+        self._memo = {}
 
     # ------------------------------------------------------------------ claims
     def _check_relation(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
@@ -70,7 +126,8 @@ class RelationChecker:
         premises.integer = bool(unknown_names) and unknown_names <= premises.integer_names
         if not ctx.asserted and free:
             return Outcome("claim", unknown(UnknownReason.NOT_CHECKED, (
-                "read as an alternative or a reductio step: not asserted, binds nothing")),
+                "read as an alternative, a range endpoint or a reductio step: not asserted, "
+                "binds nothing")),
                 "none")
         if not free:
             verdict = check_ground(rel, premises.values)
@@ -189,25 +246,40 @@ class RelationChecker:
         return outcome
 
     def _solve(self, rel: Relation, premises: Premises) -> tuple[Verdict, str]:
-        """:meth:`ArithChecker.check` under the solution's solver budget: once the solver time
-        spent on this solution passes it, what exact evaluation cannot decide is
-        ``unknown: budget`` (exact evaluation is never cut). Loading z3 and creating the
-        checker's context, once per process, is not charged to the budget."""
-        if self._solver_left <= 0:
+        """:meth:`ArithChecker.check` under the solution's meter (see the module docs): exact
+        evaluation is never cut or charged; a solver answer is charged its units, remembered
+        answers included; a call the budget cut short is ``unknown: budget``, one the safety
+        deadline stopped ``unknown: timeout``."""
+        meter = self.meter
+        key = _memo_key(rel, premises)
+        memo = self._memo.get(key) if key is not None else None
+        if memo is not None and (memo.cut_at is None or meter.left <= memo.cut_at):
+            if memo.cut_at is None and memo.cost <= meter.left:
+                meter.charge(memo.cost)
+                return replace(memo.verdict, evidence=dict(memo.verdict.evidence)), memo.backend
+            meter.spend_all()  # a fresh call would run out here too
+            return BUDGET_SPENT, "none"
+        if meter.left <= 0 or meter.timed_out:
             verdict = check_ground(rel, premises.values)
             if verdict is not None:
                 return verdict, "exact"
-            return unknown(UnknownReason.BUDGET, "the solver budget of this solution is spent"), (
-                "none")
-        start, setup = time.perf_counter(), self.checker.setup_s
-        self.checker.call_budget_s = self._solver_left
-        try:
+            return (SAFETY_TIMEOUT if meter.timed_out else BUDGET_SPENT), "none"
+        left, spent = meter.left, meter.spent
+        meter.cut = False
+        with metered(meter):
             verdict, backend = self.checker.check(rel, premises)
-        finally:
-            self.checker.call_budget_s = None
-        if backend != "exact":  # loading z3 (once per process) is not this solution's solving
-            self._solver_left -= time.perf_counter() - start - (self.checker.setup_s - setup)
-        return verdict, backend
+        if backend == "exact" and meter.spent == spent:
+            return verdict, backend
+        if meter.timed_out:
+            return SAFETY_TIMEOUT, "none"  # the safety net: not remembered (load-dependent)
+        entry = _Memo(verdict, backend, meter.spent - spent)
+        if meter.cut:
+            entry = _Memo(BUDGET_SPENT, "none", left, cut_at=left)
+        if key is not None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = entry
+        return replace(entry.verdict, evidence=dict(entry.verdict.evidence)), entry.backend
 
     def _contradicts(self, rel: Relation, premises: Premises) -> Verdict | None:
         """A refutation when the premises entail the negation of ``rel``, else None."""
@@ -219,3 +291,16 @@ class RelationChecker:
             return Verdict("refuted", evidence={"contradicts": verdict.evidence.get(
                 "premises_used", [])}, detail="the new equation contradicts earlier ones")
         return None
+
+
+def _memo_key(rel: Relation, premises: Premises) -> tuple | None:
+    """What a solver answer depends on: the relation, the constraints, the integer switches and
+    the values of the names in play. None when a part is unhashable (no memo)."""
+    names = variables(rel).union(*(variables(c) for c in premises.constraints))
+    key = (rel, tuple(premises.constraints), premises.integer, premises.integer_names,
+           tuple(sorted((n, premises.values[n]) for n in names if n in premises.values)))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key

@@ -30,6 +30,27 @@ class Scope:
     reused: set[str] = field(default_factory=set)  # letters bound to two different values
     imaginary: bool = False  # the solution uses i as the imaginary unit
     undefined: set[str] = field(default_factory=set)  # bound to an undefined value (1/0)
+    sentence: int = -1  # the sentence of the claim checked last (RawClaim.sentence)
+    saved: Snapshot | None = None  # the scope before this sentence's first supposition
+
+    def at_claim(self, sentence: int, conditional: bool) -> None:
+        """Call before checking each claim of a step, with its ``RawClaim.sentence`` and
+        ``RawClaim.conditional``: a new sentence ends the previous one (:meth:`end_sentence`);
+        the first conditional claim of a sentence saves the scope, so what the supposition and
+        its consequences bind (``If r <= n, then x_r = 1``) ends with the sentence."""
+        if sentence != self.sentence:
+            self.end_sentence()
+            self.sentence = sentence
+        if conditional and self.saved is None:
+            self.saved = Snapshot.of(self)
+
+    def end_sentence(self) -> None:
+        """Undo what was bound or constrained since the sentence's first supposition; call at
+        the end of each step too (before its step-scoped names are forgotten)."""
+        if self.saved is not None:
+            self.saved.restore(self)
+        self.saved = None
+        self.sentence = -1
 
     def forget(self, names: set[str]) -> None:
         """Drop what is known about ``names`` (a new hypothesis or definition reuses them)."""
@@ -41,6 +62,37 @@ class Scope:
         self.undefined -= names
         self.premises.constraints = [c for c in self.premises.constraints
                                      if not variables(c) & names]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a :class:`Scope` knew before a supposition: restored when its sentence ends."""
+
+    values: dict[str, Fraction]
+    constraints: list[Relation]
+    unknowns: frozenset[str]
+    scoped: frozenset[str]
+    reused: frozenset[str]
+    undefined: frozenset[str]
+
+    @classmethod
+    def of(cls, scope: Scope) -> Snapshot:
+        return cls(dict(scope.premises.values), list(scope.premises.constraints),
+                   frozenset(scope.unknowns), frozenset(scope.scoped), frozenset(scope.reused),
+                   frozenset(scope.undefined))
+
+    def restore(self, scope: Scope) -> None:
+        """Back to the saved scope; a letter the supposition gave a value is marked reused, so
+        a later binding of it holds for its step only (as a case step's bindings do)."""
+        values = scope.premises.values
+        scope.reused |= {name for name in values if self.values.get(name) != values[name]}
+        scope.premises.values.clear()  # in place: the premises object may be shared
+        scope.premises.values.update(self.values)
+        scope.premises.constraints[:] = self.constraints
+        scope.unknowns = set(self.unknowns)
+        scope.scoped = set(self.scoped)
+        scope.reused |= self.reused  # a letter seen with two values stays a caution
+        scope.undefined = set(self.undefined)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ The result is a plain JSON-ready dict plus a proof graph; the first refuted step
 Each claim carries its reading (:mod:`formalizer.reading`): only asserted claims can refute a
 step; a supposition, case, alternative or reductio that is false as written is
 ``unknown: not-checked``. A case step's bindings, and a letter bound to two values, hold for
-their step only. Solver time per solution is capped (``solver_budget_s``); what exact evaluation
-cannot decide after that is ``unknown: budget``.
+their step only. Solver work per solution is capped (``solver_budget_s`` seconds, counted as
+Z3 resource units through :data:`formalizer.step_relations.SOLVER_UNITS_PER_SECOND`, so the cap
+does not depend on the machine's load); what exact evaluation cannot decide after that is
+``unknown: budget``.
 """
 
 from __future__ import annotations
@@ -87,16 +89,21 @@ def step_verdict(claims: list[CheckedClaim]) -> str:
 
 class StepChecker:
     """Checks solutions; holds one :class:`ArithChecker` (one Z3 context), so one per thread.
-    ``solver_budget_s`` caps the solver seconds spent on one solution."""
+    ``solver_budget_s`` caps the solver work on one solution, in seconds mapped to Z3 resource
+    units (deterministic: the same solution gets the same verdicts whatever the load)."""
 
     def __init__(self, limits: Limits | None = None, run_id: str = "adhoc",
                  solver_budget_s: float = 0.25) -> None:
         self.limits = limits or Limits()
-        self.checker = ArithChecker(self.limits)
         self.run_id = run_id
         self.solver_budget_s = solver_budget_s
-        self.relations = RelationChecker(self.checker, solver_budget_s)
+        self.relations = RelationChecker(ArithChecker(self.limits), solver_budget_s)
         self._limits_dict: dict[str, int] | None = None
+
+    @property
+    def checker(self) -> ArithChecker:
+        """The claim checker of the current solution (a fresh one per solution that used Z3)."""
+        return self.relations.checker
 
     def provenance(self, backend: str, wall_time_s: float) -> Provenance:
         """Provenance of one verdict decided by ``backend`` (``exact`` or ``z3``)."""
@@ -186,8 +193,10 @@ class StepChecker:
                         UnknownReason.BUDGET, f"the solution's budget of {budget_s:g}s is spent"),
                         "none", 0.0, reading=raw.reading or raw.source))
                     continue
+                scope.at_claim(raw.sentence, raw.conditional)
                 claims.extend(self._check_claim(raw, scope, text))
-            scope.forget(scope.scoped)  # a supposition's bindings end with its step
+            scope.end_sentence()  # a supposition's bindings end with its sentence
+            scope.forget(scope.scoped)  # and those of a supposed step with its step
             scope.scoped = set()
             scope.history |= set(scope.premises.values).union(
                 *(variables(c) for c in scope.premises.constraints))

@@ -35,7 +35,7 @@ _LABEL_WORDS = frozenset(
     "conditions item row column figure problem question rule property option answer".split())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tok:
     """One token of prose: its kind (a group of the token pattern), text and span."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from formalizer.inputs import InputError, decode_jsonl
-from prover.lean.audit import AuditPolicy
+from prover.lean.audit_report import AuditPolicy
 from prover.lean.audit_rows import CHECKER_VERSION, audit_row, result_graph
 from prover.lean.pool import HeaderPool
 from prover.lean.repl import ReplConfig

@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--llm-max-new-tokens", type=positive, default=256,
                        help="with --formalizer llm:...: token budget per sample")
     check.add_argument("--solver-budget", type=seconds, default=None, metavar="SECONDS",
-                       help="Z3 seconds per solution (default 0.25); what exact arithmetic "
-                            "cannot decide after that is unknown: budget")
+                       help="solver budget per solution in seconds (default 0.25), counted as "
+                            "Z3 resource units (1.7M per second plus 14k per call, so verdicts "
+                            "do not depend on the machine's load); what exact arithmetic cannot "
+                            "decide after that is unknown: budget")
     entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
                             description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
                                         " answers True / False / Uncertain with evidence.")
@@ -173,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--lean-processes", type=positive,
                        help="lean-repl: REPL processes kept warm (default: from cores and memory)")
     add_scale_options(prove)
+    from proofgraph.cli_eval import prove_mode, whole_option  # whole proofs: `eval --mode whole`
+
+    prove.add_argument("--mode", type=prove_mode, default="search", metavar="search",
+                       help="best-first search (whole-proof mode is `eval --mode whole`)")
+    for flag in ("--repair-rounds", "--prompt-format"):
+        prove.add_argument(flag, type=whole_option, help=argparse.SUPPRESS)
     runs = sub.add_parser("runs", help="list the runs of a store")
     runs.add_argument("--store", type=Path, required=True)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")

@@ -11,6 +11,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+WHOLE_IN_EVAL = ("whole-proof generation is not a prove mode: run it with `proofgraph eval "
+                 "BENCH --mode whole --out DIR` (options --repair-rounds, --prompt-format, "
+                 "--attempts)")
+
+
+def prove_mode(text: str) -> str:
+    """argparse type of ``prove --mode``: ``search``; ``whole`` is an error naming
+    ``eval --mode whole`` (whole proofs are attempts with seeds, rounds and their own report,
+    which ``eval`` records and ``prove``'s per-theorem search results do not)."""
+    if text == "search":
+        return text
+    if text == "whole":
+        raise argparse.ArgumentTypeError(WHOLE_IN_EVAL)
+    raise argparse.ArgumentTypeError(f"invalid mode {text!r}: prove has only 'search'")
+
+
+def whole_option(text: str) -> str:
+    """argparse type of ``prove --repair-rounds``/``--prompt-format``: always an error naming
+    ``eval --mode whole``, where these options live."""
+    raise argparse.ArgumentTypeError(f"only for whole proofs; {WHOLE_IN_EVAL}")
+
 
 def register(sub: Any) -> None:
     """Add the ``eval`` subcommand to ``sub`` (an argparse subparsers object)."""

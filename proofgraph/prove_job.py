@@ -13,7 +13,8 @@ OpenAI-compatible server gets K concurrent requests). Every search samples per s
 the search seed, so a theorem's search does not depend on K (K is not part of the run id: a
 run may resume with another K). ``workers``/``ray``/``ray_address`` hand the runner's batches
 to worker processes or Ray actors (:mod:`prover.records.executors`); the job pickles without
-its queue and model, which each worker rebuilds in :meth:`ProveJob.start`.
+its queue and model (:class:`~prover.eval.model_job.ModelJob`), which each worker builds in
+:meth:`ProveJob.start`; the parent builds none.
 
 (This module is not called ``proofgraph.prove``: a submodule of that name would replace the
 API function :func:`proofgraph.prove` the first time it is imported.)
@@ -24,10 +25,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from prover.backends import BACKENDS, replay
+from prover.eval.model_job import ModelJob, policy_identity, run_config
 from prover.policy.batching import BatchingPolicy
 from prover.policy.openai_client import PolicyRequestError
 from prover.policy.registry import (
@@ -39,20 +42,16 @@ from prover.policy.registry import (
     make_policy as _make_policy,
 )
 from prover.proving import (
-    BACKENDS,
     Backend,
     ProveError,
     ProveOptions,
     prove_row,
     release,
-    replay,
 )
-from prover.records.job import report_to_stderr
 from prover.records.jsonl import read_jsonl
 from prover.records.results import ProofSearchResult
 from prover.records.runner import (
     Item,
-    Job,
     Outcome,
     Rejection,
     RunSettings,
@@ -95,13 +94,17 @@ class ScaleOptions:
             raise ValueError("need concurrency, workers, max_batch >= 1 and window_s >= 0")
 
 
-class ProveJob(Job):
-    """Prove every theorem of a JSONL file or of a list of rows (see the module docstring)."""
+class ProveJob(ModelJob):
+    """Prove every theorem of a JSONL file or of a list of rows (see the module docstring).
+    The run is named from the options alone (:mod:`prover.eval.model_job`); the model is
+    built by :meth:`start` only where it is called (never in a ``--workers``/``--ray``
+    parent)."""
 
     command = "prove"
     commit_each_batch = True  # a theorem can take minutes: commit each one
     pool_batch_size = 1
     fatal = (ProveError, PolicyRequestError)  # a dead model server ends the run (resumable)
+    LOCAL = ("batcher", "backend")
 
     def __init__(self, source: Path | Sequence[Any], opts: ProveOptions,
                  scale: ScaleOptions | None = None) -> None:
@@ -116,13 +119,19 @@ class ProveJob(Job):
         self.path = source if isinstance(source, Path) else None
         self.rows = None if isinstance(source, Path) else list(source)
         self.source = str(self.path) if self.path is not None else "<rows>"
-        self.batcher: BatchingPolicy | None = self._batcher()
-        self.policy_info = describe_policy(self.batcher.policy, opts.policy)
-        config = {"backend": opts.backend, "policy": self.policy_info,
-                  "search": asdict(opts.search), "limit": None}
-        self.config = json.loads(json.dumps(config, default=str))
+        identity = policy_identity(opts.policy, BACKENDS[opts.backend].family, opts.search.seed)
+        self.config = run_config(opts.backend, identity, opts.search)
+        #: the policy's provenance: the identity until a model is built in this process
+        self.policy_info: dict[str, Any] = {
+            **identity, "built": "in the worker processes" if self.remote else "not yet"}
+        self.batcher: BatchingPolicy | None = None
         self.item_budget_s = opts.search.wall_timeout_s
         self.run_id = ""
+
+    @property
+    def remote(self) -> bool:
+        """Whether the theorems run in worker processes or Ray actors."""
+        return self.scale.workers > 1 or self.scale.ray
 
     def _backend(self) -> Backend:
         backend = BACKENDS[self.opts.backend]
@@ -132,23 +141,16 @@ class ProveJob(Job):
 
         return replace(backend, make_env=concurrent_env(backend.make_env))
 
-    def _batcher(self) -> BatchingPolicy:
+    def _build_model(self) -> None:
+        """The policy behind this process's batching queue, and its provenance."""
         policy = make_policy(self.opts.policy, BACKENDS[self.opts.backend].family,
                              self.opts.search.seed)
-        return BatchingPolicy(policy, window_s=self.scale.window_s,
-                              max_batch=self.scale.max_batch)
+        self.batcher = BatchingPolicy(policy, window_s=self.scale.window_s,
+                                      max_batch=self.scale.max_batch)
+        self.policy_info = json.loads(json.dumps(describe_policy(policy, self.opts.policy),
+                                                 default=str))
 
-    def __getstate__(self) -> dict[str, Any]:
-        """The job for a worker process: without the queue's thread and the model (rebuilt
-        by :meth:`start`) and the thread-safe environment wrapper (rebuilt on load)."""
-        state = dict(self.__dict__)
-        state["batcher"] = None
-        state["backend"] = None
-        state["opts"] = replace(self.opts, report=report_to_stderr)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def local_parts(self) -> None:
         self.backend = self._backend()
 
     def identity(self) -> tuple[str, dict[str, Any]]:
@@ -160,12 +162,13 @@ class ProveJob(Job):
 
     def start(self, run_id: str) -> None:
         self.run_id = run_id
-        if self.batcher is None:  # in a worker process: build the policy here
-            self.batcher = self._batcher()
+        if self.builds_model and self.batcher is None:  # never in a --workers/--ray parent
+            self._build_model()
         if self.opts.backend == "z3":
             import prover.z3.env  # noqa: F401  (loads Z3 before the first theorem)
-        elif self.opts.backend == "lean-repl" and self.scale.concurrency > 1:
-            from prover.proving import _lean_pool
+        elif (self.opts.backend == "lean-repl" and self.scale.concurrency > 1
+              and self.builds_model):
+            from prover.backends import _lean_pool
 
             _lean_pool(self.opts)  # one pool for all threads, made before them
 
@@ -219,8 +222,7 @@ class ProveJob(Job):
             "policy": self.policy_info["spec"], "backend": self.opts.backend,
             "wall_s": round(session.wall_s, 3), "concurrency": self.scale.concurrency,
         }
-        remote = self.scale.workers > 1 or self.scale.ray  # the queues were in the workers
-        if self.scale.concurrency > 1 and not remote and self.batcher is not None:
+        if self.scale.concurrency > 1 and self.batcher is not None:  # none on workers
             summary["batching"] = self.batcher.stats.to_dict()  # what the model saw
         return summary
 

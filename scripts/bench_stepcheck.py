@@ -139,7 +139,8 @@ def _summary(result: dict) -> dict:
     claims = [c for s in result["steps"] for c in s["claims"]]
     pred = result["first_error"]
     out = {"pred": pred, "claims": len(claims),
-           "unknown": sum(c["verdict"] == "unknown" for c in claims)}
+           "unknown": sum(c["verdict"] == "unknown" for c in claims),
+           "verdicts": [[c["verdict"], c["reason"]] for c in claims]}
     if pred is not None:
         step = result["steps"][pred]
         out["step"] = step["text"]
@@ -236,6 +237,7 @@ def score(rows: list[tuple[str, str, list[str], int]], budget_s: float | None, g
                     t["too_late"] += 1
             if predictions is not None:
                 predictions.append({"id": row_id, "label": label, "pred": pred,
+                                    "verdicts": None if out is None else out["verdicts"],
                                     "step": None if out is None or pred is None else out["step"],
                                     "refuted": None if out is None or pred is None
                                     else out["refuted"]})
@@ -272,6 +274,7 @@ def labelled_figures(args: argparse.Namespace) -> int:
     if args.gsm8k_labelled is not None:
         splits["gsm8k"] = gsm8k_rows(args.gsm8k_labelled, args.gsm8k_limit)
     false_flags: list[dict] | None = [] if args.false_flags is not None else None
+    predictions: list[dict] | None = [] if args.predictions is not None else None
     figures: dict[str, dict[str, dict[str, float]]] = {}
     print("| split | half | " + " | ".join(_COLUMNS) + " |")
     print("|---" * (len(_COLUMNS) + 2) + "|")
@@ -282,7 +285,8 @@ def labelled_figures(args: argparse.Namespace) -> int:
             step = max(1, len(rows) // args.limit)  # spread over the split (it is ordered)
             rows = rows[::step][:args.limit]
         before = len(false_flags) if false_flags is not None else 0
-        figures[name] = score(rows, args.budget, args.guard, false_flags, args.solver_budget)
+        figures[name] = score(rows, args.budget, args.guard, false_flags, args.solver_budget,
+                              predictions)
         if false_flags is not None:
             for flag in false_flags[before:]:
                 flag["split"] = name
@@ -297,6 +301,10 @@ def labelled_figures(args: argparse.Namespace) -> int:
         with args.false_flags.open("w", encoding="utf-8") as handle:
             for flag in false_flags:
                 handle.write(json.dumps(flag) + "\n")
+    if predictions is not None:  # per row: compare two runs line by line (determinism)
+        with args.predictions.open("w", encoding="utf-8") as handle:
+            for row in predictions:
+                handle.write(json.dumps(row) + "\n")
     return 0
 
 
@@ -316,9 +324,12 @@ def main() -> int:
     parser.add_argument("--guard", type=float, default=20.0,
                         help="kill a solution's worker after this many seconds (default 20)")
     parser.add_argument("--solver-budget", type=float, default=None,
-                        help="solver seconds per solution (StepChecker's solver_budget_s)")
+                        help="solver budget per solution in seconds (StepChecker's "
+                        "solver_budget_s; counted as Z3 resource units, load-independent)")
     parser.add_argument("--json-out", type=Path, help="write the labelled figures as JSON")
     parser.add_argument("--false-flags", type=Path, help="write early/false flags as JSONL")
+    parser.add_argument("--predictions", type=Path, help="write every row's first error and "
+                        "claim verdicts/reasons as JSONL (diff two runs: determinism)")
     parser.add_argument("--naive-every", type=int, default=1,
                         help="run the naive baseline on every k-th claim only (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N for the fast stages")

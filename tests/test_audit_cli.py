@@ -18,7 +18,8 @@ import pytest
 from fake_lean_repl import argv
 
 from proofgraph.cli import main
-from prover.lean.audit import AuditPolicy, audit
+from prover.lean.audit import audit
+from prover.lean.audit_report import AuditPolicy
 from prover.lean.repl import LeanRepl, ReplConfig
 
 CORPUS = Path(__file__).parent / "data" / "lean-cheats"

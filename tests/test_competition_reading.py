@@ -154,7 +154,8 @@ def test_function_application_is_never_a_product() -> None:
 def test_named_functions_exact_only_when_exact() -> None:
     assert verdict_of(run(r"\(\log_2 8 = 3\)"), "(= (log 2 8) 3)") == "verified"
     assert verdict_of(run(r"\(\log_{2} 8 = 4\)"), "(= (log 2 8) 4)") == "refuted"
-    sin = claims(run(r"\(\sin 30^\circ = \frac12\)"))[0]
+    assert claims(run(r"\(\sin 30^\circ = \frac12\)"))[0]["verdict"] == "verified"  # pi/6
+    sin = claims(run(r"\(\sin 1 = \frac12\)"))[0]  # 1 radian: no exact value here
     assert (sin["verdict"], sin["reason"]) == ("unknown", "not-formalized")
     assert run(r"\(\sin^2 x + \cos^2 x = 1\)")["first_error"] is None
 
@@ -248,6 +249,6 @@ def test_solution_budget() -> None:
 
 def test_solver_budget_cuts_only_what_exact_evaluation_cannot_decide() -> None:
     checker = StepChecker(solver_budget_s=0.0)
-    result, _ = checker.check(Solution("t", "", ["2 + 2 = 4", r"\(\sqrt{2} \cdot \sqrt{2} = 2\)"]))
+    result, _ = checker.check(Solution("t", "", ["2 + 2 = 4", r"\(\sqrt{1+\sqrt{2}} \cdot \sqrt{1+\sqrt{2}} = 1+\sqrt{2}\)"]))
     verdicts = [(c["verdict"], c["reason"]) for c in claims(result)]
     assert verdicts == [("verified", None), ("unknown", "budget")]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from prover.records.runner import Item, Outcome, RunSettings, run_job
+from prover.synth.executor import DEATHS_TO_BLAME
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_runner_pool import HangsOnce  # noqa: E402
@@ -19,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class DiesOnce(HangsOnce):
-    """Five rows; row 2's worker exits abruptly the first time (its marker does not exist)."""
+    """Five rows; row 2's worker exits abruptly the first DEATHS_TO_BLAME times (the pools
+    blame an item after that many deaths; the marker counts them), then row 2 succeeds."""
 
     command = "dies-once"
 
@@ -29,8 +31,9 @@ class DiesOnce(HangsOnce):
 
     def process(self, batch: list[Item]) -> list[Outcome]:
         marker = Path(self.marker)
-        if batch[0].payload == 2 and not marker.exists():
-            marker.write_text("died once")
+        deaths = len(marker.read_text()) if marker.exists() else 0
+        if batch[0].payload == 2 and deaths < DEATHS_TO_BLAME:
+            marker.write_text("x" * (deaths + 1))
             os._exit(3)
         return [Outcome({"id": item.row_id, "value": item.payload * 10}) for item in batch]
 

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 from fake_lean_repl import DATA_V420, argv, recorded, transcript
 
-from prover.lean.audit import (
-    ALLOWED_AXIOMS,
-    CHECKS,
-    NOT_CHECKED,
-    AuditPolicy,
-    audit,
-    parse_axioms,
-)
+from prover.lean.audit import audit
+from prover.lean.audit_lean import ALLOWED_AXIOMS, parse_axioms
 from prover.lean.audit_parse import clean_header, parse_statement, render_tactics
+from prover.lean.audit_report import CHECKS, NOT_CHECKED, AuditPolicy
 from prover.lean.pool import HeaderPool
 from prover.lean.protocol import CommandResponse, Message
 from prover.lean.repl import LeanRepl, ReplConfig

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prover.lean.audit import AuditPolicy, lint_body
+from prover.lean.audit import lint_body
+from prover.lean.audit_report import AuditPolicy
 from prover.lean.lint import (
     LexError,
     hash_command,

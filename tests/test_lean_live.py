@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from prover.lean.audit import AuditPolicy, audit
+from prover.lean.audit import audit
+from prover.lean.audit_report import AuditPolicy
 from prover.lean.env import LeanReplEnv
 from prover.lean.pool import HeaderPool
 from prover.lean.protocol import FileCommand, LeanError

@@ -24,7 +24,9 @@ import pytest
 from fake_lean_repl import DATA_V420, argv
 
 from prover.lean import dojo as dojo_mod
+from prover.lean.declaration import sorry_command, split_declaration, statement_head
 from prover.lean.env import LeanProofPath, LeanReplEnv
+from prover.lean.judge import is_sorry_warning, judge_command, judge_step
 from prover.lean.pool import LeanReplPool
 from prover.lean.protocol import (
     Command,
@@ -35,14 +37,8 @@ from prover.lean.protocol import (
     ProofStep,
     ProofStepResponse,
     UnpickleProofState,
-    is_sorry_warning,
-    judge_command,
-    judge_step,
     parse_response,
     request_from_wire,
-    sorry_command,
-    split_declaration,
-    statement_head,
 )
 from prover.lean.repl import (
     LeanRepl,

@@ -25,7 +25,8 @@ from fake_lean_repl import argv
 
 import prover.lean.audit  # noqa: F401  (the module whose `audit` the tests replace)
 from prover import proving
-from prover.proving import BACKENDS, ProveOptions, RowError, prove_row
+from prover.backends import BACKENDS
+from prover.proving import ProveOptions, RowError, prove_row
 from prover.records.verdicts import Verdict
 from search.best_first import SearchConfig
 

@@ -30,10 +30,10 @@ KILL_AFTER = (1, 350, 900)  # output lines seen before each SIGKILL
 RUN_TIMEOUT_S = 120
 WAIT_TIMEOUT_S = 60
 VOLATILE = frozenset({"time_s", "wall_time_s", "utc_time"})
-# a long Z3 timeout: verdicts must not depend on machine load (rlimit bounds the work)
-#: budgets no loaded machine can exhaust on this data, so every run decides the same claims
-#: (the default 0.25 s of solver time per solution is wall time: under load it runs out at random)
-CHECK_ARGS = ("--timeout-ms", "60000", "--solver-budget", "60", "--no-progress", "--json")
+# a long Z3 timeout: the wall-clock safety net never decides a claim here, however loaded the
+# machine; the default solver budget per solution is counted in Z3 resource units (rlimit), not
+# seconds, so every run (killed and resumed or not) decides the same claims under any load
+CHECK_ARGS = ("--timeout-ms", "60000", "--no-progress", "--json")
 
 
 def build_input(path: Path, n_rows: int) -> Path:

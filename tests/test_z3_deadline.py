@@ -1,6 +1,6 @@
 """One wall budget per Z3 row: the preflight, every worker call and the replay draw from the
 row's deadline, so a non-terminating row ends within ``--wall-timeout`` plus the kill margin
-(prover/z3/env.py ``call_window``; prover/proving.py ``_z3_env``)."""
+(prover/z3/env.py ``call_window``; prover/backends.py ``_z3_env``)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_prove_cli_row_draws_every_call_from_the_wall_timeout(
     the row's environment gets a deadline 2 s out, and every worker call (the preflight
     included) is killed by that deadline plus the margin."""
     from proofgraph.cli import main
-    from prover.proving import BACKENDS
+    from prover.backends import BACKENDS
 
     made: list[Any] = []
     backend = BACKENDS["z3"]

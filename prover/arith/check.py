@@ -29,6 +29,7 @@ from prover.arith.ast import (
     to_infix,
     variables,
 )
+from prover.arith.atoms import canonical
 from prover.arith.evaluate import (
     MAX_BITS,
     DivisionByZeroError,
@@ -39,6 +40,7 @@ from prover.arith.evaluate import (
 )
 from prover.arith.parse import MAX_DEPTH, MAX_LITERAL_DIGITS, MAX_TOKENS, TooLargeError
 from prover.arith.premises import Premises, stated_tolerance
+from prover.arith.surds import check_radical
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 
 _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
@@ -106,7 +108,7 @@ def check_ground(rel: Relation, values: dict[str, Fraction] | None = None) -> Ve
     except NotRationalError as err:
         if "even root of a negative" in str(err):  # sqrt(-4): no real value, never Z3's guess
             return unknown(UnknownReason.NOT_FORMALIZED, f"{err}: not a real number")
-        return None
+        return check_radical(rel, values)  # exact in Q(√a), else None (a solver decides)
     except UnboundError:
         return None
     except UninterpretedError as err:
@@ -269,7 +271,6 @@ class ArithChecker:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._z3: object | None = None
-        self.call_budget_s: float | None = None  # caps the next solver calls (seconds)
         self._verdicts: dict[tuple, Verdict] = {}
         self.setup_s = 0.0  # seconds spent loading z3 and creating the context (once)
 
@@ -292,7 +293,15 @@ class ArithChecker:
         verdict = check_ground(rel, values)
         if verdict is not None and verdict.kind != "unknown":
             return verdict, "exact"
-        ground = Relation(rel.op, substitute(rel.left, values), substitute(rel.right, values))
+        # the same application is the same term once its arguments are evaluated (f(2*3) is
+        # f(6)) and an application with an exact value is that value (log(2, 8) is 3)
+        ground = Relation(rel.op, canonical(rel.left, values), canonical(rel.right, values))
+        if not variables(ground) and not is_opaque(ground):
+            verdict = check_ground(ground)
+            if verdict is not None and verdict.kind != "unknown":
+                return verdict, "exact"
+        if same_term(ground, {}):
+            return SAME_TERM, "exact"
         abstracted, meaning = abstract_opaque(ground)
         if rel.op != "~=" and not is_opaque(abstracted):
             try:
@@ -303,7 +312,11 @@ class ArithChecker:
                 return Verdict("verified", evidence={
                     "method": "holds for every value of the uninterpreted terms",
                     "terms": meaning}), "z3"
-        terms = ", ".join(sorted(meaning.values())) or "an application"
+        if not meaning:  # every application had an exact value; unknowns are left
+            return unknown(UnknownReason.NOT_FORMALIZED, (
+                f"its applications have exact values ({to_infix(ground)}), but a claim with "
+                "applications is decided only when it holds for every value")), "exact"
+        terms = ", ".join(sorted(meaning.values()))
         return unknown(UnknownReason.NOT_FORMALIZED,
                        f"uses {terms}, which is not interpreted here; only identities and "
                        "exact values are decided"), "exact"
@@ -337,15 +350,4 @@ class ArithChecker:
             self._z3 = Z3ArithBackend(self.limits.timeout_ms, self.limits.rlimit)
             self.setup_s += time.perf_counter() - start
         backend: Z3ArithBackend = self._z3  # type: ignore[assignment]
-        full = getattr(backend, "limits", None)
-        if self.call_budget_s is None or full is None or (
-                self.call_budget_s * 1000 >= self.limits.timeout_ms):
-            return backend.check(rel, premises)
-        from prover.z3.gateway import Limits as Z3Limits
-
-        # a call may not outlast what the caller has left (never more than self.limits)
-        backend.limits = Z3Limits.of(max(self.call_budget_s, 0.01))
-        try:
-            return backend.check(rel, premises)
-        finally:
-            backend.limits = full
+        return backend.check(rel, premises)

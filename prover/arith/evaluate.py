@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from prover.arith.ast import App, Bin, Const, Expr, Neg, Num, Var, to_smt
 from prover.arith.parse import TooLargeError
+from prover.arith.radicals import TRIG, Surd, trig_at_pi_multiple
 
 MAX_BITS = 4096
 
@@ -64,10 +65,59 @@ def _log(base: Fraction, value: Fraction) -> Fraction:
     raise UninterpretedError("the logarithm is not a simple rational")
 
 
+def pi_multiple(expr: Expr, env: Mapping[str, Fraction] | None) -> Fraction | None:
+    """``m`` when ``expr`` is exactly ``m·π`` (``pi/6``, ``30*pi/180``, ``2*pi - pi/3``), 0 for a
+    ground expression equal to zero; None for anything else (an unknown, another
+    application, a non-linear use of π)."""
+    part = _pi_linear(expr, env)
+    if part is None:
+        return None
+    rational, multiple = part
+    return multiple if rational == 0 else None
+
+
+def _pi_linear(expr: Expr, env: Mapping[str, Fraction] | None) -> tuple[Fraction, Fraction] | None:
+    """``(a, b)`` with ``expr = a + b·π`` exactly, or None."""
+    if isinstance(expr, Const):
+        return (Fraction(0), Fraction(1)) if expr.name == "pi" else None
+    if isinstance(expr, Neg):
+        inner = _pi_linear(expr.arg, env)
+        return None if inner is None else (-inner[0], -inner[1])
+    if isinstance(expr, Bin) and expr.op in ("+", "-", "*", "/"):
+        left, right = _pi_linear(expr.left, env), _pi_linear(expr.right, env)
+        if left is None or right is None:
+            return None
+        if expr.op == "+":
+            return left[0] + right[0], left[1] + right[1]
+        if expr.op == "-":
+            return left[0] - right[0], left[1] - right[1]
+        if expr.op == "*":
+            if left[1] and right[1]:
+                return None
+            scale, other = (left[0], right) if not left[1] else (right[0], left)
+            return scale * other[0], scale * other[1]
+        if right[1] or right[0] == 0:
+            return None
+        return left[0] / right[0], left[1] / right[0]
+    try:
+        return _bounded(evaluate(expr, env)), Fraction(0)
+    except (ArithmeticError, TooLargeError, KeyError):
+        return None
+
+
 def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
-    """Exact value of the few functions that have one: abs, factorial, binom, log of a power."""
-    args = [evaluate(a, env) for a in expr.args]
+    """Exact value of the few functions that have one: abs, factorial, binom, log of a power,
+    a trigonometric function at a multiple of π/12 whose value is rational (an irrational one
+    raises :class:`NotRationalError`: :mod:`prover.arith.surds` computes it), exp(0)."""
     name = expr.name
+    if name in TRIG and len(expr.args) == 1:
+        multiple = pi_multiple(expr.args[0], env)
+        value = None if multiple is None else _trig(name, multiple)
+        if value is not None:
+            if not value.is_rational:
+                raise NotRationalError(f"{name} of {multiple}·pi is irrational")
+            return value.rational
+    args = [evaluate(a, env) for a in expr.args]
     if name == "abs" and len(args) == 1:
         return abs(args[0])
     if name == "factorial" and len(args) == 1:
@@ -84,7 +134,16 @@ def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
         return _log(args[0], args[1])
     if name in ("ln", "log", "lg") and len(args) == 1 and args[0] == 1:
         return Fraction(0)
+    if name == "exp" and len(args) == 1 and args[0] == 0:
+        return Fraction(1)
     raise UninterpretedError(f"{name}(...) has no exact value here")
+
+
+def _trig(name: str, multiple: Fraction) -> Surd | None:
+    try:
+        return trig_at_pi_multiple(name, multiple)
+    except ZeroDivisionError as err:
+        raise UninterpretedError(f"{name} is undefined at {multiple}·pi") from err
 
 
 class UnboundError(KeyError):

@@ -78,6 +78,8 @@ def make_number(digits: str, position: int = 0) -> Num:
     if exponent:
         value = Fraction(text) * Fraction(10) ** int(exponent)
         return Num(value, format_number(value, exact=True))
+    if text.isascii() and text.isdigit():  # an integer: Fraction(int) skips the string parse
+        return Num(Fraction(int(text)), text)
     return Num(Fraction(text), text)
 
 
@@ -160,13 +162,18 @@ class _InfixParser:
 
     def term(self) -> Expr:
         node = self.unary()
+        divided = False  # the last operator was an explicit division
         while True:
             op = self._accept("*", "/", "//")
             if op is not None:
                 node = Bin(op, node, self.unary())  # type: ignore[arg-type]
+                divided = op != "*"
                 continue
             tok = self._peek()
             if tok and (tok[0] == "ident" or (tok[0] == "op" and tok[1] == "(")):
+                if divided:  # 4√3/6√3, 1/2x: (a/b)c by precedence, a/(bc) as often meant
+                    raise ArithSyntaxError("a product written after '/' is ambiguous "
+                                           "(a/bc: (a/b)c or a/(bc))", self._pos())
                 node = Bin("*", node, self.power())  # implicit multiplication: 2x, 3(4+5)
                 continue
             return node

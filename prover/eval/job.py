@@ -12,21 +12,23 @@ it does not change results, so a run may resume with another K.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from prover.backends import BACKENDS
+from prover.eval.model_job import ModelJob, policy_identity, run_config
 from prover.policy.batching import BatchingPolicy, attempt_seed
 from prover.policy.openai_client import PolicyRequestError
+from prover.policy.prompts import PromptTemplate
 from prover.policy.registry import PolicySpecError, describe_policy, make_policy
-from prover.proving import BACKENDS, Backend, ProveError, ProveOptions, prove_row, release
-from prover.records.job import report_nothing, report_to_stderr
+from prover.proving import Backend, ProveError, ProveOptions, prove_row, release
+from prover.records.job import report_nothing
 from prover.records.jsonl import InputError, read_jsonl
-from prover.records.runner import Item, Job, Outcome, Rejection, Session
+from prover.records.runner import Item, Outcome, Rejection, Session
 from prover.records.runs import file_digest
 from search.best_first import SearchConfig
 
@@ -88,62 +90,87 @@ def concurrent_env(make_env: Any) -> Any:
     return wrapped
 
 
-class EvalJob(Job):
-    """Every attempt of every theorem of a JSONL benchmark (see the module docstring)."""
+class EvalJob(ModelJob):
+    """Every attempt of every theorem of a JSONL benchmark (see the module docstring). The
+    model is built by :meth:`start` in the process that calls it (never in the parent of a
+    ``--workers``/``--ray`` run); the run's identity comes from the options alone
+    (:mod:`prover.eval.model_job`). Subclasses (whole mode) change the hooks ``_backend``,
+    ``_batch_size``, ``_prompt``, ``_config_extra``, ``_item_budget`` and ``_build_model``."""
 
     command = "eval"
     commit_each_batch = True
     pool_batch_size = 1
     fatal = (ProveError, PolicyRequestError)
+    LOCAL = ("batcher", "backend", "_lock")
 
     def __init__(self, path: Path, opts: EvalOptions) -> None:
-        backend = BACKENDS.get(opts.backend)
-        if backend is None:
+        if opts.backend not in BACKENDS:
             raise ProveError(f"unknown backend {opts.backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
-        self.backend: Backend = replace(backend, make_env=concurrent_env(backend.make_env))
         self.path = path
         self.opts = opts
         self.source = str(path)
-        self.batch_size = max(1, opts.chunk or 2 * opts.concurrency)
-        self.batcher: BatchingPolicy | None = self._batcher()
-        self.policy_info = describe_policy(self.batcher, opts.policy)
-        config = {"backend": opts.backend,
-                  "policy": {k: v for k, v in self.policy_info.items() if k != "batching"},
-                  "search": asdict(opts.search), "attempts": opts.attempts, "limit": None}
-        self.config = json.loads(json.dumps(config, default=str))
+        self.backend: Backend = self._backend()
+        self.batch_size = self._batch_size()
+        identity = policy_identity(opts.policy, BACKENDS[opts.backend].family, opts.search.seed,
+                                   temperature=opts.temperature, max_tokens=opts.max_new_tokens,
+                                   prompt=self._prompt())
+        self.config = run_config(opts.backend, identity, opts.search, attempts=opts.attempts,
+                                 **self._config_extra())
+        #: the policy's provenance: the identity until a model is built in this process
+        self.policy_info: dict[str, Any] = self._declared_info(identity)
         self.prove_opts = ProveOptions(backend=opts.backend, policy=opts.policy,
                                        search=opts.search, repl_command=opts.repl_command,
                                        lean_processes=opts.lean_processes)
-        self.item_budget_s = opts.search.wall_timeout_s
+        self.item_budget_s = self._item_budget()
         self.run_id = ""
+        self.batcher: BatchingPolicy | None = None
         self._lock = threading.Lock()
         self.seen_stats: dict[str, Any] = {}
 
-    def _batcher(self) -> BatchingPolicy:
-        """The model policy behind this process's one batching queue."""
+    # ------------------------------------------------------------------ hooks
+    def _backend(self) -> Backend:
+        """The backend, its Z3 contexts freed from any thread (searches run in threads)."""
+        backend = BACKENDS[self.opts.backend]
+        return replace(backend, make_env=concurrent_env(backend.make_env))
+
+    def _batch_size(self) -> int:
+        return max(1, self.opts.chunk or 2 * self.opts.concurrency)
+
+    def _prompt(self) -> PromptTemplate | None:
+        """The policy-side prompt template the job sets (None: the policy's default)."""
+        return None
+
+    def _config_extra(self) -> dict[str, Any]:
+        """Settings of this job's mode that name the run, besides the shared ones."""
+        return {}
+
+    def _item_budget(self) -> float | None:
+        return self.opts.search.wall_timeout_s
+
+    def _declared_info(self, identity: dict[str, Any]) -> dict[str, Any]:
+        """The policy provenance of a process that does not build the model."""
+        return {**identity, "built": "in the worker processes" if self.remote else "not yet"}
+
+    def _build_model(self) -> None:
+        """The model policy behind this process's one batching queue, and its provenance."""
         try:
             inner = make_policy(self.opts.policy, BACKENDS[self.opts.backend].family,
                                 self.opts.search.seed, temperature=self.opts.temperature,
                                 max_tokens=self.opts.max_new_tokens)
         except PolicySpecError as err:
             raise ProveError(str(err)) from err
-        return BatchingPolicy(inner, window_s=self.opts.window_s, max_batch=self.opts.max_batch)
+        self.batcher = BatchingPolicy(inner, window_s=self.opts.window_s,
+                                      max_batch=self.opts.max_batch)
+        self.policy_info = describe_policy(self.batcher, self.opts.policy)
 
-    def __getstate__(self) -> dict[str, Any]:
-        """The job for a worker process (``--workers``/``--ray``): without the model, its
-        queue's thread, the lock and the thread-safe environment wrapper; :meth:`start` and
-        :meth:`__setstate__` rebuild them there."""
-        state = dict(self.__dict__)
-        state.update(batcher=None, backend=None, _lock=None,
-                     opts=replace(self.opts, report=report_to_stderr))
-        return state
+    @property
+    def model_built(self) -> bool:
+        return self.batcher is not None
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def local_parts(self) -> None:
         self._lock = threading.Lock()
-        backend = BACKENDS[self.opts.backend]
-        self.backend = replace(backend, make_env=concurrent_env(backend.make_env))
+        self.backend = self._backend()
 
     @property
     def remote(self) -> bool:
@@ -158,12 +185,12 @@ class EvalJob(Job):
 
     def start(self, run_id: str) -> None:
         self.run_id = run_id
-        if self.batcher is None:  # in a worker process: build the model here
-            self.batcher = self._batcher()
+        if self.builds_model and not self.model_built:  # never in a --workers/--ray parent
+            self._build_model()
         if self.opts.backend == "z3":
             import prover.z3.env  # noqa: F401  (loads Z3 before the first theorem)
-        elif self.opts.backend == "lean-repl":  # one pool for all threads, made before them
-            from prover.proving import _lean_pool
+        elif self.opts.backend == "lean-repl" and self.builds_model:
+            from prover.backends import _lean_pool  # one pool for all threads, made before them
 
             _lean_pool(self.prove_opts)
 
@@ -234,7 +261,7 @@ class EvalJob(Job):
                        if session.run_wall_s is not None else None,
                        attempts_this_session=session.new_items,
                        workers=self.opts.workers, ray=self.opts.ray)
-        if not self.remote and self.batcher is not None:  # what this process's model saw
+        if self.batcher is not None:  # what this process's model saw (none on workers)
             summary["batching"] = {**self.batcher.stats.to_dict(),
                                    **self.policy_info["batching"]}
         calls = session.stats.get("env_calls", 0.0)

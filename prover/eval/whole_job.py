@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from prover.backends import BACKENDS
 from prover.eval.job import EvalJob, EvalOptions
+from prover.policy.batching import CallStats
 from prover.policy.openai_client import PolicyRequestError
+from prover.policy.prompts import PromptTemplate
 from prover.policy.registry import PolicySpecError, describe_policy, make_policy
-from prover.proving import BACKENDS, ProveError, ProveOptions, release
-from prover.records.job import report_to_stderr
+from prover.proving import Backend, ProveError, release
 from prover.records.runner import Item, Outcome, Session
 from prover.records.verdicts import Provenance, UnknownReason, Verdict
 from prover.wholeproof import check as checks
 from prover.wholeproof.prompts import DEFAULT_FORMAT, FormatError, load_format, row_values
 from prover.wholeproof.rounds import (
     Checker,
-    RoundStats,
     Task,
     attempt_graph,
     final_verdict,
@@ -41,81 +41,80 @@ WHOLE_BACKENDS = ("z3", "lean-repl")
 
 
 class WholeEvalJob(EvalJob):
-    """Every attempt of every theorem, each a whole proof plus repairs (module docstring)."""
+    """Every attempt of every theorem, each a whole proof plus repairs (module docstring).
+    The shared set-up is :class:`EvalJob`'s; this class fills in its hooks."""
+
+    LOCAL = ("batcher", "backend", "_lock", "policy", "tokenizer")
 
     def __init__(self, path: Path, opts: EvalOptions) -> None:
         if opts.backend not in WHOLE_BACKENDS:
             raise ProveError(f"--mode whole supports the backends {', '.join(WHOLE_BACKENDS)}, "
                              f"not {opts.backend!r}")
-        backend = BACKENDS[opts.backend]
+        family = BACKENDS[opts.backend].family
         try:
-            self.fmt = load_format(opts.prompt_format or DEFAULT_FORMAT[backend.family])
+            self.fmt = load_format(opts.prompt_format or DEFAULT_FORMAT[family])
         except FormatError as err:
             raise ProveError(str(err)) from err
-        if self.fmt.family != backend.family:
+        if self.fmt.family != family:
             raise ProveError(f"prompt format {self.fmt.name!r} is for {self.fmt.family} rows, "
                              f"not {opts.backend}")
-        self.backend = backend
-        self.path = path
-        self.opts = opts
-        self.source = str(path)
-        per_batch = opts.chunk or opts.concurrency
-        self.batch_size = max(1, per_batch * opts.attempts)
-        self.batcher = None  # whole mode batches each round itself (one call per round)
-        self.policy: Any = self._model()
-        self.tokenizer = tokenizer_of(self.policy)
-        info = describe_policy(self.policy, opts.policy)
-        info.update(self.fmt.describe(), mode="whole", repair_rounds=opts.repair_rounds,
-                    batching={"adapter": kind_of(self.policy), "merged": True,
-                              "deterministic": deterministic(self.policy),
-                              "seeding": "per row: f(attempt seed, round)"})
-        self.policy_info = json.loads(json.dumps(info, default=str))
-        config = {"backend": opts.backend, "mode": "whole", "repair_rounds": opts.repair_rounds,
-                  "prompt_sha256": self.fmt.sha256,
-                  "policy": {k: v for k, v in self.policy_info.items() if k != "batching"},
-                  "search": asdict(opts.search), "attempts": opts.attempts, "limit": None}
-        self.config = json.loads(json.dumps(config, default=str))
-        self.prove_opts = ProveOptions(backend=opts.backend, policy=opts.policy,
-                                       search=opts.search, repl_command=opts.repl_command,
-                                       lean_processes=opts.lean_processes)
-        self.item_budget_s = opts.search.wall_timeout_s * (opts.repair_rounds + 1)
-        self.run_id = ""
-        self.stats = RoundStats()
+        self.policy: Any = None  # whole mode batches each round itself (one call per round)
+        self.tokenizer: Any = None
+        self.stats = CallStats(unit="rows", checks=True)
         self._version: str | None = None
+        super().__init__(path, opts)
 
-    def _model(self) -> Any:
-        """The model policy, with the identity template (the prompt files render it)."""
+    # ------------------------------------------------------------------ EvalJob's hooks
+    def _backend(self) -> Backend:
+        return BACKENDS[self.opts.backend]  # checks run in threads, but build no Z3 goals there
+
+    def _batch_size(self) -> int:
+        return max(1, (self.opts.chunk or self.opts.concurrency) * self.opts.attempts)
+
+    def _prompt(self) -> PromptTemplate:
+        return WHOLE_TEMPLATE  # the prompt files render the prompt; the policy passes it on
+
+    def _config_extra(self) -> dict[str, Any]:
+        return {"mode": "whole", "repair_rounds": self.opts.repair_rounds,
+                "prompt_sha256": self.fmt.sha256}
+
+    def _item_budget(self) -> float | None:
+        return self.opts.search.wall_timeout_s * (self.opts.repair_rounds + 1)
+
+    def _declared_info(self, identity: dict[str, Any]) -> dict[str, Any]:
+        return {**super()._declared_info(identity), **self._mode_info()}
+
+    def _mode_info(self) -> dict[str, Any]:
+        return {**self.fmt.describe(), "mode": "whole",
+                "repair_rounds": self.opts.repair_rounds}
+
+    def _build_model(self) -> None:
+        """The model policy, with the identity template, and its provenance."""
         try:
             policy = make_policy(self.opts.policy, self.backend.family, self.opts.search.seed,
                                  prompt=WHOLE_TEMPLATE, temperature=self.opts.temperature,
                                  max_tokens=self.opts.max_new_tokens)
-            kind_of(policy)
+            kind = kind_of(policy)
         except (PolicySpecError, ValueError) as err:
             raise ProveError(str(err)) from err
-        return policy
+        self.policy = policy
+        self.tokenizer = tokenizer_of(policy)
+        info = {**describe_policy(policy, self.opts.policy), **self._mode_info(),
+                "batching": {"adapter": kind, "merged": True,
+                             "deterministic": deterministic(policy),
+                             "seeding": "per row: f(attempt seed, round)"}}
+        self.policy_info = json.loads(json.dumps(info, default=str))
 
-    def __getstate__(self) -> dict[str, Any]:
-        """The job for a worker process: without the model (rebuilt by :meth:`start`)."""
-        state = dict(self.__dict__)
-        state.update(policy=None, tokenizer=None,
-                     opts=replace(self.opts, report=report_to_stderr))
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def start(self, run_id: str) -> None:
-        if self.policy is None:  # in a worker process: build the model here
-            self.policy = self._model()
-            self.tokenizer = tokenizer_of(self.policy)
-        super().start(run_id)
+    @property
+    def model_built(self) -> bool:
+        return self.policy is not None
 
     # ------------------------------------------------------------------ processing
     def _checker(self) -> Checker:
         if self.opts.backend == "z3":
             budget = max(self.opts.search.tactic_timeout_s, 1.0) * 2
             return lambda row, code: checks.z3_check(row, code, budget)
-        from prover.proving import _lean_pool
+        from prover.backends import _lean_pool
 
         pool = _lean_pool(self.prove_opts)
         return lambda row, code: checks.lean_check(row, code, pool)
@@ -258,8 +257,9 @@ class WholeEvalJob(EvalJob):
                        if session.run_wall_s is not None else None,
                        attempts_this_session=session.new_items,
                        solved_after_repair=repaired,
-                       mean_rounds=round(sum(rounds) / len(rounds), 3) if rounds else None,
-                       batching={**self.stats.to_dict(), **self.policy_info["batching"]})
+                       mean_rounds=round(sum(rounds) / len(rounds), 3) if rounds else None)
+        if self.model_built:  # what this process's model saw (none on workers)
+            summary["batching"] = {**self.stats.to_dict(), **self.policy_info["batching"]}
         checked = session.stats.get("proofs_checked", 0.0)
         summary["proofs_per_s"] = round(checked / session.wall_s, 3) if session.wall_s else None
         summary["tactics_per_s"] = None

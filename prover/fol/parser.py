@@ -1,6 +1,7 @@
-"""Hand-written tokenizer and precedence-climbing parser for FOLIO-style first-order formulas.
+"""Hand-written precedence-climbing parser for FOLIO-style first-order formulas (tokens from
+:func:`prover.fol.lexer.tokenize`).
 
-``parse_formula(text)`` returns a :mod:`prover.fol.syntax` AST or raises
+``parse_formula(text)`` returns a :mod:`prover.fol.nodes` AST or raises
 :class:`FolSyntaxError` with a 0-based position and what was expected there. Nothing is ever
 evaluated (no ``eval``/``exec``).
 
@@ -27,10 +28,10 @@ than :data:`MAX_CHARS` characters is rejected before tokenizing (a 100 kB formul
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
-from prover.fol.syntax import (
+from prover.fol.lexer import tokenize
+from prover.fol.nodes import (
     NON_FINITE,
     TERM_TYPES,
     And,
@@ -60,26 +61,6 @@ MAX_DEPTH = 200
 MAX_CHARS = 100_000
 MAX_NUMBER_CHARS = 400
 
-_TOKEN = re.compile(
-    r"[0-9]+(?:\.[0-9]+)?|[^\W\d][\w]*(?:['’][^\W\d_]+)*|<->|<=>|->|=>|<=|>=|!=|\s+|.",
-    re.S,
-)
-"""Names are Unicode words (``Świętokrzyskie``) that may hold apostrophes followed by letters
-(``Hachiko’s``, ``hachiko's``): ``'`` and ``’`` are no operators, so this is unambiguous."""
-_OPS = {
-    "∀": "FORALL", "∃": "EXISTS", "¬": "NOT", "~": "NOT", "!": "NOT",
-    "∧": "AND", "&": "AND", "^": "AND", "∨": "OR", "|": "OR", "⊕": "XOR",
-    "→": "IMP", "->": "IMP", "=>": "IMP", "⇒": "IMP",
-    "↔": "IFF", "<->": "IFF", "<=>": "IFF", "⇔": "IFF", "⟷": "IFF", "⟺": "IFF",
-    "⟶": "IMP", "⟹": "IMP",
-    "=": "=", "≠": "≠", "!=": "≠", "<": "<", "≤": "≤", "<=": "≤", ">": ">", "≥": "≥", ">=": "≥",
-    "+": "+", "-": "-", "−": "-", "*": "*", "/": "/",
-    "(": "(", ")": ")", ",": ",", ".": ".",
-}  # fmt: skip
-_KEYWORDS = {
-    "forall": "FORALL", "all": "FORALL", "exists": "EXISTS", "not": "NOT",
-    "and": "AND", "or": "OR", "xor": "XOR",
-}  # fmt: skip
 # binary operator kind -> (precedence, right-associative)
 _BINARY = {
     "IFF": (1, True), "IMP": (2, True), "OR": (3, False), "XOR": (3, False), "AND": (4, False),
@@ -97,35 +78,7 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        kinds: list[str] = []
-        vals: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        pos = 0
-        for val in _TOKEN.findall(text):  # the alternatives tile the text exactly
-            start, pos = pos, pos + len(val)
-            first = val[0]
-            if first.isspace():
-                continue
-            kind = _OPS.get(val)
-            if kind is None:
-                if "0" <= first <= "9":
-                    kind = "NUM"
-                elif first == "_" or first.isalpha():
-                    kind = _KEYWORDS.get(val, "NAME")
-                else:
-                    kind = "BAD"
-            kinds.append(kind)
-            vals.append(val)
-            starts.append(start)
-            ends.append(pos)
-            if kind == "BAD":
-                break
-        kinds.append("EOF")
-        vals.append("")
-        starts.append(len(text))
-        ends.append(len(text))
-        self.kinds, self.vals, self.starts, self.ends = kinds, vals, starts, ends
+        self.kinds, self.vals, self.starts, self.ends = tokenize(text)
         self.i = 0
         self.nest = 0
         self.bound: list[str] = []

@@ -3,18 +3,20 @@ lean-dojo's Dojo (optional extra, imported lazily).
 
 Nothing here touches the network or starts Lean at import time.
 
-* :mod:`prover.lean.protocol`: typed REPL requests/responses, the step/command verdict rules,
-  header splitting and docstring handling;
+* :mod:`prover.lean.protocol`: typed REPL requests/responses, header splitting and docstring
+  handling; :mod:`prover.lean.judge`: the step/command verdict rules;
 * :mod:`prover.lean.repl`: :class:`LeanRepl` (one process: memory wrapper, framed replies, one
   import block per process); :mod:`prover.lean.pool`: :class:`HeaderPool` (warm processes per
   import block, LRU, recycling) and the older :class:`LeanReplPool`;
 * :mod:`prover.lean.env`: :class:`LeanReplEnv`, the search Environment;
-* :mod:`prover.lean.audit`: ``audit(statement, proof, repl) -> AuditReport``;
+* :mod:`prover.lean.audit`: ``audit(statement, proof, repl) -> AuditReport`` (checks in a REPL:
+  :mod:`prover.lean.audit_lean`; result types and the verdict rule: :mod:`prover.lean.audit_report`);
 * :mod:`prover.lean.dojo`: :class:`LeanDojoEnv` over ``lean_dojo.Dojo``;
 * :mod:`prover.lean.doctor`: the installed Lean's versions and ``proofgraph doctor``'s checks.
 """
 
-from prover.lean.audit import AuditPolicy, AuditReport, CheckResult, audit, lint_body
+from prover.lean.audit import audit, lint_body
+from prover.lean.audit_report import AuditPolicy, AuditReport, CheckResult
 from prover.lean.dojo import (
     DojoNotTraced,
     DojoUnavailable,
@@ -23,6 +25,7 @@ from prover.lean.dojo import (
     make_theorem,
 )
 from prover.lean.env import LeanProofPath, LeanReplEnv
+from prover.lean.judge import StepJudgement, judge_command, judge_step
 from prover.lean.pool import HeaderPool, LeanReplPool
 from prover.lean.protocol import (
     Command,
@@ -30,9 +33,6 @@ from prover.lean.protocol import (
     LeanError,
     ProofStep,
     ProofStepResponse,
-    StepJudgement,
-    judge_command,
-    judge_step,
 )
 from prover.lean.repl import (
     LeanRepl,

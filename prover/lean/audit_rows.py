@@ -12,7 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from prover.lean.audit import NOT_CHECKED, AuditPolicy, Backend, audit
+from prover.lean.audit import audit
+from prover.lean.audit_lean import Backend
+from prover.lean.audit_report import NOT_CHECKED, AuditPolicy
 from prover.records import graph as pg
 from prover.records.verdicts import Provenance, UnknownReason, Verdict
 

@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
+from prover.lean.declaration import sorry_command
 from prover.lean.header import detach_docstrings
+from prover.lean.judge import judge_step, root_sorry
 from prover.lean.pool import HeaderPool, LeanReplPool
-from prover.lean.protocol import Command, ProofStep, judge_step, root_sorry, sorry_command
+from prover.lean.protocol import Command, ProofStep
 from prover.lean.repl import LeanRepl, LeanSetupError, ReplError, ReplTimeout
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout
 
@@ -31,7 +33,7 @@ class _ReplayDiverged(ReplError):
 class LeanReplEnv:
     """The search Environment for ``statement`` (``theorem X : T``, any ``:= ...`` part is
     replaced by ``:= by sorry``) after ``header``; ``apply`` is one REPL tactic step judged
-    by :func:`~prover.lean.protocol.judge_step`.
+    by :func:`~prover.lean.judge.judge_step`.
 
     Outcomes: LeanError, error message, new sorry, closed goals without ``Completed`` ->
     Failed; ``Completed`` -> Proved (evidence: the tactic path, to be audited); wall clock ->

@@ -31,6 +31,7 @@ from time import monotonic
 from typing import Any
 
 from prover.lean.header import detach_docstrings, split_header
+from prover.lean.judge import errors
 from prover.lean.process import (
     DEFAULT_COMMAND,
     LEAN_PROJECT,
@@ -59,7 +60,6 @@ from prover.lean.protocol import (
     ProofStepResponse,
     Request,
     Response,
-    errors,
     parse_response,
 )
 

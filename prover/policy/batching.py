@@ -41,7 +41,7 @@ from typing import Any
 from prover.policy.sampling import state_seed
 from search.protocols import Candidate, State
 
-__all__ = ["BatchStats", "BatchingPolicy", "Mode", "SearchPolicy", "attempt_seed",
+__all__ = ["BatchingPolicy", "CallStats", "Mode", "SearchPolicy", "attempt_seed",
            "propose_seeded", "state_seed"]
 
 def attempt_seed(base: int, theorem: str, attempt: int) -> int:
@@ -91,22 +91,49 @@ class _Request:
 
 
 @dataclass
-class BatchStats:
-    """What the model saw: underlying calls, states per call, proposals per caller."""
+class CallStats:
+    """What a model saw, one record for every caller: the batching queue (``unit="states"``,
+    a request per search's call) and whole-proof rounds (``unit="rows"``, with ``checks``:
+    the final checker's time and proofs). Not thread-safe: the caller serialises updates."""
 
+    unit: str = "states"
+    checks: bool = False
     calls: int = 0
-    states: int = 0
+    items: int = 0
     requests: int = 0
-    max_states: int = 0
+    max_items: int = 0
     model_s: float = 0.0
     sizes: dict[int, int] = field(default_factory=dict)
+    check_s: float = 0.0
+    checked: int = 0
+
+    def add_call(self, items: int, seconds: float, requests: int = 1) -> None:
+        """One underlying model call of ``items`` states/rows for ``requests`` callers."""
+        self.calls += 1
+        self.items += items
+        self.requests += requests
+        self.max_items = max(self.max_items, items)
+        self.sizes[items] = self.sizes.get(items, 0) + 1
+        self.model_s += seconds
+
+    def add_check(self, seconds: float, proof: bool) -> None:
+        """One final check that took ``seconds`` (``proof``: a proof was there to check)."""
+        self.check_s += seconds
+        self.checked += proof
 
     def to_dict(self) -> dict[str, Any]:
-        mean = self.states / self.calls if self.calls else 0.0
-        return {"model_calls": self.calls, "states": self.states, "requests": self.requests,
-                "mean_batch": round(mean, 3), "max_batch_seen": self.max_states,
-                "model_s": round(self.model_s, 3),
-                "batch_sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+        """``model_calls``, ``<unit>`` (total), ``requests``, ``mean_batch``,
+        ``max_batch_seen``, ``model_s``, ``batch_sizes`` (+ ``check_s``, ``proofs_checked``
+        with ``checks``)."""
+        mean = self.items / self.calls if self.calls else 0.0
+        out: dict[str, Any] = {
+            "model_calls": self.calls, self.unit: self.items, "requests": self.requests,
+            "mean_batch": round(mean, 3), "max_batch_seen": self.max_items,
+            "model_s": round(self.model_s, 3),
+            "batch_sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+        if self.checks:
+            out.update(check_s=round(self.check_s, 3), proofs_checked=self.checked)
+        return out
 
 
 class BatchingPolicy:
@@ -120,7 +147,7 @@ class BatchingPolicy:
         self.mode = Mode.of(policy)
         self.window_s = window_s
         self.max_batch = max_batch
-        self.stats = BatchStats()
+        self.stats = CallStats()
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._open = 0
@@ -159,14 +186,6 @@ class BatchingPolicy:
                 self._thread.start()
             self._cond.notify_all()
         return request.future.result()
-
-    def _count(self, states: int, requests: int, seconds: float) -> None:
-        self.stats.calls += 1
-        self.stats.states += states
-        self.stats.requests += requests
-        self.stats.max_states = max(self.stats.max_states, states)
-        self.stats.sizes[states] = self.stats.sizes.get(states, 0) + 1
-        self.stats.model_s += seconds
 
     # ---------------------------------------------------------------- the worker
     def _loop(self) -> None:
@@ -222,7 +241,7 @@ class BatchingPolicy:
                 request.future.set_exception(exc)
             return
         with self._cond:
-            self._count(len(states), len(batch), time.perf_counter() - started)
+            self.stats.add_call(len(states), time.perf_counter() - started, len(batch))
         at = 0
         for request in batch:
             request.future.set_result(out[at:at + len(request.states)])

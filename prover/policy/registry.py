@@ -55,26 +55,32 @@ def _local(arg: str, name: str) -> str:
     before any engine starts; a missing one is a :class:`PolicySpecError`."""
     from prover.policy.offline import ModelNotFoundError, local_model
 
+    if not arg:
+        raise PolicySpecError(f"{name} policy needs a model path: --policy {name}:PATH")
     try:
         return local_model(name, arg)
     except ModelNotFoundError as err:
         raise PolicySpecError(str(err)) from None
 
 
+def _openai_target(arg: str) -> tuple[str, str]:
+    """(server URL, model name) of an ``openai:URL#MODEL`` argument."""
+    url, sep, model = arg.partition("#")
+    if not sep or not url or not model:
+        raise PolicySpecError("openai policy needs URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#m")
+    return url, model
+
+
 def _hf(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
     from prover.policy.hf import HFPolicy
 
-    if not arg:
-        raise PolicySpecError("hf policy needs a model path: --policy hf:PATH")
     return HFPolicy(_local(arg, "hf"), **options.kwargs())
 
 
 def _openai(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
     from prover.policy.openai_client import OpenAIPolicy
 
-    url, sep, model = arg.partition("#")
-    if not sep or not url or not model:
-        raise PolicySpecError("openai policy needs URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#m")
+    url, model = _openai_target(arg)
     extra = ({"truncate_prompt_tokens": options.max_input_tokens}
              if options.max_input_tokens is not None else None)  # vLLM's server option
     return OpenAIPolicy(url, model, extra_body=extra, **options.kwargs(with_limit=False))
@@ -83,15 +89,33 @@ def _openai(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
 def _vllm(arg: str, family: str, seed: int, options: PolicyOptions) -> Policy:
     from prover.policy.vllm_engine import VLLMPolicy
 
-    if not arg:
-        raise PolicySpecError("vllm policy needs a model path: --policy vllm:PATH")
-    arg = _local(arg, "vllm")
-    return VLLMPolicy(arg, **options.kwargs())
+    return VLLMPolicy(_local(arg, "vllm"), **options.kwargs())
+
+
+#: what each policy's argument must be, checked without loading anything
+_ARG_CHECKS: dict[str, Callable[[str], object]] = {
+    "hf": lambda arg: _local(arg, "hf"),
+    "vllm": lambda arg: _local(arg, "vllm"),
+    "openai": _openai_target,
+}
 
 
 POLICIES: dict[str, Callable[[str, str, int, PolicyOptions], Policy]] = {
     "symbolic": _symbolic, "hf": _hf, "openai": _openai, "vllm": _vllm,
 }
+
+
+def check_spec(spec: str) -> None:
+    """Raise :class:`PolicySpecError` for a spec naming no known policy, or whose argument is
+    missing or malformed (a local model not on this machine, an openai target without
+    ``#MODEL``), without importing an engine or loading weights: a parent process checks this
+    before its workers build the policy."""
+    name, _, arg = spec.partition(":")
+    if name not in POLICIES:
+        raise PolicySpecError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+    arg_check = _ARG_CHECKS.get(name)
+    if arg_check is not None:
+        arg_check(arg)
 
 
 def make_policy(spec: str, family: str, seed: int = 0, *,

@@ -14,12 +14,23 @@ What the pools guarantee carries over (see :mod:`prover.synth.executor`): worker
 death with the parent; a batch past ``batch_timeout_s`` is killed with its worker's group and a
 fresh worker takes the slot; batches queued behind a lost one go to another worker. A batch the
 pool fails (timeout, worker died, unpicklable result) fails each of its rows with an error of
-kind ``infra`` (tried again when the run resumes); the other rows are unaffected.
+kind ``infra`` through :meth:`prover.records.job.Job.infra_failed`, which gets the pool's
+reason (``timeout``, ``worker-died``); the resumed run tries them again; the other rows are
+unaffected. A worker's death is blamed by the pools' one policy
+(:func:`prover.synth.executor.blame_death`).
+
+Ray options: a job whose item function can share its policy (``policy_service`` /
+``with_policy``, as synth's) gets one batching policy actor (``shared_policy``), and a local
+cluster is recorded in ``record`` (``(folder, file name)``) so that the leftovers of a
+SIGKILLed run are reaped when it runs again (:mod:`prover.synth.ray_local`). With ``tick_s``,
+``run`` yields None whenever that long passes without a result (the runner commits a group
+that is due).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +49,20 @@ class _BatchFn:
         self.run_id = run_id
         self.started = False
 
+    @property
+    def task(self) -> Any:
+        """The job's task, if it has one (the pools pickle a ``__main__`` task by value)."""
+        return getattr(self.job, "task", None)
+
+    def policy_service(self) -> tuple[str, str, int] | None:
+        """The job's shared-policy spec ``(spec, family, seed)``, if it can share one."""
+        spec = getattr(self.job, "policy_service", None)
+        return spec() if spec is not None else None
+
+    def with_policy(self, policy: Any) -> _BatchFn:
+        """This function over a copy of the job that asks ``policy`` (a Ray policy proxy)."""
+        return _BatchFn(self.job.with_policy(policy), self.run_id)  # type: ignore[attr-defined]
+
     def __call__(self, key: str, batch: Batch) -> tuple[list[Outcome], None]:
         from prover.records.runner import isolated
 
@@ -53,7 +78,9 @@ class PoolExecutor:
     worker's address space (Ray workers are left to Ray's memory monitor)."""
 
     def __init__(self, workers: int, *, run_id: str, batch_timeout_s: float | None = 600.0,
-                 mem_gb: float = 8.0, ray: bool = False, address: str | None = None) -> None:
+                 mem_gb: float = 8.0, ray: bool = False, address: str | None = None,
+                 shared_policy: bool | None = None,
+                 record: tuple[Path, str] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
@@ -62,26 +89,44 @@ class PoolExecutor:
         self.mem_gb = mem_gb
         self.ray = ray
         self.address = address
+        self.shared_policy = shared_policy
+        self.record = record
+        self.policy_stats: dict[str, Any] | None = None
+        self.reaped: list[int] = []
+
+    def describe(self) -> dict[str, Any]:
+        """What ran the batches, for :attr:`prover.records.job.Session.executor`."""
+        info: dict[str, Any] = {"name": "ray" if self.ray else "local", "workers": self.workers}
+        if self.policy_stats:
+            info["policy_stats"] = self.policy_stats
+        if self.reaped:
+            info["reaped"] = len(self.reaped)
+        return info
 
     def _pool(self, job: Job) -> Any:
         from prover.synth.executor import LocalPool, PoolOptions
 
         fn = _BatchFn(job, self.run_id)
         if self.ray:
-            from prover.synth.ray_exec import RayPool
+            from prover.synth.ray_exec import RECORD, RayPool
 
+            folder, name = self.record if self.record is not None else (None, RECORD)
+            # one item per batch (synth): calls of several batches, two queued per actor
+            prefetch = LOCAL_PREFETCH if job.pool_batch_size <= 1 else 1
             return RayPool(fn,
                            PoolOptions(workers=self.workers, mem_gb=0,
-                                       item_timeout_s=self.batch_timeout_s, prefetch=1),
-                           address=self.address)
+                                       item_timeout_s=self.batch_timeout_s, prefetch=prefetch),
+                           address=self.address, shared_policy=self.shared_policy,
+                           state_dir=folder, record_name=name)
         return LocalPool(fn,
                          PoolOptions(workers=self.workers, mem_gb=self.mem_gb,
                                      item_timeout_s=self.batch_timeout_s,
                                      prefetch=LOCAL_PREFETCH))
 
-    def run(self, job: Job, batches: Iterable[Batch]) -> Iterator[tuple[Batch, list[Outcome]]]:
-        """Yield ``(batch, outcomes)`` in submission order; closing the generator stops the
-        workers (a busy one is killed)."""
+    def run(self, job: Job, batches: Iterable[Batch], tick_s: float | None = None
+            ) -> Iterator[tuple[Batch, list[Outcome]] | None]:
+        """Yield ``(batch, outcomes)`` in submission order, and None after each ``tick_s``
+        without a result; closing the generator stops the workers (a busy one is killed)."""
         pool = self._pool(job)
         sent: dict[int, Batch] = {}
 
@@ -92,10 +137,11 @@ class PoolExecutor:
 
         ready: dict[int, tuple[Batch, list[Outcome]]] = {}
         following = 0
-        results = pool.run(items())
+        results = pool.run(items(), tick_s=tick_s)
         try:
             for done in results:
                 if done is None:
+                    yield None
                     continue
                 batch = sent.pop(done.seq)
                 output = done.output
@@ -108,12 +154,13 @@ class PoolExecutor:
                     following += 1
         finally:
             results.close()
+            self.policy_stats = getattr(pool, "policy_stats", None)
+            self.reaped = list(getattr(pool, "reaped", None) or [])
 
     def _failed(self, job: Job, batch: Batch, reason: str | None,
                 detail: str | None) -> list[Outcome]:
-        """Every row of a batch the pool failed, as an infrastructure error."""
-        from prover.records.runner import Outcome
-
+        """Every row of a batch the pool failed, as an infrastructure error
+        (:meth:`prover.records.job.Job.infra_failed`, given the pool's reason)."""
         if reason == "timeout":
             text = f"timeout: the batch ran past {self.batch_timeout_s:g} s and was killed"
         elif reason == "worker-died":
@@ -122,8 +169,4 @@ class PoolExecutor:
             text = f"{reason or 'failed'} in the worker ({(detail or 'no detail').strip()})"
         if self.ray:
             text += " on a Ray worker"
-        return [Outcome({**job.failed(item, RuntimeError(text)),
-                         "error": f"{text}; the other rows are unaffected (tried again when "
-                                  "the run resumes)",
-                         "error_detail": {"kind": "infra", "message": text}},
-                        report=f"row {item.row_id!r}: {text}") for item in batch]
+        return [job.infra_failed(item, reason, text) for item in batch]

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,12 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=1 << 16)
 def node_id(kind: str, text: str, backend: str) -> str:
-    """Content address of a node: sha256 hex of (kind, normalised text, backend); stable forever."""
+    """Content address of a node: sha256 hex of (kind, normalised text, backend); stable forever.
+
+    Memoised (a pure function of its arguments): a check run asks for the id of each claim
+    twice, once for its graph node and once for its verdict row."""
     _check_kind(kind)
     payload = _ID_JSON([kind, normalize_text(text), backend])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -180,27 +185,51 @@ def solution_graph(solution: Mapping[str, Any], *, backend: str | None = None) -
     """
     prov = solution.get("provenance") or {}
     be = backend or str(prov.get("backend") or "z3")
-    g = new_graph()
-    root = add_node(g, "statement", str(solution.get("problem") or ""), be)
+    g = nx.DiGraph()
+    root = _put_node(g, "statement", str(solution.get("problem") or ""), be, {})
     bound: dict[str, str] = {}  # name -> definition claim node id
     for step in solution.get("steps") or []:
-        sid = add_node(g, "step", str(step.get("text", "")), be, verdict=step.get("verdict"))
-        _add_edge_once(g, root, sid, "contains", index=step.get("index"))
+        sid = _put_node(g, "step", str(step.get("text", "")), be,
+                        {"verdict": step.get("verdict")})
+        _put_edge(g, root, sid, "contains", {"index": step.get("index")})
         for ci, claim in enumerate(step.get("claims") or []):
             formal = claim.get("formal")
-            cid = add_node(
-                g, "claim", str(formal or claim.get("source") or ""), be,
-                claim_kind=claim.get("kind"), formal=formal, verdict=_claim_verdict(claim),
-                binds=claim.get("binds"),
-            )
+            cid = _put_node(g, "claim", str(formal or claim.get("source") or ""), be, {
+                "claim_kind": claim.get("kind"), "formal": formal,
+                "verdict": _claim_verdict(claim), "binds": claim.get("binds")})
             etype = "formalization" if formal else "contains"
-            _add_edge_once(g, sid, cid, etype, source_text=claim.get("source"), claim_index=ci)
-            for name in set(_IDENT.findall(formal or "")):
-                if name in bound and bound[name] != cid:
-                    _add_edge_once(g, bound[name], cid, "entailment", via=name)
+            _put_edge(g, sid, cid, etype, {"source_text": claim.get("source"), "claim_index": ci})
+            if formal and bound:
+                for name in set(_IDENT.findall(formal)):
+                    if name in bound and bound[name] != cid:
+                        _put_edge(g, bound[name], cid, "entailment", {"via": name})
             if claim.get("binds"):
                 bound[str(claim["binds"])] = cid
     return g, root
+
+
+def _put_node(g: nx.DiGraph, kind: str, text: str, backend: str, attrs: dict[str, Any]) -> str:
+    """:func:`add_node` for attributes taken from a result row (fixed, non-reserved names;
+    JSON values, since the row itself is written as JSON), without re-checking them."""
+    nid = node_id(kind, text, backend)
+    data = g._node.get(nid)
+    if data is not None:
+        data.update(attrs)
+    else:
+        g.add_node(nid, kind=kind, text=text, backend=backend, **attrs)
+    return nid
+
+
+def _put_edge(g: nx.DiGraph, src: str, dst: str, etype: str, attrs: dict[str, Any]) -> None:
+    """:func:`_add_edge_once` between two nodes of ``g``, for attributes taken from a result
+    row: keeps the first edge of a pair that already has another etype, merges on the same."""
+    if src == dst:
+        return
+    data = g._succ[src].get(dst)
+    if data is None:
+        g.add_edge(src, dst, etype=etype, **attrs)
+    elif data.get("etype") == etype:
+        data.update(attrs)
 
 
 def entailment_graph(result: Mapping[str, Any], *, backend: str = "z3-fol"

@@ -2,7 +2,10 @@
 
 A job says what its items are and how to process them: ``read() -> Item | Rejection``,
 ``process(batch) -> Outcome per item``, ``summarize(results, session)``; :func:`isolated` is how
-every executor calls ``process`` so that one row's exception becomes that row's error. Keys are
+every executor calls ``process`` so that one row's exception becomes that row's error. Where
+results go is a :class:`Sink`: by default :class:`prover.records.runs.ResumableRun` (the store
+and the ``--out`` file); a job with outputs of its own (synth: deduplicated rows, shards and a
+manifest) returns its sink from :meth:`Job.sink`. Keys are
 the 0-based position of the row in its source (line index of a JSONL file, index of an
 in-memory list); messages cite 1-based line numbers (``file:N``) as editors do.
 """
@@ -15,13 +18,16 @@ import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 
 from prover.records.jsonl import InputError, read_jsonl
 from prover.records.runs import GroupPolicy
 from prover.records.verdicts import Provenance, Verdict
+
+if TYPE_CHECKING:
+    from prover.records.runs import Progress
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,36 @@ class Session:
     stages: dict[str, float] = field(default_factory=dict)
     #: the sums of :attr:`Outcome.stats` over this session
     stats: dict[str, float] = field(default_factory=dict)
+    #: what ran the batches: ``name`` (serial, local, ray), ``workers`` and, on Ray,
+    #: ``policy_stats`` (a shared policy actor's) and ``reaped`` (leftover pids killed)
+    executor: dict[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """Where a run's results go and what it remembers between sessions (the interface of
+    :class:`prover.records.runs.ResumableRun`, the default). The runner calls ``guard``
+    (refuse outputs that are inputs, before anything starts), ``open`` (the keys already
+    done), ``commit`` per finished item in input order (durable once its group is flushed),
+    ``tick`` when time passes without a result (commit a group that is old enough), ``flush``,
+    ``wall_s`` and finally ``finish`` (commit what is open, return the run's results)."""
+
+    run_id: str
+    resumed: bool
+
+    def guard(self) -> None: ...
+
+    def open(self) -> set[str]: ...
+
+    def commit(self, key: str, seq: int, result: dict[str, Any], *,
+               graph: nx.DiGraph | None = None, root: str | None = None,
+               verdicts: Iterable[tuple[str, Verdict, Provenance]] = ()) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def wall_s(self) -> float: ...
+
+    def finish(self, progress: Progress | None, *, finished: bool,
+               stop_note: str | None = None) -> list[dict[str, Any]]: ...
 
 
 
@@ -130,6 +166,11 @@ class Job:
     def start(self, run_id: str) -> None:
         """Called once the run id is known, before any item (load models, build checkers)."""
 
+    def sink(self, run_id: str, config: dict[str, Any], settings: Any) -> Sink | None:
+        """Where the results go (see :class:`Sink`); None: the store and ``--out`` file of
+        ``settings`` (:class:`prover.records.runner.RunSettings`)."""
+        return None
+
     def total(self) -> int | None:
         """How many rows the input has (for progress), or None when unknown."""
         return None
@@ -155,6 +196,17 @@ class Job:
                          "the other rows are unaffected",
                 "error_detail": {"kind": "internal", "exception": type(err).__name__,
                                  "message": str(err)[:500], "where": _where(err)}}
+
+    def infra_failed(self, item: Item, reason: str | None, message: str) -> Outcome:
+        """The outcome of an item whose batch the pool failed (``reason``: ``timeout``,
+        ``worker-died`` or another pool failure; ``message`` says what happened): an error of
+        kind ``infra``, which the resumed run tries again."""
+        row = self.failed(item, RuntimeError(message))
+        return Outcome({**row, "error": f"{message}; the other rows are unaffected (tried "
+                                         "again when the run resumes)",
+                        "error_detail": {"kind": "infra", "reason": reason or "failed",
+                                         "message": message}},
+                       report=f"row {item.row_id!r}: {message}")
 
     def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
         """The run's summary from every result of the run (this session's and earlier ones)."""

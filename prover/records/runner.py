@@ -4,10 +4,12 @@ drives it.
 
 The runner owns what every command shares: the run id (input digest + the job's settings;
 ``--limit`` is not a setting, so a trial with ``--limit`` and the full run are one run), resume
-(keys already committed are skipped), input order, group commits to the store and the ``--out``
-file (:class:`prover.records.runs.ResumableRun`), the output-path guard and the locks,
-progress, the executor (:class:`Serial` here, the local worker pool or Ray through
-:class:`prover.records.executors.PoolExecutor`), one row's failure (any exception in
+(keys already committed are skipped), input order, group commits to the job's sink (by default
+:class:`prover.records.runs.ResumableRun`: the store and the ``--out`` file, its output-path
+guard and locks; a job may bring its own, :meth:`Job.sink`), a group committed on a timer while
+a slow batch runs (the pools report every ``job.group.max_s`` without a result and the sink's
+``tick`` commits a group that old), progress, the executor (:class:`Serial` here, the local
+worker pool or Ray through :class:`prover.records.executors.PoolExecutor`), one row's failure (any exception in
 ``process`` becomes that row's error; the run goes on), and SIGINT/SIGTERM (the run stops
 within seconds, commits what is done and raises :class:`RunInterrupted` saying where it stopped
 and how to resume).
@@ -30,6 +32,7 @@ from prover.records.job import (
     Outcome,
     Rejection,
     Session,
+    Sink,
     isolated,
     jsonl_rows,
     memory_rows,
@@ -39,7 +42,7 @@ from prover.records.runs import Progress, ResumableRun, make_run_id
 from prover.records.signals import SignalGuard, Signalled, handle_signals, native_setup
 
 __all__ = ["Item", "Job", "Outcome", "Rejection", "RunInterrupted", "RunSettings", "Serial",
-           "Session", "isolated", "jsonl_rows", "memory_rows", "run_job"]
+           "Session", "Sink", "isolated", "jsonl_rows", "memory_rows", "run_job"]
 
 Reporter = Callable[[str], None]
 EXIT_SIGNAL_BASE = 128
@@ -83,6 +86,26 @@ class RunSettings:
     #: ``ray_address``, else a local one)
     ray: bool = False
     ray_address: str | None = None
+    #: run on the worker pool even with one worker (isolation, memory cap, time limit)
+    pool: bool = False
+    #: Ray: serve the job's policy from one batching actor (None: for model policies only)
+    shared_policy: bool | None = None
+    #: Ray with a local cluster: the folder where the cluster is recorded, so the leftovers
+    #: of a SIGKILLed run are reaped when it runs again (default: beside ``out``/``store``)
+    ray_state_dir: Path | None = None
+
+    def ray_record(self) -> tuple[Path, str] | None:
+        """``(folder, file name)`` of the local Ray cluster's record (see
+        :mod:`prover.synth.ray_local`), or None (an existing cluster, or no output to tie the
+        record to: an in-memory run)."""
+        if self.ray_address is not None:
+            return None
+        if self.ray_state_dir is not None:
+            return self.ray_state_dir, ".ray-local.json"
+        anchor = self.out if self.out is not None else self.store
+        if anchor is None:
+            return None
+        return anchor.parent, f".{anchor.name}.ray-local.json"
 
 
 def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -91,9 +114,12 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
     when SIGINT or SIGTERM arrives."""
     digest, config = job.identity()
     run_id = make_run_id(job.command, digest, config)
-    run = ResumableRun(run_id=run_id, command=job.command, config=config,
-                       store_path=settings.store, out_path=settings.out, fresh=settings.fresh,
-                       group=job.group, inputs=job.inputs(), outputs=settings.outputs)
+    run: Sink | None = job.sink(run_id, config, settings)
+    if run is None:
+        run = ResumableRun(run_id=run_id, command=job.command, config=config,
+                           store_path=settings.store, out_path=settings.out,
+                           fresh=settings.fresh, group=job.group, inputs=job.inputs(),
+                           outputs=settings.outputs)
     run.guard()  # refuse an output that is an input or the store before anything starts
     try:
         job.start(run_id)  # models load here: a model that cannot load touches no output
@@ -102,7 +128,7 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
         job.close()
         raise
     driver = _Driver(job, run, settings, done)
-    if settings.workers > 1 or settings.ray:
+    if settings.workers > 1 or settings.ray or settings.pool:
         from prover.records.executors import PoolExecutor
 
         budget = settings.batch_timeout_s
@@ -110,7 +136,9 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
             budget = job.item_budget_s * max(job.batch_size, job.pool_batch_size) * 2 + 60
         driver.executor = PoolExecutor(settings.workers, run_id=run_id, batch_timeout_s=budget,
                                        mem_gb=settings.worker_mem_gb, ray=settings.ray,
-                                       address=settings.ray_address)
+                                       address=settings.ray_address,
+                                       shared_policy=settings.shared_policy,
+                                       record=settings.ray_record() if settings.ray else None)
     stopped: Signalled | None = None
     try:
         with handle_signals(settings.handle_signals) as guard:
@@ -132,7 +160,8 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
     keys = driver.keys
     session = Session(run_id=run_id, resumed=run.resumed, new_items=driver.new_items,
                       wall_s=time.perf_counter() - driver.start, limit=settings.limit,
-                      complete=driver.complete, stages=driver.stages, stats=driver.stats)
+                      complete=driver.complete, stages=driver.stages, stats=driver.stats,
+                      executor=driver.executor.describe())
     session.run_wall_s = driver.run_wall_s if settings.store is not None else None
     if settings.limit is not None:
         results = [r for r in results if str(r.get("key")) in keys]
@@ -142,7 +171,7 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
 class _Driver:
     """The loop of one session: read, skip done keys, batch, process, commit in order."""
 
-    def __init__(self, job: Job, run: ResumableRun, settings: RunSettings,
+    def __init__(self, job: Job, run: Sink, settings: RunSettings,
                  done: set[str]) -> None:
         self.job = job
         self.run = run
@@ -174,7 +203,15 @@ class _Driver:
         all in input order."""
         pending: deque[Rejection | list[Item]] = deque()  # read, not committed, in order
         executor = self.executor
-        for batch, outcomes in executor.run(self.job, self._batches(pending)):
+        tick = getattr(self.run, "tick", None)
+        for entry in executor.run(self.job, self._batches(pending),
+                                  tick_s=self.job.group.max_s or None):
+            if entry is None:  # time passed without a result: commit a group that is due
+                if tick is not None:
+                    with self.guard.deferred() if self.guard is not None else _nothing():
+                        tick()
+                continue
+            batch, outcomes = entry
             while pending and isinstance(pending[0], Rejection):
                 self._reject(pending.popleft())  # type: ignore[arg-type]
             assert pending and pending[0] is batch
@@ -247,7 +284,8 @@ class _Driver:
         if self.job.commit_each_batch:
             with self.guard.deferred() if self.guard is not None else _nothing():
                 self.run.flush()
-        self.progress.update(self.seen_done())
+        note = getattr(self.run, "progress_note", None)  # a sink's own counts, if it has any
+        self.progress.update(self.seen_done(), note() if note is not None else "")
 
     def seen_done(self) -> int:
         """Rows of this run's range that are done (earlier sessions and this one)."""
@@ -282,8 +320,13 @@ class Serial:
 
     workers = 1
 
-    def run(self, job: Job, batches: Iterable[list[Item]]
-            ) -> Iterator[tuple[list[Item], list[Outcome]]]:
+    def describe(self) -> dict[str, Any]:
+        """What ran the batches, for :attr:`Session.executor`."""
+        return {"name": "serial", "workers": 1}
+
+    def run(self, job: Job, batches: Iterable[list[Item]], tick_s: float | None = None
+            ) -> Iterator[tuple[list[Item], list[Outcome]] | None]:
+        """Each batch's outcomes, in order (never a tick: nothing runs in the background)."""
         for batch in batches:
             native_setup()
             yield batch, isolated(job, batch)

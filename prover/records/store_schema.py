@@ -90,7 +90,12 @@ class StoreLockedError(StoreError):
 
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON (sorted keys, no spaces, UTF-8 kept) used for hashing and comparing."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(obj)
+
+
+#: the canonical encoder, built once: ``json.dumps`` with these options builds a new encoder on
+#: every call; the text is the same
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def now_utc() -> str:

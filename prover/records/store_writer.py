@@ -58,7 +58,7 @@ class StoreWriter:
     """The write half of :class:`prover.records.store.Store` (a mixin over its connection)."""
 
     _conn: sqlite3.Connection
-    _prov_ids: dict[str, str]
+    _prov_ids: dict[tuple[Any, ...], str]
 
     def _tx(self) -> Transaction:  # provided by Store
         raise NotImplementedError
@@ -228,29 +228,41 @@ class _GroupRows:
         self.edges: list[tuple[str, str, str, str, str, str]] = []
         self.verdicts: list[tuple[Any, ...]] = []
         self.provenance: list[tuple[str, str]] = []
-        self.new_prov_keys: dict[str, str] = {}
+        self.new_prov_keys: dict[tuple[Any, ...], str] = {}
 
     def add_graph(self, key: str, g: nx.DiGraph, root: str | None) -> None:
+        run_id, nodes, core = self.run_id, self.nodes, _CORE
         for n, d in g.nodes(data=True):
-            missing = [k for k in CORE_NODE_ATTRS if k not in d]
-            if missing:
+            if not core.issubset(d):
+                missing = [k for k in CORE_NODE_ATTRS if k not in d]
                 raise ValueError(f"node {n!r} lacks {missing}; build graphs with graph.add_node")
-            extras = {k: v for k, v in d.items() if k not in CORE_NODE_ATTRS}
-            if n in self.nodes:
-                self.nodes[n][3].update(extras)
+            extras = {k: v for k, v in d.items() if k not in core}
+            known = nodes.get(n)
+            if known is not None:
+                known[3].update(extras)
             else:
-                self.nodes[n] = (d["kind"], d["text"], d["backend"], extras)
-            self.graph_nodes.append((self.run_id, key, n, canonical_json(dict(d))))
-        self.graphs.append((self.run_id, key, root))
+                nodes[n] = (d["kind"], d["text"], d["backend"], extras)
+            self.graph_nodes.append((run_id, key, n, canonical_json(d)))
+        self.graphs.append((run_id, key, root))
         for u, v, d in g.edges(data=True):
-            if "etype" not in d:
+            etype = d.get("etype")
+            if etype is None:
                 raise ValueError(f"edge {u!r}->{v!r} lacks an etype; use graph.add_edge")
             attrs = {k: val for k, val in d.items() if k != "etype"}
-            self.edges.append((self.run_id, key, u, v, d["etype"], canonical_json(attrs)))
+            self.edges.append((run_id, key, u, v, etype, canonical_json(attrs)))
 
 
-def _provenance_key(prov: Provenance) -> str:
-    """A cheap identity of a provenance's non-volatile content (memo key, not stored): one
-    C-level ``json.dumps`` instead of ``to_dict`` + canonical JSON + sha256 per claim."""
-    data = {k: v for k, v in prov.__dict__.items() if k not in VOLATILE_PROVENANCE_FIELDS}
-    return json.dumps(data, sort_keys=True, default=str)
+_CORE = frozenset(CORE_NODE_ATTRS)
+
+
+def _provenance_key(prov: Provenance) -> tuple[Any, ...]:
+    """A cheap identity of a provenance's non-volatile content (memo key, not stored): the
+    field values, with each non-scalar (limits, policy) as its type and ``repr``, instead of
+    ``to_dict`` + canonical JSON + sha256 per claim. Equal content in another key order only
+    misses the memo (the stored id is the canonical hash either way)."""
+    return tuple(v if type(v) in _KEY_SCALARS else (type(v), repr(v))
+                 for k, v in prov.__dict__.items() if k not in _VOLATILE)
+
+
+_KEY_SCALARS = frozenset({str, int, float, bool, type(None)})
+_VOLATILE = frozenset(VOLATILE_PROVENANCE_FIELDS)

@@ -6,10 +6,12 @@ always carries a typed :class:`UnknownReason` and is never counted as verified.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import platform
 import socket
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import cache
 from importlib import metadata
@@ -55,10 +57,8 @@ class Provenance:
     formalizer_version: str
     wall_time_s: float
     host: str = field(default_factory=socket.gethostname)
-    utc_time: str = field(
-        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    )
-    python: str = field(default_factory=platform.python_version)
+    utc_time: str = field(default_factory=lambda: utc_now_seconds())
+    python: str = field(default_factory=lambda: _python_version())
     proofgraph_version: str = field(default_factory=package_version)
     #: the policy that proposed the steps (model id, revision, sampling parameters, prompt
     #: hash), when a model took part; None for deterministic backends
@@ -69,10 +69,12 @@ class Provenance:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (``policy`` and ``seed`` only when set, so records of
         deterministic runs keep their shape)."""
-        out = asdict(self)
-        for name in _OPTIONAL_PROVENANCE:
-            if out[name] is None:
-                del out[name]
+        out: dict[str, Any] = {}
+        for name in _PROVENANCE_FIELDS:
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_PROVENANCE:
+                continue
+            out[name] = _plain_copy(value)
         return out
 
     @classmethod
@@ -83,6 +85,39 @@ class Provenance:
 
 
 _OPTIONAL_PROVENANCE = ("policy", "seed")
+_PROVENANCE_FIELDS = tuple(f.name for f in fields(Provenance))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of a JSON-like value, as ``dataclasses.asdict`` copies field values (new dicts,
+    lists and tuples all the way down; scalars as they are) without its per-field overhead."""
+    if isinstance(value, dict):
+        return type(value)((k, _plain_copy(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_plain_copy(v) for v in value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
+_UTC_SECOND: list[Any] = [None, ""]  # [the last whole second seen, its ISO text]
+
+
+def utc_now_seconds() -> str:
+    """The current UTC time as ISO 8601 to the second (``2026-12-03T08:26:18+00:00``); the text
+    is formatted once per second, not once per verdict."""
+    second = int(time.time())
+    if second != _UTC_SECOND[0]:
+        _UTC_SECOND[1] = _dt.datetime.fromtimestamp(second, _dt.timezone.utc).isoformat(
+            timespec="seconds")
+        _UTC_SECOND[0] = second
+    return str(_UTC_SECOND[1])
+
+
+@cache
+def _python_version() -> str:
+    """The running Python's version (constant for a process, so read once)."""
+    return platform.python_version()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one local worker pool: worker processes that run an item function, one item at a time.
 
-Synth's engine runs its items on it, and the job runner runs its batches on it (through
+The job runner runs its batches on it, synth's included (through
 :class:`prover.records.executors.PoolExecutor`, which sends a batch as one item); no other
 module starts ``prover.synth.worker`` processes. The interface shared with
 :class:`prover.synth.ray_exec.RayPool`: ``Pool(fn, PoolOptions).run(items, tick_s=None)`` where
@@ -20,6 +20,13 @@ with the parent (Linux ``PR_SET_PDEATHSIG`` = SIGKILL, and a parent-pid watchdog
 is killed with its group when an item exceeds the per-item timeout (the item fails with reason
 ``timeout``, a fresh worker takes its place). Executor failures (``timeout``, ``worker-died``)
 have kind ``infra``.
+
+Death blame is one policy for both pools (:func:`blame_death`, :data:`DEATHS_TO_BLAME`): an
+item is failed with ``worker-died`` once its worker died under it ``DEATHS_TO_BLAME`` times while
+running it alone; before that it is run again on a fresh worker. Items queued behind it (local)
+are never blamed. On Ray a finished call's reply can be lost with its actor, so a death with other
+calls queued on the actor, or in a call of several items, blames nobody: each of those items
+re-runs alone on an actor (nothing queued behind it), and only deaths there count.
 """
 
 from __future__ import annotations
@@ -44,6 +51,19 @@ ItemFn = Callable[[str, Any], tuple[Any, str | None]]
 Item = tuple[int, str, Any]
 _ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 300.0  # longest a worker may take to start before its first item times out
+DEATHS_TO_BLAME = 2
+"""Deaths of its worker, while running an item alone, after which that item fails with
+``worker-died`` (kind ``infra``, so a resumed run tries it again). Two, not one: a worker can
+die of something else (the kernel's OOM killer choosing it for another process's memory, a Ray
+actor lost under load: seen on a loaded 2-core machine, where an innocent item's actor died
+once), and a second death on a fresh worker costs one start-up."""
+
+
+def blame_death(deaths: dict[str, int], key: str) -> bool:
+    """Count one death of the worker running item ``key`` alone; True when the item is to
+    blame (fail it with ``worker-died``), False when it gets another worker."""
+    deaths[key] = deaths.get(key, 0) + 1
+    return deaths[key] >= DEATHS_TO_BLAME
 
 
 class Done(NamedTuple):
@@ -128,7 +148,10 @@ class _Worker:
         if not self.queue:
             self.started = time.monotonic()
         self.queue.append((seq, key, payload))
-        self.conn.send((key, payload))
+        try:
+            self.conn.send((key, payload))
+        except OSError:  # it died since we last looked: the collector finds it dead and
+            pass  # blames its running item; this one (queued) goes to another worker
 
     def kill(self) -> None:
         """SIGKILL the worker's process group (its children too) and reap it."""
@@ -176,6 +199,7 @@ class LocalPool:
         had queued but not started go to another."""
         source = iter(items)
         retry: deque[Item] = deque()
+        self._deaths: dict[str, int] = {}
         workers = [self._spawn() for _ in range(self.opts.workers)]
         exhausted = False
         try:
@@ -234,7 +258,9 @@ class LocalPool:
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError):
-                yield self._lost(worker, seq, key, retry)
+                lost = self._lost(worker, retry)
+                if lost is not None:
+                    yield lost
                 return
             if len(message) == 1:  # READY: the first item's clock starts now
                 worker.ready, worker.started = True, time.monotonic()
@@ -251,7 +277,9 @@ class LocalPool:
             return
         seq, key, _ = worker.queue[0]
         if not worker.alive():
-            yield self._lost(worker, seq, key, retry)
+            lost = self._lost(worker, retry)
+            if lost is not None:
+                yield lost
             return
         timeout = self._limit(worker)
         if timeout is not None and time.monotonic() - worker.started >= timeout:
@@ -262,17 +290,22 @@ class LocalPool:
             yield Done(seq, key, TaskOutput([], ok=False, reason="timeout", kind="infra"),
                        f"killed after {timeout:g} s")
 
-    @staticmethod
-    def _lost(worker: _Worker, seq: int, key: str, retry: deque[Item]) -> Done:
+    def _lost(self, worker: _Worker, retry: deque[Item]) -> Done | None:
+        """The worker died under its running item: the items queued behind it go to
+        ``retry``; the running item fails (:func:`blame_death`) or is retried first."""
         try:
             worker.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
         code = worker.proc.returncode
         worker.kill()
-        worker.queue.popleft()
+        running = worker.queue.popleft()
+        seq, key, _ = running
         retry.extend(worker.queue)
         worker.queue.clear()
+        if not blame_death(self._deaths, key):
+            retry.appendleft(running)  # another worker runs it before anything else
+            return None
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return Done(seq, key, TaskOutput([], ok=False, reason="worker-died", kind="infra"),
                     f"the worker process ended ({how}) while running the item")

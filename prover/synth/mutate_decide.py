@@ -57,8 +57,9 @@ def prove(row: Mapping[str, Any], budget: Budget, hint: Sequence[str] | None = N
         verdict = check_proof(row, list(hint), budget_s=max(budget.search.tactic_timeout_s, 0.5))
         if verdict.is_verified:
             return list(hint), "hint replayed"
+    from prover.backends import BACKENDS
     from prover.policy.registry import describe_policy, make_policy
-    from prover.proving import BACKENDS, ProveOptions, prove_row
+    from prover.proving import ProveOptions, prove_row
 
     policy = make_policy("symbolic", "z3")
     opts = ProveOptions(backend="z3", policy="symbolic", search=budget.search)

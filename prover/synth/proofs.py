@@ -26,8 +26,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from prover.backends import BACKENDS
 from prover.policy.registry import describe_policy, make_policy
-from prover.proving import BACKENDS, ProveOptions
+from prover.proving import ProveOptions
 from prover.synth.task import InfraError, TaskOutput
 from search.best_first import SearchConfig, best_first_search
 from search.protocols import Policy

@@ -5,8 +5,9 @@
 queued per environment actor (backpressure), and only the caller writes. Each environment actor
 (``num_cpus=1``) holds the item function; an actor whose running call exceeds its timeout is
 killed and one that dies is replaced; a single item then fails with ``timeout`` or, when its
-actor died under it twice, ``worker-died`` (kind ``infra``), a batch is re-run one item per call, and the calls queued
-behind go to another actor. A local cluster this pool starts is recorded under ``state_dir``
+actor died under it running it alone as often as the pools' one policy says
+(:func:`prover.synth.executor.blame_death`), ``worker-died`` (kind ``infra``); a batch is
+re-run one item per call, and the calls queued behind go to another actor. A local cluster this pool starts is recorded under ``state_dir``
 and its leftovers after a SIGKILLed driver are reaped by the next start
 (:mod:`prover.synth.ray_local`). When the task's policy is a model (not ``symbolic``), or when
 ``shared_policy`` is set, one :class:`PolicyService` actor owns the policy and the tasks in the
@@ -26,8 +27,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.synth.executor import Done, Item, ItemFn, PoolOptions
-from prover.synth.ray_local import clear_record, reap_leftovers, record_cluster
+from prover.synth.executor import Done, Item, ItemFn, PoolOptions, blame_death
+from prover.synth.ray_local import RECORD, clear_record, reap_leftovers, record_cluster
 from prover.synth.task import TaskOutput
 from search.protocols import Candidate, State
 
@@ -42,9 +43,6 @@ def _ray() -> Any:
         raise RuntimeError('--ray needs Ray: pip install "ray==2.60.0"') from err
     return ray
 
-
-DEATHS_TO_BLAME = 2
-"""An item running alone is blamed (``worker-died``) when its actor dies this many times."""
 
 def runtime_env(address: str | None) -> dict[str, Any]:
     """How Ray workers import our code: PYTHONPATH on this machine (ours, then the driver's
@@ -158,6 +156,7 @@ class _Slot:
     def __init__(self, actor: Any) -> None:
         self.queue: deque[tuple[Any, list[Item]]] = deque()  # (object ref, items)
         self.started = 0.0
+        self.alone = False  # its call is a suspect's: nothing is queued behind it
         self.replace(actor)
 
     def replace(self, actor: Any) -> None:
@@ -183,7 +182,7 @@ class RayPool:
 
     def __init__(self, fn: ItemFn, opts: PoolOptions, *, address: str | None = None,
                  shared_policy: bool | None = None, state_dir: Path | None = None,
-                 batch: int = 4) -> None:
+                 record_name: str = RECORD, batch: int = 4) -> None:
         if batch < 1:
             raise ValueError("batch must be >= 1")
         self.fn = fn
@@ -191,6 +190,7 @@ class RayPool:
         self.address = address
         self.shared_policy = shared_policy
         self.state_dir = state_dir  # where a local cluster is recorded (leftover cleanup)
+        self.record_name = record_name  # ... under this file name
         self.batch = batch
         self.policy_stats: dict[str, Any] | None = None
         self.reaped: list[int] = []
@@ -205,14 +205,15 @@ class RayPool:
             self._owns_ray = True
             return
         if self.state_dir is not None:
-            self.reaped = reap_leftovers(self.state_dir)
+            self.reaped = reap_leftovers(self.state_dir, name=self.record_name)
         ray.init(num_cpus=self.opts.workers, **kwargs)
         self._owns_ray = True
         if self.state_dir is not None:
             node = getattr(getattr(ray, "_private", None), "worker", None)
             node = getattr(node, "_global_node", None)
             session = getattr(node, "get_session_dir_path", lambda: None)()
-            record_cluster(self.state_dir, ray.get_runtime_context().get_node_id(), session)
+            record_cluster(self.state_dir, ray.get_runtime_context().get_node_id(), session,
+                           name=self.record_name)
 
     def _start(self) -> tuple[Any, Any, Any, Any]:
         ray = _ray()
@@ -232,7 +233,9 @@ class RayPool:
     def run(self, items: Iterable[Item], tick_s: float | None = None) -> Iterator[Done | None]:
         """Yield a :class:`Done` per item as items finish (any order), and None after each
         ``tick_s`` without one. Up to ``prefetch`` calls are queued per actor; the items queued
-        behind a call that timed out or whose actor died go to another actor."""
+        behind a call that timed out or whose actor died go to another actor. An item whose
+        call died is re-run alone on an actor (nothing queued behind it), and only a death
+        there counts against it (:func:`prover.synth.executor.blame_death`)."""
         ray, env_cls, fn_ref, service = self._start()
         slots = [_Slot(env_cls.remote(fn_ref)) for _ in range(self.opts.workers)]
         retry: deque[Item] = deque()  # items to re-run (behind a lost call)
@@ -243,13 +246,18 @@ class RayPool:
         try:
             while True:
                 for slot in slots:
-                    while len(slot.queue) < self.opts.prefetch:
+                    # a suspect (solo) call runs alone on its actor, so its death is its own
+                    while len(slot.queue) < self.opts.prefetch and not slot.alone:
+                        if solo and slot.queue:
+                            break  # it waits for an idle actor
+                        alone = bool(solo)
                         batch = self._next_batch(solo, retry, source)
                         if not batch:
                             exhausted = not (solo or retry)
                             break
                         if not slot.queue:
                             slot.started = time.monotonic()
+                        slot.alone = alone
                         slot.queue.append((slot.actor.run_many.remote(
                             [(key, payload) for _, key, payload in batch]), batch))
                 busy = [s for s in slots if s.queue]
@@ -278,7 +286,7 @@ class RayPool:
             if self._owns_ray:
                 ray.shutdown()
                 if self.address is None and self.state_dir is not None:
-                    clear_record(self.state_dir)
+                    clear_record(self.state_dir, name=self.record_name)
 
     def _next_batch(self, solo: deque[Item], retry: deque[Item],
                     source: Iterator[Item]) -> list[Item]:
@@ -297,24 +305,29 @@ class RayPool:
         for _, batch in slot.queue:
             retry.extend(batch)
         slot.queue.clear()
+        slot.alone = False
         slot.replace(env_cls.remote(fn_ref))
 
     def _finish(self, ray: Any, env_cls: Any, fn_ref: Any, slot: _Slot, retry: deque[Item],
                 solo: deque[Item]) -> Iterator[Done]:
         ref, batch = slot.queue.popleft()
         slot.started = time.monotonic()
+        slot.alone = False
         try:
             results = ray.get(ref)
         except ray.exceptions.RayError as err:  # the actor died (OOM kill, crash, node lost)
+            behind = bool(slot.queue)
             ray.kill(slot.actor)
             self._requeue(slot, retry, env_cls, fn_ref)
-            if len(batch) > 1:
-                solo.extend(batch)  # find the item that kills its actor
+            if len(batch) > 1 or behind:
+                # a batch, or a call with others queued behind it: the death may be a later
+                # call's (a finished call's reply can be lost with its actor), so nobody is
+                # blamed yet; each item re-runs alone on an actor
+                solo.extend(batch)
                 return
             seq, key, _ = batch[0]
-            self._deaths[key] = self._deaths.get(key, 0) + 1
-            if self._deaths[key] < DEATHS_TO_BLAME:  # an actor can die of something else
-                solo.append(batch[0])  # (load, a node hiccup): the item gets a fresh actor
+            if not blame_death(self._deaths, key):  # the local pool's policy, the same count
+                solo.append(batch[0])  # the item gets a fresh actor, alone again
                 return
             yield Done(seq, key, TaskOutput([], False, "worker-died", kind="infra"),
                        str(err)[:500])

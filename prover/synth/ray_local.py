@@ -2,7 +2,8 @@
 
 When the driver of a local cluster (``ray.init()`` without an address) is SIGKILLed, Ray's
 agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``, idle workers) outlive it. While
-such a cluster runs, :func:`record_cluster` keeps ``OUT/.ray-local.json``: the driver's pid and
+such a cluster runs, :func:`record_cluster` keeps ``OUT/.ray-local.json`` (synth; a runner
+job keeps ``.<file name>.ray-local.json`` beside its ``--out`` or ``--store``): the driver's pid and
 start time, the node id and the session folder. :func:`reap_leftovers`, called before the next
 local cluster of the same output folder starts, SIGKILLs the processes of this user that belong
 to that recorded cluster (the node id in their environment, the session folder on their command
@@ -43,19 +44,21 @@ def _alive(pid: int, ticks: int | None) -> bool:
     return state not in ("Z", "X")
 
 
-def record_cluster(out: Path, node_id: str, session_dir: str | None) -> None:
-    """Write the record of the local cluster this process just started (atomically)."""
+def record_cluster(out: Path, node_id: str, session_dir: str | None, *,
+                   name: str = RECORD) -> None:
+    """Write the record (``out/name``) of the local cluster this process just started
+    (atomically)."""
     data = {"driver_pid": os.getpid(), "driver_start": start_ticks(os.getpid()),
             "node_id": node_id, "session_dir": session_dir}
-    path = out / RECORD
-    tmp = path.with_name(f"{RECORD}.{os.getpid()}.tmp")
+    path = out / name
+    tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def clear_record(out: Path) -> None:
+def clear_record(out: Path, *, name: str = RECORD) -> None:
     """Forget the record (the cluster was shut down normally)."""
-    (out / RECORD).unlink(missing_ok=True)
+    (out / name).unlink(missing_ok=True)
 
 
 def _belongs(pid: int, node_id: str, session: str | None) -> bool:
@@ -77,10 +80,11 @@ def _belongs(pid: int, node_id: str, session: str | None) -> bool:
     return False
 
 
-def reap_leftovers(out: Path, *, wait_s: float = 5.0) -> list[int]:
-    """SIGKILL what is left of the cluster recorded in ``out`` (see the module docstring) and
-    drop the record; the pids killed. Nothing is done while the recorded driver lives."""
-    path = out / RECORD
+def reap_leftovers(out: Path, *, wait_s: float = 5.0, name: str = RECORD) -> list[int]:
+    """SIGKILL what is left of the cluster recorded in ``out/name`` (see the module
+    docstring) and drop the record; the pids killed. Nothing is done while the recorded
+    driver lives."""
+    path = out / name
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         node_id = str(data["node_id"])

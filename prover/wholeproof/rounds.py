@@ -26,6 +26,7 @@ from typing import Any
 
 import networkx as nx
 
+from prover.policy.batching import CallStats
 from prover.records.search_graph import rounds_graph
 from prover.records.verdicts import UnknownReason, Verdict
 from prover.wholeproof.check import Checked, no_proof
@@ -62,30 +63,6 @@ class Task:
     check_s: float = 0.0
 
 
-@dataclass
-class RoundStats:
-    """What the model saw: one entry per batched call (rows in it) and the time spent."""
-
-    calls: int = 0
-    rows: int = 0
-    max_rows: int = 0
-    model_s: float = 0.0
-    check_s: float = 0.0
-    checked: int = 0
-
-    def add_call(self, rows: int, seconds: float) -> None:
-        self.calls += 1
-        self.rows += rows
-        self.max_rows = max(self.max_rows, rows)
-        self.model_s += seconds
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model_calls": self.calls, "rows": self.rows,
-                "mean_batch": round(self.rows / self.calls, 3) if self.calls else 0.0,
-                "max_batch_seen": self.max_rows, "model_s": round(self.model_s, 3),
-                "check_s": round(self.check_s, 3), "proofs_checked": self.checked}
-
-
 def extract(fmt: ProofFormat, values: Mapping[str, str], completion: str) -> Extraction:
     """The proof of one answer under ``fmt`` (block or continuation)."""
     if fmt.output == "continue":
@@ -95,9 +72,10 @@ def extract(fmt: ProofFormat, values: Mapping[str, str], completion: str) -> Ext
 
 def run_rounds(tasks: Sequence[Task], policy: Any, fmt: ProofFormat, checker: Checker, *,
                repair_rounds: int, check_workers: int, tokenizer: Any | None,
-               stats: RoundStats) -> None:
+               stats: CallStats) -> None:
     """Run every task to its end (module docstring); tasks with ``final`` already set (e.g.
-    a preflight verdict) are not sampled. Raises only what the policy raises."""
+    a preflight verdict) are not sampled; ``stats`` (``unit="rows"``) counts every call and
+    check. Raises only what the policy raises."""
     active = [t for t in tasks if t.final is None]
     for t in active:
         t.turns = initial_turns(fmt, t.values)
@@ -109,7 +87,7 @@ def run_rounds(tasks: Sequence[Task], policy: Any, fmt: ProofFormat, checker: Ch
         answers = sample_rows(policy, [r[0] for r in rendered],
                               [round_seed(t.seed, round_no) for t in active])
         took = time.perf_counter() - started
-        stats.add_call(len(active), took)
+        stats.add_call(len(active), took, requests=len(active))
         extractions = [extract(fmt, t.values, text) for t, (text, _) in zip(active, answers,
                                                                            strict=True)]
 
@@ -131,8 +109,7 @@ def run_rounds(tasks: Sequence[Task], policy: Any, fmt: ProofFormat, checker: Ch
                 active, rendered, answers, extractions, checked, strict=True):
             t.model_s += took
             t.check_s += secs
-            stats.check_s += secs
-            stats.checked += ext.proof is not None
+            stats.add_check(secs, ext.proof is not None)
             t.rounds.append({
                 "round": round_no, "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
                 "prompt_chars": len(prompt), "rendering": how,

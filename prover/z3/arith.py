@@ -17,22 +17,25 @@ from prover.arith.ast import Expr, Neg, Num, Relation, Var, format_number, to_in
 from prover.arith.evaluate import denominators, is_ground
 from prover.arith.premises import Premises, stated_tolerance
 from prover.records.verdicts import UnknownReason, Verdict, unknown
-from prover.z3.gateway import Limits, SatResult, model_value, solve, z3_version
+from prover.z3.gateway import Limits, SatResult, model_value, safe_exponent, solve, z3_version
 
 Z3_VERSION = z3_version()
 __all__ = ["Z3_VERSION", "Z3ArithBackend", "model_value", "to_z3"]
 
 
-def to_z3(expr: Expr, env: dict[str, z3.ArithRef], ctx: z3.Context) -> z3.ArithRef:
-    """The Z3 term of ``expr`` in ``ctx``; variables come from ``env``, literals are exact."""
+def to_z3(expr: Expr, env: dict[str, z3.ArithRef], ctx: z3.Context,
+          opaque: list[bool] | None = None) -> z3.ArithRef:
+    """The Z3 term of ``expr`` in ``ctx``; variables come from ``env``, literals are exact.
+    A power :func:`prover.z3.gateway.safe_exponent` does not accept (what
+    :func:`prover.z3.gateway.needs_isolation` looks for) appends True to ``opaque``."""
     if isinstance(expr, Num):
         v = expr.value
         return z3.RealVal(f"{v.numerator}/{v.denominator}", ctx)
     if isinstance(expr, Var):
         return env[expr.name]
     if isinstance(expr, Neg):
-        return -to_z3(expr.arg, env, ctx)
-    left, right = to_z3(expr.left, env, ctx), to_z3(expr.right, env, ctx)
+        return -to_z3(expr.arg, env, ctx, opaque)
+    left, right = to_z3(expr.left, env, ctx, opaque), to_z3(expr.right, env, ctx, opaque)
     if expr.op == "+":
         return left + right
     if expr.op == "-":
@@ -42,6 +45,8 @@ def to_z3(expr: Expr, env: dict[str, z3.ArithRef], ctx: z3.Context) -> z3.ArithR
     if expr.op in ("/", "//"):
         quotient = _real(left) / _real(right)  # never SMT integer division
         return quotient if expr.op == "/" else z3.ToReal(z3.ToInt(quotient))
+    if opaque is not None and not safe_exponent(right):
+        opaque.append(True)
     return left**right
 
 
@@ -59,10 +64,12 @@ class Z3ArithBackend:
         self.limits = Limits(timeout_ms, rlimit)
         self._premises: list[z3.BoolRef] = []
         self._tracked: list[tuple[str, z3.BoolRef]] = []
+        self._opaque: list[bool] = []  # translated terms so far hold an exponent term
+        self._premises_opaque = False  # the premises alone do
 
     # ------------------------------------------------------------------ translation
     def _term(self, expr: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
-        return to_z3(expr, env, self.ctx)
+        return to_z3(expr, env, self.ctx, self._opaque)
 
     def _rel(self, rel: Relation, env: dict[str, z3.ArithRef]) -> z3.BoolRef:
         lhs, rhs = self._term(rel.left, env), self._term(rel.right, env)
@@ -89,9 +96,14 @@ class Z3ArithBackend:
                 env[name] = z3.Real(name, self.ctx)
         return env
 
-    def _solve(self, extra: list[z3.BoolRef], evaluate: list[z3.ExprRef] = ()) -> SatResult:
+    def _solve(self, extra: list[z3.BoolRef], evaluate: list[z3.ExprRef] = (),
+               claim: bool = True) -> SatResult:
+        """One gateway call. Whether it needs the isolate worker is known from translation
+        (every term of a check is built before its queries, so ``_opaque`` covers them, at worst
+        over-approximating): the gateway need not print the terms to find out."""
         return solve([*self._premises, *extra], ctx=self.ctx, limits=self.limits,
-                     tracked=self._tracked, evaluate=list(evaluate), want_model=False)
+                     tracked=self._tracked, evaluate=list(evaluate), want_model=False,
+                     isolate=bool(self._opaque) if claim else self._premises_opaque)
 
     # ------------------------------------------------------------------ checking
     def check(self, rel: Relation, premises: Premises) -> Verdict:
@@ -102,8 +114,11 @@ class Z3ArithBackend:
         env = self._env(names, premises)
         try:
             self._premises: list[z3.BoolRef] = []
+            self._opaque = []
             self._tracked = [(f"premise_{i}", self._rel(c, env))
                              for i, c in enumerate(premises.constraints)]
+            self._premises_opaque = bool(self._opaque)
+            self._rel(rel, env)  # translate the claim first: _opaque then covers every query
             return self._decide(rel, premises, env)
         except z3.Z3Exception as err:
             return unknown(UnknownReason.BACKEND_ERROR, str(err))
@@ -113,7 +128,7 @@ class Z3ArithBackend:
         verdict = self._division_guard(rel, premises, env)
         if verdict is not None:
             return verdict
-        base = self._solve([])
+        base = self._solve([], claim=False)
         if base.unsat:
             return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
         if base.status == "unknown":

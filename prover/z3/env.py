@@ -51,13 +51,13 @@ from prover.z3.goals import (
     TacticCall,
     TacticError,
     Z3Goals,
-    apply_structural,
     is_trivial,
     make_goal,
     parse_tactic,
     smt,
 )
 from prover.z3.modular import mod_eval, residues
+from prover.z3.structural import apply_structural
 from prover.z3.tactics import NAMED_TACTICS, goal_from_payload, goal_payload
 from prover.z3.theorem import parse_theorem
 from search.protocols import Crashed, Failed, Outcome, Progress, Proved, State, Timeout

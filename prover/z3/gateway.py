@@ -11,6 +11,11 @@ worker of :mod:`prover.z3.isolate`), under one :class:`Limits`:
 - ``memory_mb`` caps Z3's memory: the global ``memory_max_size`` parameter in this process
   (:func:`configure_memory`, set at import) and ``RLIMIT_AS`` plus the same parameter in workers.
 
+Inside a :func:`prover.z3.meter.metered` scope every call is also capped by the scope's
+:class:`~prover.z3.meter.Meter` (its ``rlimit`` at most the units left, its wall at most the
+scope's deadline) and charged the Z3 resource units it used (``rlimit_used``, read from Z3's
+counter here or reported by the worker): a budget that does not depend on the machine's load.
+
 ``unknown`` is classified once, by :func:`classify_unknown`: a deadline or an interrupt is
 ``timeout``; running out of rlimit or memory before the deadline is ``budget``; Z3 giving up
 for a reason of its own (incompleteness) is ``undecidable-fragment``; an exception is
@@ -28,6 +33,7 @@ from typing import Any
 import z3
 
 from prover.records.verdicts import UnknownReason
+from prover.z3 import meter as _meter
 from prover.z3.watchdog import Watchdog
 
 DEFAULT_MEMORY_MB = int(os.environ.get("PROOFGRAPH_Z3_MEMORY_MB", "2048"))
@@ -63,13 +69,15 @@ configure_memory(DEFAULT_MEMORY_MB)
 class Limits:
     """The budget of one Z3 call; all of it is recorded in provenance.
 
-    ``wall_s`` is the hard deadline (default: the timeout plus half, plus 0.25 s of grace).
+    ``wall_s`` is the hard deadline (default: the timeout plus half, plus 0.25 s of grace);
+    ``cpu_s`` (optional) stops the call once its thread used that much CPU (load-independent).
     """
 
     timeout_ms: int = 2000
     rlimit: int = 5_000_000
     memory_mb: int = DEFAULT_MEMORY_MB
     wall_s: float | None = None
+    cpu_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_ms < 1 or self.rlimit < 0 or self.memory_mb < 16:
@@ -105,7 +113,8 @@ class SatResult:
     ``status`` is ``sat``/``unsat``/``unknown``; ``model`` the Z3 model (in-process sat only);
     ``values`` the bounded text of each ``evaluate`` term in the model (sat only, both paths);
     ``core`` the names of the tracked assertions in the unsat core; ``reason`` the typed reason
-    of an unknown and ``raw_reason`` Z3's own words; ``elapsed`` wall seconds.
+    of an unknown and ``raw_reason`` Z3's own words; ``elapsed`` wall seconds; ``rlimit_used``
+    the Z3 resource units the check used (0 when it never ran).
     """
 
     status: str
@@ -116,6 +125,7 @@ class SatResult:
     raw_reason: str = ""
     values: tuple[str, ...] = ()
     isolated: bool = False
+    rlimit_used: int = 0
 
     @property
     def sat(self) -> bool:
@@ -185,7 +195,8 @@ def model_value(value: z3.ExprRef) -> str:
 def needs_isolation(terms: Iterable[z3.ExprRef]) -> bool:
     """Whether a query holds terms Z3 may not interrupt (seen: ``a^(1001/4002 - 1)`` ran for
     minutes under a 2 s timeout and ignored ``interrupt``): a power whose exponent is not a
-    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code).
+    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code), or a
+    numeral above :data:`MAX_SAFE_EXPONENT` (expanding ``x**2010`` ignored it too).
     The answer per term text is remembered (the same premises come back with every claim);
     the text alone decides it, so the memo holds no Z3 object."""
     found = False
@@ -206,8 +217,23 @@ _ISOLATION: dict[str, bool] = {}
 _ISOLATION_SIZE = 2048
 
 
+#: the largest natural exponent Z3 is trusted to expand under an interrupt: ``x**2010`` in a
+#: premise (omnimath-554) ran for minutes in the in-process solver and ignored ``interrupt``
+MAX_SAFE_EXPONENT = 16
+
+
+def safe_exponent(exponent: z3.ExprRef) -> bool:
+    """Whether a power with this exponent may run in process: a natural-number numeral of at
+    most :data:`MAX_SAFE_EXPONENT` (others go to the isolate worker, which can be killed)."""
+    if z3.is_int_value(exponent):
+        return 0 <= exponent.as_long() <= MAX_SAFE_EXPONENT
+    if z3.is_rational_value(exponent) and exponent.denominator_as_long() == 1:
+        return 0 <= exponent.numerator_as_long() <= MAX_SAFE_EXPONENT
+    return False
+
+
 def _has_opaque_power(root: z3.ExprRef) -> bool:
-    """Whether ``root`` holds a power whose exponent is not a natural-number numeral."""
+    """Whether ``root`` holds a power :func:`safe_exponent` does not accept."""
     stack = [root]
     seen: set[int] = set()
     while stack:
@@ -220,11 +246,8 @@ def _has_opaque_power(root: z3.ExprRef) -> bool:
             continue
         if not z3.is_app(term):
             continue
-        if term.decl().kind() == z3.Z3_OP_POWER:
-            exponent = term.arg(1)
-            if not (z3.is_int_value(exponent) or (z3.is_rational_value(exponent)
-                                                   and exponent.denominator_as_long() == 1)):
-                return True
+        if term.decl().kind() == z3.Z3_OP_POWER and not safe_exponent(term.arg(1)):
+            return True
         stack.extend(term.children())
     return False
 
@@ -246,12 +269,43 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
     ``tracked`` assertions are named (the unsat core lists names); ``evaluate`` terms are
     evaluated in a sat model (``values``); ``options`` are extra solver parameters.
     ``isolate`` None decides by :func:`needs_isolation`. Never raises for Z3 failures: they
-    come back as ``unknown`` with a typed reason.
+    come back as ``unknown`` with a typed reason. Inside a metered scope the call is capped by
+    and charged to the scope's meter (see the module docs); a spent meter answers
+    ``unknown: budget`` and a passed deadline ``unknown: timeout`` without calling Z3.
     """
     pairs = list(tracked.items()) if isinstance(tracked, Mapping) else list(tracked)
     query = _Query(list(assertions), pairs, list(evaluate))
     if not (query.assertions or pairs or query.evaluate or want_model):
         return SatResult("sat")  # nothing asserted: satisfiable, no solver needed
+    meter = None if IN_WORKER else _meter.current()
+    if meter is None:
+        return _dispatch(query, ctx, limits, options, isolate, want_model)
+    if meter.left <= 0:
+        meter.cut = True
+        return SatResult("unknown", reason=UnknownReason.BUDGET,
+                         raw_reason="the solver budget of this scope is spent")
+    wall_left = meter.wall_left()
+    if wall_left is not None and wall_left <= 0:
+        meter.timed_out = True
+        meter.spend_all()
+        return SatResult("unknown", reason=UnknownReason.TIMEOUT,
+                         raw_reason="the wall-clock safety limit of this scope expired")
+    timeout_ms, wall, cpu = limits.timeout_ms, limits.wall, limits.cpu_s
+    if meter.call_cpu_s is not None:  # CPU seconds stop the call; the wall only as a backstop
+        cpu = meter.call_cpu_s if cpu is None else min(cpu, meter.call_cpu_s)
+        wall = max(wall, meter.call_wall_s or 0.0)
+        timeout_ms = max(timeout_ms, int(wall * 1000))  # Z3's own timer is wall-clock
+    capped = Limits(timeout_ms,
+                    meter.left if limits.rlimit == 0 else min(limits.rlimit, meter.left),
+                    limits.memory_mb, wall if wall_left is None else min(wall, wall_left), cpu)
+    result = _dispatch(query, ctx, capped, options, isolate, want_model)
+    meter.account(result.status, result.reason, result.rlimit_used, result.isolated)
+    return result
+
+
+def _dispatch(query: _Query, ctx: z3.Context, limits: Limits, options: Mapping[str, Any] | None,
+              isolate: bool | None, want_model: bool) -> SatResult:
+    pairs = query.tracked
     if IN_WORKER:
         isolate = False
     elif isolate is None:
@@ -326,20 +380,22 @@ def run_check(solver: z3.Solver, ctx: z3.Context, limits: Limits, start: float, 
     :class:`Watchdog` at ``limits.wall``, read into a :class:`SatResult` (unsat core names,
     bounded ``evaluate`` values, ``unknown`` classified by :func:`classify_unknown`);
     ``elapsed`` counts from ``start``. Never raises for Z3 failures."""
+    before = _meter.rlimit_count(solver)
     try:
-        with Watchdog(ctx, limits.wall) as dog:
+        with Watchdog(ctx, limits.wall, limits.cpu_s) as dog:
             result = solver.check(*assume)
     except z3.Z3Exception as exc:
         return _failure(exc, start, limits)
     elapsed = time.perf_counter() - start
+    used = _meter.rlimit_count(solver) - before
     if result == z3.unsat:
         return SatResult("unsat", core=tuple(str(c) for c in solver.unsat_core()),
-                         elapsed=elapsed)
+                         elapsed=elapsed, rlimit_used=used)
     if result == z3.sat:
         model = solver.model()
         values = tuple(model_value(model.eval(t, model_completion=True)) for t in evaluate)
         return SatResult("sat", model=model if want_model else None, values=values,
-                         elapsed=elapsed)
+                         elapsed=elapsed, rlimit_used=used)
     raw = solver.reason_unknown()
     return SatResult("unknown", reason=classify_unknown(raw, elapsed, limits, dog.fired),
-                     elapsed=elapsed, raw_reason=raw)
+                     elapsed=elapsed, raw_reason=raw, rlimit_used=used)

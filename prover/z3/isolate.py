@@ -39,6 +39,7 @@ HANDLERS = {"solve": "prover.z3.isolate:serve_solve", "theorem": "prover.z3.tact
             "decide": "prover.z3.decide:serve"}
 STARTUP_S = 60.0
 _ROOT = str(Path(__file__).resolve().parents[2])
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class WorkerError(RuntimeError):
@@ -67,14 +68,30 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _read_line(self, wait_s: float) -> bytes | None:
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the worker used so far; None where /proc cannot say."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _TICKS
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _read_line(self, wait_s: float, cpu_s: float | None = None) -> bytes | None:
+        """The next line; None after ``wait_s`` wall seconds, or once the worker has used
+        ``cpu_s`` more CPU seconds (looked at every 50 ms), or when it died."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + wait_s
+        cpu0 = None if cpu_s is None else self.cpu_seconds()
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
+            if cpu0 is not None and cpu_s is not None:
+                used = self.cpu_seconds()
+                if used is not None and used - cpu0 >= cpu_s:
+                    return None
+                left = min(left, 0.05)
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
@@ -85,8 +102,10 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def request(self, payload: dict[str, Any], wall_s: float) -> dict[str, Any] | None:
-        """Send one request; the answer, or None (killed at ``wall_s`` or died)."""
+    def request(self, payload: dict[str, Any], wall_s: float,
+                cpu_s: float | None = None) -> dict[str, Any] | None:
+        """Send one request; the answer, or None (killed at ``wall_s``, or after ``cpu_s`` CPU
+        seconds of the worker, or died)."""
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(payload).encode() + b"\n")
@@ -94,7 +113,7 @@ class Worker:
         except (BrokenPipeError, OSError):
             self.kill()
             return None
-        line = self._read_line(wall_s)
+        line = self._read_line(wall_s, cpu_s)
         if line is None:
             self.kill()
             return None
@@ -154,7 +173,8 @@ def shutdown() -> None:
 
 
 def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
-         kill_at: float | None = None) -> tuple[dict[str, Any] | None, float]:
+         kill_at: float | None = None,
+         cpu_s: float | None = None) -> tuple[dict[str, Any] | None, float]:
     """Run ``handler`` on ``payload`` in a worker; (answer or None if killed/died, seconds).
     ``wall_s`` bounds the request; starting a worker (first use, or after a kill) is not
     charged to it, unless ``kill_at`` (a :func:`time.monotonic` instant, e.g. a row's deadline
@@ -172,30 +192,40 @@ def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
             return None, time.perf_counter() - start
         wall_s = max(0.0, min(wall_s, kill_at - time.monotonic()))
     try:
-        answer = worker.request({"handler": handler, "payload": payload}, wall_s)
+        answer = worker.request({"handler": handler, "payload": payload}, wall_s, cpu_s)
     finally:
         _give(worker)
     return answer, time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- solve, isolated
+def smt2_text(formulas: Sequence[z3.BoolRef], ctx: z3.Context) -> str:
+    """SMT-LIB text (declarations and asserts) of ``formulas``, printed without asserting them
+    into a solver: asserting may simplify in this process (a product of four sums of square
+    roots, omnimath-979, ran for minutes inside ``Solver.add`` and ignored interrupts)."""
+    asts = (z3.Ast * len(formulas))(*(f.as_ast() for f in formulas))
+    text = z3.Z3_benchmark_to_smtlib_string(ctx.ref(), "proofgraph isolate", "", "unknown", "",
+                                            len(formulas), asts, z3.BoolVal(True, ctx).as_ast())
+    return text.replace("(check-sat)", "")
+
+
 def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str, z3.BoolRef]],
                    evaluate: Sequence[z3.ExprRef], ctx: z3.Context, limits: Limits,
                    options: dict[str, Any]) -> SatResult:
-    """:func:`prover.z3.gateway.solve` in a worker: the query travels as SMT-LIB text."""
-    text_solver = z3.Solver(ctx=ctx)
-    text_solver.add(*assertions)
-    for tag, expr in tracked:
-        text_solver.add(z3.Implies(z3.Bool(tag, ctx), expr))
+    """:func:`prover.z3.gateway.solve` in a worker: the query travels as SMT-LIB text; the
+    answer carries the Z3 resource units the worker's check used (``rlimit_used``)."""
+    formulas = list(assertions)
+    formulas.extend(z3.Implies(z3.Bool(tag, ctx), expr) for tag, expr in tracked)
     names = []
     for i, term in enumerate(evaluate):
         name = f"eval!{i}"
-        text_solver.add(z3.Const(name, term.sort()) == term)
+        formulas.append(z3.Const(name, term.sort()) == term)
         names.append(name)
-    payload = {"smt2": text_solver.sexpr(), "assume": [tag for tag, _ in tracked],
+    payload = {"smt2": smt2_text(formulas, ctx), "assume": [tag for tag, _ in tracked],
                "eval": names, "timeout_ms": limits.timeout_ms, "rlimit": limits.rlimit,
-               "wall_s": limits.wall, "options": options}
-    answer, elapsed = call("solve", payload, limits.wall + 0.5, limits.memory_mb)
+               "wall_s": limits.wall, "cpu_s": limits.cpu_s, "options": options}
+    answer, elapsed = call("solve", payload, limits.wall + 0.5, limits.memory_mb,
+                           cpu_s=None if limits.cpu_s is None else limits.cpu_s + 0.25)
     if answer is None:
         return SatResult("unknown", reason=classify_unknown("killed at the wall deadline",
                                                             elapsed, limits, interrupted=True),
@@ -207,7 +237,8 @@ def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str
     reason = UnknownReason(answer["reason"]) if answer.get("reason") else None
     return SatResult(answer["status"], core=tuple(answer.get("core", ())), reason=reason,
                      elapsed=elapsed, raw_reason=answer.get("raw_reason", ""),
-                     values=tuple(answer.get("values", ())), isolated=True)
+                     values=tuple(answer.get("values", ())), isolated=True,
+                     rlimit_used=int(answer.get("rlimit_used", 0)))
 
 
 def _consts_by_name(terms: Sequence[z3.ExprRef]) -> dict[str, z3.ExprRef]:
@@ -235,12 +266,14 @@ def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
     consts = _consts_by_name(assertions)
     assume = [consts[name] for name in payload["assume"] if name in consts]
     evaluate = [consts[name] for name in payload["eval"] if name in consts]
-    limits = Limits(payload["timeout_ms"], payload["rlimit"], wall_s=payload["wall_s"])
+    limits = Limits(payload["timeout_ms"], payload["rlimit"], wall_s=payload["wall_s"],
+                    cpu_s=payload.get("cpu_s"))
     result = _solve_assuming(assertions, assume, evaluate, ctx, limits,
                              payload.get("options", {}))
     return {"status": result.status, "core": list(result.core),
             "reason": result.reason.value if result.reason else None,
-            "raw_reason": result.raw_reason, "values": list(result.values)}
+            "raw_reason": result.raw_reason, "values": list(result.values),
+            "rlimit_used": result.rlimit_used}
 
 
 def _solve_assuming(assertions: list[z3.BoolRef], assume: list[z3.ExprRef],

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import z3
 
-from prover.z3.goals import Goal, TacticError, constants, lower_bound, smt, walk
+from prover.z3.goals import Goal, TacticError, constants, smt, walk
 from prover.z3.modular import MAX_RESIDUES, mod_eval, mod_terms, residues
+from prover.z3.structural import lower_bound
 from prover.z3.theorem import Theorem, quote_symbol
 
 NAMED_Z3 = ("nlsat", "solve-eqs", "propagate-values", "ctx-solver-simplify")

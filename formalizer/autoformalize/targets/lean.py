@@ -23,15 +23,9 @@ from formalizer.autoformalize.targets.base import (
     first_line,
     strip_fences,
 )
-from prover.lean.protocol import (
-    Command,
-    CommandResponse,
-    LeanError,
-    Response,
-    errors,
-    is_sorry_warning,
-    split_declaration,
-)
+from prover.lean.declaration import split_declaration
+from prover.lean.judge import errors, is_sorry_warning
+from prover.lean.protocol import Command, CommandResponse, LeanError, Response
 from prover.lean.repl import LeanSetupError, ReplError
 
 _DECL = re.compile(r"^\s*(theorem|lemma|example)\b", re.MULTILINE)

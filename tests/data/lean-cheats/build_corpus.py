@@ -26,10 +26,10 @@ sys.path.insert(0, str(HERE))
 
 from cases_spec import CASES  # noqa: E402
 
-from prover.lean.audit import axioms_command, check_command  # noqa: E402
+from prover.lean.audit_lean import axioms_command, check_command  # noqa: E402
 from prover.lean.audit_parse import parse_statement, read_submission  # noqa: E402
+from prover.lean.header import detach_docstrings, split_header  # noqa: E402
 from prover.lean.lint import segments, tokenize  # noqa: E402
-from prover.lean.protocol import detach_docstrings, split_header  # noqa: E402
 
 
 def _pos(line: int, col: int) -> dict[str, int]:
