@@ -13,7 +13,7 @@ runs and their spelling), :mod:`formalizer.lexical` (what around a run was under
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from formalizer.latex import GREEK_NAMES
@@ -200,14 +200,19 @@ def _with_readings(found: list[RawClaim], text: str, start: int, end: int,
     1000``: the arithmetic is false in every case) is split in two."""
     out: list[RawClaim] = []
 
-    def read(claim: RawClaim, reading: str, **changes: object) -> RawClaim:
+    def read(claim: RawClaim, reading: str,
+             relations: tuple[Relation, ...] | None = None) -> RawClaim:
         sentence, supposed = conditional(text, ends, start, reading)
-        return replace(claim, reading=reading, sentence=sentence, conditional=supposed,
-                       **changes)  # type: ignore[arg-type]
+        # the fields of dataclasses.replace(claim, ...), built directly (one claim each)
+        return RawClaim(claim.source, claim.text,
+                        claim.relations if relations is None else relations, claim.error,
+                        claim.too_large, reading, sentence, supposed)
 
     for claim in found:
-        ground = [r for r in claim.relations if not variables(r)]
-        named = [r for r in claim.relations if variables(r)]
+        ground: list[Relation] = []
+        named: list[Relation] = []
+        for rel in claim.relations:
+            (named if variables(rel) else ground).append(rel)
         reading = claim_reading(text, start, end, ground=bool(ground) and not named)
         if ground and named and claim_reading(text, start, end, ground=True) != reading:
             out.append(read(claim, reading, relations=tuple(named)))
@@ -233,11 +238,10 @@ def prose_claims(visible: str, bound: set[str],
     kinds = classify(tokens, bound, functions, text)
     claims: list[RawClaim] = []
     ends = sentence_ends(text)
-    r = 0
-    while r < len(tokens):
-        if tokens[r].kind != "rel":
-            r += 1
-            continue
+    after = 0  # the next relation to read starts at or after this token
+    for r in [k for k, tok in enumerate(tokens) if tok.kind == "rel"]:
+        if r < after:
+            continue  # inside the run just read
         lo, hi = region(tokens, kinds, r)
         run_end, before = hi, len(claims)
         if continues_right(tokens, kinds, hi):
@@ -272,7 +276,7 @@ def prose_claims(visible: str, bound: set[str],
         if len(claims) > before and lo < hi:
             claims[before:] = _with_readings(claims[before:], text, tokens[lo].start,
                                              tokens[hi - 1].end, ends)
-        r = max(run_end, r + 1)
+        after = max(run_end, r + 1)
         if len(claims) >= MAX_CLAIMS_PER_STEP:
             break
     return claims

@@ -29,7 +29,12 @@ _ALIGN = re.compile(r"&")
 _TEXT = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|operatorname|mathbf|textnormal)"
                    r"\s*\{([^{}]*)\}")
 _FUNCTION_CMD = ("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot",
-                 "sec", "csc", "log", "ln", "exp", "lg")
+                 "sec", "csc", "log", "ln", "exp", "lg", "gcd", "lcm")
+# "\\left\\lfloor \\frac{11}{2} \\right\\rfloor" -> "floor(\\frac{11}{2})" (innermost first; a
+# bracket left open or closed by the other kind stays unread)
+_FLOOR = re.compile(r"(?:\\left\s*)?\\l(floor|ceil)(?![A-Za-z])"
+                    r"((?:(?!\\[lr](?:floor|ceil)(?![A-Za-z])).){0,300}?)"
+                    r"(?:\\right\s*)?\\r(floor|ceil)(?![A-Za-z])")
 # Greek letters read as names; those that are also unit words (mu, psi, ...) stay unread, and so
 # do omega and zeta, which competition text uses for complex roots of unity (never real names)
 GREEK_NAMES = frozenset(
@@ -84,6 +89,16 @@ _OPAQUE_CMD = re.compile(
     r"max|min|det|lfloor|rfloor|lceil|rceil|floor|ceil|setminus|emptyset|forall|exists|partial|"
     r"nabla|prime|circ|oplus|otimes|wedge|vee|neg|lnot)(?![A-Za-z])|[≡∞∑∏∫]|(?<!\d)…|\.\.\.")
 _PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")  # read by formalizer.plus_minus
+# a derivative (\frac{d}{dx}, \frac{dy}{dx}, \frac{d^2y}{dx^2}) and an inverse function
+# (f^{-1}(12)): no fraction and no power, so not read
+_DERIVATIVE = re.compile(r"\\[dt]?frac\s*\{\s*d(?:\s*\^\s*\{?\s*\d\s*\}?)?\s*(?:[A-Za-z]\w{0,3})?\s*\}"
+                         r"\s*\{\s*d\s*[A-Za-z](?:\s*\^\s*\{?\s*\d\s*\}?)?\s*\}")
+# "dv = \frac{1}{x^2 + 1} \, dx", "du = 2x\,dx": differentials, never the product d·v; read as
+# such only where the text integrates or writes a thin space before them
+_DIFFERENTIAL_HINT = re.compile(r"\\int|\\,\s*d[a-z](?![A-Za-z])|integra|differential|antideriv",
+                                re.IGNORECASE)
+_DIFFERENTIAL = re.compile(r"(?<![A-Za-z\\])d\s?[a-z](?![A-Za-z(])")
+_INVERSE = re.compile(r"(?<![A-Za-z\\])([fghFGHPQ](?:_\{?\w{1,3}\}?)?)\s*\^\s*\{\s*-\s*1\s*\}\s*(?=\()")
 _TRUNCATED = re.compile(r"(?<![\d.])(\d+\.\d+)\s*(?:\.{3}|…|\\[lc]?dots(?![A-Za-z]))")
 _SUBSCRIPT = re.compile(r"(?<![\w\\])([A-Za-z])_\s*(?:\{([A-Za-z0-9+\-, ]{1,12})\}|([A-Za-z0-9]))")
 _UNIT_POWER = re.compile(r"(\\(?:text|mathrm|mbox)\s*\{[^{}0-9]*\})\s*\^\s*\{?\s*[23]\s*\}?")
@@ -141,8 +156,39 @@ def _func_power(m: re.Match[str]) -> str:
     return f" ({m.group(1)}({arg}))^{power}"
 
 
+# "4^4 = 256 \equiv 6 \mod 25": a clause that ends with an integer modulus is a chain of
+# congruences (its "=" links too: an equality implies the congruence, so this reads no more)
+_MODULUS = re.compile(
+    r"\s*(?:\(\s*\\?(?:bmod|mod)\s*\{?\s*(\d{1,9})\s*\}?\s*\)|\\pmod\s*\{\s*(\d{1,9})\s*\}"
+    r"|\\pmod\s*(\d{1,9})|(?:\\b?mod|(?<![A-Za-z\\])mod)\s*\{?\s*(\d{1,9})\s*\}?)\s*[.,;]?\s*$")
+_CLAUSE_SEP = re.compile(r"(,|;|\\q?quad(?![A-Za-z])|\\(?:implies|Rightarrow|Longrightarrow|iff|"
+                         r"text)(?![A-Za-z])|\\\\|&)")
+_CONGRUENCE_LINK = re.compile(r"\\equiv(?![A-Za-z])|=")
+_NOT_CONGRUENCE = re.compile(r"[<>≤≥≠≈!]|\\(?:le|ge|leq|geq|neq|ne|not|approx|pm|mp|equiv\s*\\not)"
+                             r"(?![A-Za-z])|\\[lr]?(?:floor|ceil)|\\frac|/")
+
+
+def _congruence(clause: str) -> str:
+    """``a \\equiv b \\pmod{n}`` -> ``residue((a) - (b), n) = 0`` (one claim per link); a clause
+    with another relation, a fraction or a modulus that is no integer literal is left as is."""
+    m = _MODULUS.search(clause)
+    if m is None:
+        return clause
+    body = clause[:m.start()]
+    modulus = next(g for g in m.groups() if g is not None)
+    operands = [o.strip() for o in _CONGRUENCE_LINK.split(body)]
+    if len(operands) < 2 or not all(operands) or _NOT_CONGRUENCE.search(body) or int(modulus) < 2:
+        return clause
+    links = [f"residue(({a}) - ({b}), {modulus}) = 0"
+             for a, b in zip(operands[:-1], operands[1:], strict=True)]
+    return STOP + STOP.join(links) + STOP
+
+
 def _segment(m: re.Match[str]) -> str:
     inner = next(g for g in m.groups() if g is not None)
+    if "mod" in inner:
+        inner = "".join(_congruence(part) if k % 2 == 0 else part
+                        for k, part in enumerate(_CLAUSE_SEP.split(inner)))
     inner = _WHOLE_BRACKET.sub(OPAQUE, inner)
     inner = re.sub(r"(?<!\\)\[", "(", re.sub(r"(?<!\\)\]", ")", inner))  # [..] groups in math
     inner = _SIZED.sub(lambda d: "" if d.group(1) == "." else d.group(1), inner)
@@ -241,7 +287,13 @@ def read_latex(text: str) -> str:
     if not has_latex(text):
         return text
     text = _UNIT_POWER.sub(r"\1", text)  # \text{cm}^3: the power belongs to the unit
+    text = _DERIVATIVE.sub(OPAQUE, text)
+    if _DIFFERENTIAL_HINT.search(text):
+        text = _DIFFERENTIAL.sub(OPAQUE, text)
+    text = _INVERSE.sub(OPAQUE, text)
     text = _REPEATING.sub(_repeating, text)
+    text = _fixpoint(_FLOOR, lambda m: f" {m.group(1)}({m.group(2)}) " if m.group(1) == m.group(3)
+                     else m.group(0), text)
     text = _LIST_DASH.sub(STOP, text)
     text = _fixpoint(_TEXT, _text, text)
     text = _MATH_SEGMENT.sub(_segment, text)

@@ -50,6 +50,15 @@ _MATH_DOLLAR = re.compile(r"\$+")
 _POWER_BRACE = re.compile(r"\^\s*\{([^{}]*)\}")
 _APPROX_WORDS = re.compile(
     r"=\s*(?:about|approximately|approx\.?|roughly|around|nearly|almost)\b\s*", re.IGNORECASE)
+# written without LaTeX: "dy/dx", "d/dx", "d^2y/dx^2" (a derivative) and "f^(-1)(12)",
+# "f^-1(12)" (an inverse function) are not read
+_PLAIN_DERIVATIVE = re.compile(r"(?<![\w\\])d(?:\^\d)?[A-Za-z]?\s*/\s*d[A-Za-z](?:\^\d)?(?!\w)")
+_PLAIN_INVERSE = re.compile(r"(?<![A-Za-z_\\])[fghFGH]\s*\^\s*(?:\(\s*-\s*1\s*\)|-\s*1)\s*(?=\()")
+_UNREAD = " \ufffd "
+# "100 = 2 (mod 7)", "17 = 2 mod 5": a congruence written with "=", not the remainder operator
+_MOD_LABEL = re.compile(r"\(\s*mod(?:ulo)?\s+[\w^]{1,12}\s*\)", re.IGNORECASE)
+_MOD_WORD = re.compile(r"\bmod(?:ulo)?\b", re.IGNORECASE)
+_CLAUSE_STOP = re.compile(r"[,;:!?\n]|\.(?!\d)")
 _MAX_PASSES = 32
 
 
@@ -68,6 +77,23 @@ def _fixpoint(pattern: re.Pattern[str], repl: str, text: str) -> str:
             return new
         text = new
     return text
+
+
+def _congruences(text: str) -> str:
+    """``a = b mod n`` (``=`` before the ``mod`` in its clause and no ``mod`` on the left) and
+    ``a = b (mod n)`` mean ``a ≡ b (mod n)``: their ``mod`` is marked unread. ``17 mod 5 = 2``
+    and ``17 mod 5 = 12 mod 5`` keep the remainder operator."""
+    text = _MOD_LABEL.sub(_UNREAD, text)
+    out, last = [], 0
+    for m in _MOD_WORD.finditer(text):
+        clause = text[max(0, m.start() - 120):m.start()]
+        stops = list(_CLAUSE_STOP.finditer(clause))
+        clause = clause[stops[-1].end():] if stops else clause
+        eq = clause.rfind("=")
+        if eq >= 0 and not _MOD_WORD.search(clause[:eq]) and not _MOD_WORD.search(clause[eq:]):
+            out.append(text[last:m.start()] + _UNREAD)
+            last = m.end()
+    return "".join(out) + text[last:] if out else text
 
 
 def normalize_math(text: str) -> str:
@@ -109,6 +135,12 @@ def normalize_math(text: str) -> str:
     if "/" in text:
         text = _AND_FRACTION.sub(_mixed, text)
         text = _MIXED_NUMBER.sub(_mixed, text)
+    if "mod" in text.lower():
+        text = _congruences(text)
+    if "/" in text and "d" in text:
+        text = _PLAIN_DERIVATIVE.sub(_UNREAD, text)
+    if "^" in text:
+        text = _PLAIN_INVERSE.sub(_UNREAD, text)
     if "=" in text:
         text = _APPROX_WORDS.sub(" ~= ", text)
     return opaque_commands(text) if latex else text

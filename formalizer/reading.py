@@ -41,8 +41,12 @@ _OBJECT = re.compile(r"\b(?:line|lines|curve|parabola|circle|plane|graph|hyperbo
                      r"equation|equations|function|polynomial|expression|inequality)\W{0,8}$",
                      re.IGNORECASE)
 _CASE = re.compile(r"\b(?:case|subcase)\b|^\W*(?:for|when|with)\b", re.IGNORECASE)
-# "for a = 3", "when x = 2", "at t = 5": a letter given a value right after the word
-_CASE_TAIL = re.compile(r"\b(?:for|when|with|at)\W{0,8}$", re.IGNORECASE)
+# "for a = 3", "when x = 2", "at t = 5", "using d = 71": a letter given a value right after
+# the word
+_CASE_TAIL = re.compile(r"\b(?:for|when|with|at|using|use|taking|take)\W{0,8}$", re.IGNORECASE)
+# "for log(10, y) = -2: y = 0.01", "for sin x = 1/2, x = 30": a relation in names between
+# "for"/"when" and a colon or comma labels a case, whatever the form of its left side
+_LABEL_COLON = re.compile(r"[\s;)]*[:,](?![=:])")
 _CASE_OPENING = re.compile(r"\W*(?:case|subcase)\s*\w{0,3}\s*[:.)]", re.IGNORECASE)
 # "... the solutions: First, for u = 0: log x = 0 => x = 1": a case opened inside the sentence;
 # what follows holds in that case only (its bindings must not reach the next case)
@@ -71,24 +75,39 @@ _REDUCTIO = re.compile(
     r"\b(?:is|are|was|were)\s+not\b|\bfalse\b|\bextraneous\b|\bnot satisf\w*",
     re.IGNORECASE)
 _FUNCTION_LETTERS = frozenset("fghFGHPQTSNLRDEM")
-_APPLIED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[A-Za-z]")
-_DEFINED = re.compile(r"(?<![A-Za-z\\_])([A-Za-z])\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
-_DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*([A-Za-z])\b")
+# a function's name: a letter, optionally with a subscript ("f_1", "f_{2}", "P_n")
+_NAME = r"([A-Za-z])(?:_\{?\s*(\w{1,3})\s*\}?)?"
+_APPLIED = re.compile(r"(?<![A-Za-z\\_])" + _NAME + r"\s*\(\s*[A-Za-z]")
+_DEFINED = re.compile(r"(?<![A-Za-z\\_])" + _NAME +
+                      r"\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
+_DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*" + _NAME +
+                       r"(?![\w{])")
 _MAX_SCAN = 400
 MAX_SCAN_TEXT = 20_000
 
 
 def function_names(texts: Iterable[str]) -> frozenset[str]:
-    """Letters the text uses as functions: declared (``the function f``), defined
-    (``f(x) = ...``), or a conventional function letter applied to a name (``f(n)``, ``P(x)``).
-    Any other letter before ``(`` stays a factor (``x(x+1)``, ``a(b+c)``)."""
+    """Names the text uses as functions: declared (``the function f``, ``polynomials
+    f_1, f_2``), defined (``f(x) = ...``), or a conventional function letter applied to a name
+    (``f(n)``, ``P(x)``, ``f_1(x)``); a subscripted name only on a conventional function
+    letter and never as a sequence's term, spelled as the parser reads it (``f_{1}`` ->
+    ``f_1``). Any other letter before ``(`` stays a factor (``x(x+1)``, ``a(b+c)``,
+    ``x_1(1 - x_2)`` in "the sequence x_1, x_2")."""
     names: set[str] = set()
     for text in texts:
-        names.update(m.group(1) for m in _DEFINED.finditer(text))
-        names.update(m.group(1) for m in _DECLARED.finditer(text))
-        names.update(m.group(1) for m in _APPLIED.finditer(text)
+        names.update(_name(m) for m in _DEFINED.finditer(text)
+                     if not m.group(2) or m.group(1) in _FUNCTION_LETTERS)
+        # "the sequence x_1, x_2": its terms are numbers, never functions
+        names.update(_name(m) for m in _DECLARED.finditer(text) if not m.group(2) or (
+            m.group(1) in _FUNCTION_LETTERS and not m.group(0).lower().startswith("sequence")))
+        names.update(_name(m) for m in _APPLIED.finditer(text)
                      if m.group(1) in _FUNCTION_LETTERS)
     return frozenset(names)
+
+
+def _name(m: re.Match[str]) -> str:
+    """The name a :data:`_NAME` match spells as the parser reads it (``f_{1}`` -> ``f_1``)."""
+    return m.group(1) + ("_" + m.group(2) if m.group(2) else "")
 
 
 _INTEGER_DECL = re.compile(
@@ -97,6 +116,7 @@ _INTEGER_DECL = re.compile(
     r"distinct|consecutive)\s+)*(?:integers?|whole numbers?|natural numbers?)\b"
     r"|(?:integers?|whole numbers?)\s+\$?\\?\(?\s*([A-Za-z](?:\s*,\s*[A-Za-z])*)\b"
     r"|([A-Za-z])\s*\\in\s*\\mathbb\s*\{?[ZN]", re.IGNORECASE)
+_INTEGER_HINT = re.compile(r"integer|whole number|natural number|\\in", re.IGNORECASE)
 _IMAGINARY = re.compile(r"\bi\s*\^\s*\{?2|\d\s*i\b|[-+]\s*i\b|\bimaginary\b|\bcomplex\b|pi\s*i\b|"
                         r"sqrt\{?\(?-\d|\\sqrt\{-")
 
@@ -106,7 +126,10 @@ def integer_names(texts: Iterable[str]) -> frozenset[str]:
     ``k \\in \\mathbb{Z}``): only these may be read over the integers."""
     names: set[str] = set()
     for text in texts:
-        for m in _INTEGER_DECL.finditer(text[:20_000]):
+        head = text[:20_000]
+        if not _INTEGER_HINT.search(head):  # no declaration can match without one of these
+            continue
+        for m in _INTEGER_DECL.finditer(head):
             group = next((g for g in m.groups() if g), "")
             names.update(re.findall(r"[A-Za-z]", group.replace("and", " ")))
     return frozenset(names)
@@ -166,6 +189,9 @@ _CONDITION = re.compile(
     r"for\s+(?:a|an|the|this|that|it|us)?\s*\w+\s+to)\b", re.IGNORECASE)
 _CASE_WORD = re.compile(r"\b(?:for|when|whenever|at|with)\b", re.IGNORECASE)
 SUPPOSED = frozenset(("hypothesis", "case"))
+# a step that opens with its case label ("Second, for k = 2:", "When x = 1:")
+_CASE_STEP_LABEL = re.compile(r"[\W_]{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?"
+                              r"(?:for|when)\b[^:\n.]{1,60}?:(?![=:])", re.IGNORECASE)
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -181,6 +207,10 @@ def conditional(text: str, ends: list[int], start: int, reading: str) -> tuple[i
     hypothesis after "from", "where", "given that" keeps its step scope). ``ends`` is
     :func:`sentence_ends` of ``text``."""
     index = bisect_right(ends, start)
+    if _CASE_STEP_LABEL.match(text):
+        # "Second, for k = 2:\n- 2k = 4\n- ...": the step opens with its case label, so the
+        # whole step is one scope (its list items are the case's), restored at the step's end
+        index = 0
     sentence = ends[index - 1] if index else 0
     return index, reading == "case" or bool(_CONDITION.search(text, sentence, start)) or (
         reading in SUPPOSED and bool(_CASE_WORD.search(text, sentence, start)))
@@ -196,9 +226,11 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     sentence_text = text[sentence:stop.start() if stop else min(len(text), end + _MAX_SCAN)]
     if _REDUCTIO.search(sentence_text):
         return "reductio"
-    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix):
+    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix) or _asked(text, sentence, start, end) or (
+            ground and _corrected(text, start, end)):
         return "hypothesis"
-    if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and _NAMED_VALUE.match(text, start)) or (
+    if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and (
+            _NAMED_VALUE.match(text, start) or (not ground and _LABEL_COLON.match(text, end)))) or (
             _CASE_OPENING.match(text, sentence)) or (
             not ground and _inner_case(text, sentence, start)):
         return "case"
@@ -211,6 +243,38 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
             r"\s*(?:or|either)\b", after, re.IGNORECASE) or _two_values(text, start, end):
         return "alternative"
     return "equation"
+
+
+# "Is 2 + 2 = 5? No.", "Does 3^2 + 4^2 = 26 hold?", "so 14 * 71 = 999?": a claim asked about
+_QUESTION_MARK = re.compile(r"[\s;)]*\?(?:\s|$)")
+_QUESTION = re.compile(r"[\s;)]*[^.!?;\n]{0,60}?\?(?:\s|$)")
+_INTERROGATIVE = re.compile(r"\W*(?:is|does|do|are|can|could|would|will|should|was|were|did)\b",
+                            re.IGNORECASE)
+
+
+def _asked(text: str, sentence: int, start: int, end: int) -> bool:
+    """A claim the text asks about rather than asserts: a question mark right after it, or a
+    sentence that opens with an interrogative (``Is``, ``Does``) and ends on ``?`` soon after."""
+    return bool(_QUESTION_MARK.match(text, end)) or (
+        bool(_INTERROGATIVE.match(text, sentence, start)) and bool(_QUESTION.match(text, end)))
+
+_LAST_VALUE = re.compile(r"=\s*(-?\s*\d+(?:\.\d+)?)\s*$")
+# "..., which simplifies to 14 * 71 = 994": the same sentence works the claim out to a value
+_WORKED_OUT = re.compile(
+    r"[\s;]*,?[\s;]*(?:which|that|this|it)\s+(?:simplifies|reduces|evaluates|works out|comes out|"
+    r"becomes|gives|yields)\s*(?:to\b)?\s*:?[^=<>.!?;]{1,80}?=\s*(-?\s*\d+(?:\.\d+)?)(?![\d.]\d)",
+    re.IGNORECASE)
+
+
+def _corrected(text: str, start: int, end: int) -> bool:
+    """``we get 0 + 14 * 71 = 999, which simplifies to 14 * 71 = 994``: a ground claim ending
+    in a number that its own sentence works out to another number is the equation put to the
+    test (a trial the text shows failing), not an assertion of it."""
+    claimed = _LAST_VALUE.search(text, start, end)
+    worked = _WORKED_OUT.match(text, end)
+    if claimed is None or worked is None:
+        return False
+    return float(claimed.group(1).replace(" ", "")) != float(worked.group(1).replace(" ", ""))
 
 
 _MEMBERS = re.compile(r"\b(?:solutions?|roots?|values|possibilities|candidates|zeros|zeroes|"

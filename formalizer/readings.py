@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from prover.arith.ast import Bin, Expr, Neg, Relation
 from prover.arith.check import check_ground
+from prover.arith.evaluate import evaluate
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 
@@ -21,12 +22,22 @@ _REMAINDER = re.compile(r"\bremainder\b|\bleft over\b|\bremaining\b|\bfull\b|\bw
                         re.IGNORECASE)
 
 
-def _floor_division(expr: Expr) -> Expr:
-    """The same expression with its top-level division read as floor division."""
+def _integer_division(expr: Expr, values: dict[str, Fraction], toward_zero: bool) -> Expr:
+    """The same expression with its top-level division read as integer division: the floor
+    (``13 / 6`` is ``2``, ``-161 / 13`` is ``-13`` with remainder ``8``) or, with
+    ``toward_zero`` and a negative quotient, the ceiling (``-161 / 13`` is ``-12`` with
+    remainder ``-5``): both conventions are in use for a negative quotient."""
     if isinstance(expr, Bin) and expr.op == "/":
+        if toward_zero:
+            try:
+                negative = evaluate(expr, values) < 0
+            except (ArithmeticError, ValueError, KeyError):
+                negative = False  # no exact value: the floor reading only
+            if negative:  # -(-a // b) is the ceiling of a / b
+                return Neg(Bin("//", Neg(expr.left), expr.right))
         return Bin("//", expr.left, expr.right)
     if isinstance(expr, Neg):
-        return Neg(_floor_division(expr.arg))
+        return Neg(_integer_division(expr.arg, values, toward_zero))
     return expr
 
 
@@ -80,8 +91,11 @@ def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text
                                    "text does not tell which is meant")
                 return _with_reading(verdict, "% as a unit label (75% meaning the number 75)")
     if rel.op == "=" and _REMAINDER.search(step_text):
-        floored = Relation("=", _floor_division(rel.left), _floor_division(rel.right))
-        if floored != rel:
+        for toward_zero in (False, True):
+            floored = Relation("=", _integer_division(rel.left, values, toward_zero),
+                               _integer_division(rel.right, values, toward_zero))
+            if floored == rel:
+                continue
             verdict = check_ground(floored, values)
             if verdict is not None and verdict.kind == "verified":
                 return _with_reading(verdict, "integer division (the step speaks of a remainder)")

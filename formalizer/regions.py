@@ -18,7 +18,9 @@ _NOT_UNITS = frozenset(
     "made equals equal means mean has have had he she it they we you i there here this these "
     "those for to in on at by with from the total gets get got will would can could spent sold "
     "left remaining altogether now thus hence therefore if when while as than more less fewer "
-    "additional extra old".split())
+    "additional extra old remainder remainders rem".split())
+# "17 / 5 = 3 remainder 2", "= 3 R 2": a quotient whose remainder follows is no exact division
+_REMAINDER_WORDS = frozenset("remainder remainders rem r".split())
 
 
 def _skip_units(tokens: list[Tok], kinds: list[str], start: int, step: int) -> int | None:
@@ -120,6 +122,10 @@ def shape(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> tuple[int, s
     ``section 2 = x + 200`` names a quantity. Returns (new start, error or None)."""
     if tokens[lo].kind == "rel":
         lo += 1
+    if _remainder_after(tokens, hi):
+        return lo, "a quotient with a remainder ('17 / 5 = 3 remainder 2') is no exact division"
+    if _cut_ratio(tokens, kinds, lo, hi):
+        return lo, "a ratio ('B : G = 1 : 4') whose left side is cut: the run is only part of it"
     ops = operands(tokens, lo, hi)
     if len(ops) < 2 or not _lone_number(tokens, kinds, ops[0]):
         return lo, None
@@ -135,6 +141,28 @@ def shape(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> tuple[int, s
             kinds[i] == "var" for i in range(*second)):
         return lo, f"'{tokens[first[0] - 1].value} {tokens[first[0]].value}' names a quantity"
     return lo, None
+
+
+def _remainder_after(tokens: list[Tok], hi: int) -> bool:
+    """The run is followed by a remainder word and a value (``= -12 remainder -5``)."""
+    return hi + 1 < len(tokens) and tokens[hi].value.lower() in _REMAINDER_WORDS and (
+        tokens[hi + 1].kind == "num" or tokens[hi + 1].value == "-")
+
+
+def _cut_ratio(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> bool:
+    """``B : G = 1 : 4``, ``B:G = 1:4``, ``the ratio of B to G = 1 : 4``: the right side is a
+    ratio (a ``:`` between numbers inside the run or right after it) but the left side is a
+    lone name, so the run holds only part of what the text equates (``G = 1/4`` is not said)."""
+    rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
+    if not rels:
+        return False
+    end = rels[1] if len(rels) > 1 else hi  # the operand right of the first relation
+    after = end == hi and hi + 1 < len(tokens) and tokens[hi].value == ":" and (
+        tokens[hi + 1].kind == "num")
+    if not (after or any(kinds[k] == "ratio" for k in range(rels[0], end))):
+        return False
+    left = [k for k in range(lo, rels[0]) if kinds[k] not in UNIT_KINDS]
+    return len(left) == 1 and tokens[left[0]].kind == "word"
 
 
 def region(tokens: list[Tok], kinds: list[str], r: int) -> tuple[int, int]:

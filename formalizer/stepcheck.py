@@ -78,6 +78,26 @@ class CheckedClaim:
         return out
 
 
+class _StepFlags:
+    """What a step's text says about all its claims, read once per step: a case step
+    (:data:`CASE_STEP`), hypothetical wording (:data:`HYPOTHETICAL`) and, on first use, a
+    reductio (:func:`formalizer.reading.reductio_step`). Pure functions of the text."""
+
+    __slots__ = ("text", "case_step", "hypothetical", "_reductio")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.case_step = bool(CASE_STEP.search(text))
+        self.hypothetical = bool(HYPOTHETICAL.search(text))
+        self._reductio: bool | None = None
+
+    def reductio(self) -> bool:
+        """:func:`formalizer.reading.reductio_step` of the text (computed once)."""
+        if self._reductio is None:
+            self._reductio = reductio_step(self.text)
+        return self._reductio
+
+
 def step_verdict(claims: list[CheckedClaim]) -> str:
     """refuted > unknown > verified_approx > verified; ``no_claims`` when nothing was checked."""
     kinds = {c.verdict.kind for c in claims if c.verdict is not None}
@@ -122,9 +142,10 @@ class StepChecker:
                           formalizer=FORMALIZER, formalizer_version=FORMALIZER_VERSION,
                           wall_time_s=round(wall_time_s, 6))
 
-    def _check_claim(self, raw: RawClaim, scope: Scope, step_text: str) -> list[CheckedClaim]:
+    def _check_claim(self, raw: RawClaim, scope: Scope, step: _StepFlags) -> list[CheckedClaim]:
         reading = raw.reading or raw.source
-        if reading in ASSERTED and raw.source != "annotation" and reductio_step(step_text):
+        step_text = step.text
+        if reading in ASSERTED and raw.source != "annotation" and step.reductio():
             reading = "reductio"
         if raw.error is not None:
             reason = UnknownReason.TOO_LARGE if raw.too_large else UnknownReason.NOT_FORMALIZED
@@ -132,14 +153,18 @@ class StepChecker:
                                  reading=reading)]
         out = []
         supposed = reading in ("hypothesis", "case")
-        case_step = bool(CASE_STEP.search(step_text))
+        case_step = step.case_step
         asserted = reading in ASSERTED
-        hypothetical = supposed or case_step or bool(HYPOTHETICAL.search(step_text))
+        hypothetical = supposed or case_step or step.hypothetical
         chain = len(raw.relations) > 1
         for index, rel in enumerate(raw.relations):
-            unknowns = scope.unknowns | (variables(rel) - scope.premises.values.keys())
-            identity = chain and bool(variables(rel.left) & unknowns) and bool(
-                variables(rel.right) & unknowns)
+            if chain:  # each side's names once (their union is the relation's)
+                left_vars, right_vars = variables(rel.left), variables(rel.right)
+                names = left_vars | right_vars
+            else:
+                names = variables(rel)
+            unknowns = scope.unknowns | (names - scope.premises.values.keys())
+            identity = chain and bool(left_vars & unknowns) and bool(right_vars & unknowns)
             ctx = Context(raw.text, index, step_text, hypothetical, identity,
                            asserted or supposed)
             start = time.perf_counter()
@@ -187,6 +212,7 @@ class StepChecker:
                 scope.unknowns.add(name)  # "Let x be the number of ...": x is an unknown
             bound = set(scope.premises.values) | scope.unknowns
             claims: list[CheckedClaim] = []
+            flags = _StepFlags(text)
             for raw in extract_claims(text, bound, functions):
                 if budget_s is not None and time.perf_counter() - start > budget_s:
                     claims.append(CheckedClaim(raw.source, raw.text, "", unknown(
@@ -194,7 +220,7 @@ class StepChecker:
                         "none", 0.0, reading=raw.reading or raw.source))
                     continue
                 scope.at_claim(raw.sentence, raw.conditional)
-                claims.extend(self._check_claim(raw, scope, text))
+                claims.extend(self._check_claim(raw, scope, flags))
             scope.end_sentence()  # a supposition's bindings end with its sentence
             scope.forget(scope.scoped)  # and those of a supposed step with its step
             scope.scoped = set()

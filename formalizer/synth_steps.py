@@ -207,3 +207,14 @@ class StepsTask:
         if outcome.rows:
             outcome.rows[0]["meta"]["item"] = outcome.stats()
         return outcome
+
+
+def warm_up() -> None:
+    """Worker hook (:func:`prover.synth.worker.warm_up`, for a worker started ahead of its
+    pool): load what a worker's first item would otherwise load lazily (the checker's units,
+    Z3 contexts) by checking a one-step solution. Nothing is kept and no row depends on it."""
+    from prover.z3.arith import Z3_VERSION  # noqa: F401  (what `_provenance` imports)
+
+    checker = StepChecker(Limits(2000, 5_000_000), run_id="warm-up")
+    checker.check(Solution("warm-up", "Tom has 3 apples and buys 2.",
+                           ["He has 3 + 2 = 5 apples.", "#### 5"]))

@@ -36,15 +36,21 @@ def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
 def check(path: str | Path, *, out: str | Path | None = None, store: str | Path | None = None,
           html: str | Path | None = None, fmt: str = "auto", timeout_ms: int = 2000,
           rlimit: int = 5_000_000, formalizer: str = "rules",
-          llm_samples: int = 4) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+          llm_samples: int = 4, in_process: bool = False, row_timeout_s: float | None = None
+          ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Step-check every solution of a file (resumable like the CLI); returns (summary, results).
     ``formalizer="llm:hf:PATH"`` (or ``llm:openai:URL#MODEL``) adds the LLM step formalization
-    with local and grounded checks, as ``check --formalizer``."""
+    with local and grounded checks, as ``check --formalizer``. Rows run in a killable worker
+    under ``row_timeout_s`` each (default: the CLI's ``--row-timeout``) unless ``in_process``."""
+    from dataclasses import replace
+
     from proofgraph.jobs import JobOptions, run_check
 
     opts = JobOptions(out=_path(out), store=_path(store), html=_path(html), fmt=fmt,
                       timeout_ms=timeout_ms, rlimit=rlimit, progress=False,
-                      formalizer=formalizer, llm_samples=llm_samples)
+                      formalizer=formalizer, llm_samples=llm_samples, in_process=in_process)
+    if row_timeout_s is not None:
+        opts = replace(opts, row_timeout_s=row_timeout_s)
     return run_check(Path(path), opts)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
-EXTENSIONS = ("proofgraph.cli_formalize", "proofgraph.cli_synth", "proofgraph.cli_show",
+EXTENSIONS = ("proofgraph.cli_store", "proofgraph.cli_formalize", "proofgraph.cli_synth", "proofgraph.cli_show",
               "proofgraph.cli_audit", "proofgraph.cli_doctor", "proofgraph.cli_eval")
 """Modules with ``register(subparsers)`` that add one subcommand each; the subcommand's parser
 sets ``handler`` (``args -> exit code``) with ``set_defaults``. They import heavy code lazily."""
@@ -76,7 +76,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="progress on stderr (a line every few seconds when stderr is not a "
                         "terminal; --no-progress: none)")
     p.add_argument("--workers", type=positive, default=1,
-                   help="worker processes (default 1: all in this process)")
+                   help="worker processes (default 1; check runs its rows in one worker "
+                        "process unless --in-process)")
     p.add_argument("--ray", action="store_true",
                    help="run the rows on Ray actors (--workers of them) instead")
 
@@ -123,19 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "Z3 resource units (1.7M per second plus 14k per call, so verdicts "
                             "do not depend on the machine's load); what exact arithmetic cannot "
                             "decide after that is unknown: budget")
+    check.add_argument("--row-timeout", type=seconds, default=None, metavar="SECONDS",
+                       help="hard wall-clock limit per solution (default 60): the rows run in "
+                            "a worker process that is killed past it; the row is then an error "
+                            "with reason timeout (tried again on resume) and the run goes on")
+    check.add_argument("--in-process", action="store_true",
+                       help="check the rows in this process (no worker start-up, but no hard "
+                            "limit: a native hang that ignores Z3's interrupt is not stopped)")
     entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
                             description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
                                         " answers True / False / Uncertain with evidence.")
     _add_common(entail)
-    export = sub.add_parser("export", help="export a stored run (JSONL, graph JSON/GraphML, HTML)")
-    export.add_argument("--store", type=Path, required=True)
-    export.add_argument("--run", required=True, help="run id (see `proofgraph runs`)")
-    export.add_argument("--jsonl", type=Path, help="results as JSON Lines")
-    export.add_argument("--graph", type=Path, help="the run's merged proof graph (.json or .graphml)")
-    export.add_argument("--html", type=Path,
-                        help="offline HTML view (check: step report, entail: entailments, "
-                             "prove: search DAGs with each theorem's verdict)")
-    export.add_argument("--json", action="store_true", help="print a JSON line on stdout")
     prove = sub.add_parser("prove", help="prove theorems by best-first search (Z3, Lean)",
                            description="Best-first proof search with batched tactic generation; "
                                        "every proof is replayed and re-checked before it is "
@@ -181,9 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="best-first search (whole-proof mode is `eval --mode whole`)")
     for flag in ("--repair-rounds", "--prompt-format"):
         prove.add_argument(flag, type=whole_option, help=argparse.SUPPRESS)
-    runs = sub.add_parser("runs", help="list the runs of a store")
-    runs.add_argument("--store", type=Path, required=True)
-    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     sub.add_parser("example", help="print the path of the shipped GSM8K example file")
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub)
@@ -218,7 +214,28 @@ def print_summary(summary: dict[str, Any], as_json: bool, command: str = "run",
 
 
 def _job(args: argparse.Namespace) -> int:
-    from proofgraph.jobs import JobOptions, run_check, run_entail
+    in_process = getattr(args, "in_process", False)
+    row_timeout = getattr(args, "row_timeout", None)
+    if in_process and (args.workers > 1 or args.ray or row_timeout is not None):
+        return fail("--in-process cannot be combined with --workers, --ray or --row-timeout")
+    if row_timeout == 0:
+        return fail("--row-timeout must be > 0 seconds")
+    import contextlib
+
+    ahead: Any = contextlib.nullcontext()
+    if args.command == "check" and not (in_process or args.ray or args.formalizer != "rules"):
+        # check's local workers start now: their start-up (interpreter, imports, a first
+        # check: proofgraph.jobs.warm_up) overlaps this process's own; the pool takes them
+        from prover.records.executors import WORKER_MEM_GB
+        from prover.synth.executor import prestarted
+
+        ahead = prestarted(args.workers, WORKER_MEM_GB, ["proofgraph.jobs"])
+    with ahead:
+        return _run_job(args, in_process, row_timeout)
+
+
+def _run_job(args: argparse.Namespace, in_process: bool, row_timeout: float | None) -> int:
+    from proofgraph.jobs import ROW_TIMEOUT_S, JobOptions, run_check, run_entail
 
     opts = JobOptions(out=args.out, store=args.store, html=getattr(args, "html", None),
                       fmt=getattr(args, "fmt", "auto"), timeout_ms=args.timeout_ms,
@@ -228,6 +245,8 @@ def _job(args: argparse.Namespace) -> int:
                       llm_max_new_tokens=getattr(args, "llm_max_new_tokens", 256),
                       workers=args.workers, ray=args.ray,
                       solver_budget_s=getattr(args, "solver_budget", None),
+                      in_process=in_process,
+                      row_timeout_s=ROW_TIMEOUT_S if row_timeout is None else row_timeout,
                       report=report)
     job = run_check if args.command == "check" else run_entail
     summary, results = job(args.input, opts)
@@ -288,71 +307,6 @@ def _prove(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 
 
-def _export(args: argparse.Namespace) -> int:
-    from prover.records import graph as pg
-    from prover.records.store import Store
-    from prover.report.viewer import ViewerError, render_target
-
-    if not (args.jsonl or args.graph or args.html):
-        return fail("export needs an output: --jsonl F.jsonl, --graph F.json|F.graphml "
-                    "and/or --html F.html")
-    if not args.store.is_file():
-        return fail(f"{args.store}: no such store")
-    from prover.records.files import guard_outputs
-
-    guard_outputs([("--jsonl", args.jsonl), ("--graph", args.graph), ("--html", args.html)],
-                  [("--store", args.store)])
-    with Store(args.store, readonly=True) as store:
-        known = {r["run_id"] for r in store.runs()}
-        if args.run not in known:
-            return fail(f"run {args.run!r} is not in {args.store}; known: "
-                         f"{', '.join(sorted(known)) or 'none'}")
-        results = [r for _, r in store.item_results(args.run)]
-        if args.jsonl:
-            with args.jsonl.open("w", encoding="utf-8") as handle:
-                for row in results:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        if args.graph:
-            graph = store.run_graph(args.run)
-            if args.graph.suffix.lower() == ".graphml":
-                pg.write_graphml(graph, args.graph)
-            else:
-                args.graph.write_text(json.dumps(pg.to_json(graph), ensure_ascii=False),
-                                      encoding="utf-8")
-    if args.html:
-        try:
-            args.html.write_text(render_target(args.run, args.store).html, encoding="utf-8")
-        except ViewerError as err:
-            return fail(str(err))
-    if args.json:
-        print(json.dumps({"run_id": args.run, "rows": len(results)}))
-    else:
-        written = ", ".join(str(p) for p in (args.jsonl, args.graph, args.html) if p)
-        print(f"exported {len(results)} rows of run {args.run} to {written}")
-    return EXIT_OK
-
-
-def _runs(args: argparse.Namespace) -> int:
-    from prover.records.store import Store
-
-    if not args.store.is_file():
-        return fail(f"{args.store}: no such store")
-    with Store(args.store, readonly=True) as store:
-        runs = store.runs()
-        if args.json:
-            for run in runs:
-                print(json.dumps(run, ensure_ascii=False, sort_keys=True))
-            return EXIT_OK
-        for run in runs:
-            run["verdicts"] = store.verdict_counts(run["run_id"])
-            run["rejected"] = run["n_items"] - len(store.done_keys(run["run_id"],
-                                                                   retry_errors=True))
-    from proofgraph.render import runs_table, use_color
-
-    print(runs_table(runs, color=use_color(sys.stdout)))
-    return EXIT_OK
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``proofgraph`` console script; returns the exit code."""
     from formalizer.inputs import BadInputFile
@@ -369,12 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(handler(args))
         if args.command in ("check", "entail"):
             return _job(args)
-        if args.command == "export":
-            return _export(args)
         if args.command == "prove":
             return _prove(args)
-        if args.command == "runs":
-            return _runs(args)
         print(_EXAMPLES / "gsm8k_sample.jsonl")
         return EXIT_OK
     except (BadInputFile, RunConflict, StoreError, OutputPathError, LockedError) as err:

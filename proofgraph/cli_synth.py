@@ -144,15 +144,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one synth job from parsed arguments; returns the exit code."""
     import json
+    from contextlib import nullcontext
 
     from proofgraph.cli import EXIT_OK, EXIT_REJECTED, fail
     from proofgraph.synth_api import SynthError, make_task
     from prover.records.runs import RunConflict
     from prover.records.store import StoreError
-    from prover.synth.engine import SynthInputError, SynthOptions, run_synth
+    from prover.synth.engine import (
+        TASK_MODULES,
+        SynthInputError,
+        SynthOptions,
+        early_workers,
+        run_synth,
+    )
 
     try:
-        task = make_task(args.task, args.input, task_options(args))
         opts = SynthOptions(
             out=args.out, store=args.store, workers=args.workers,
             ray=args.ray, ray_address=args.ray_address,
@@ -162,7 +168,10 @@ def run(args: argparse.Namespace) -> int:
             worker_mem_gb=args.worker_mem_gb, item_timeout_s=args.item_timeout or None,
             group_items=args.group_items, group_s=args.group_s,
             report=lambda message: print(message, file=sys.stderr))
-        summary = run_synth(task, args.input, opts)
+        early = TASK_MODULES.get(args.task) if Path(args.input).is_file() else None
+        with early_workers(opts, early) if early else nullcontext():
+            task = make_task(args.task, args.input, task_options(args))  # workers start now
+            summary = run_synth(task, args.input, opts)
     except (SynthError, SynthInputError) as err:
         return fail(str(err))
     except (RunConflict, StoreError):

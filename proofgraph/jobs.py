@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from formalizer.inputs import InputError, read_solutions
-from formalizer.llm_steps import LLMFormalizerError
 from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
 from prover.arith.check import Limits
 from prover.records import graph as pg
@@ -38,6 +37,12 @@ from prover.records.runs import file_digest
 from prover.report.html import render_step_report
 
 Reporter = Callable[[str], None]
+ROW_TIMEOUT_S = 60.0
+"""``check``'s default hard limit per row (seconds of wall time in the worker). A row's Z3
+work is bounded far below it (``--solver-budget``, 0.25 Z3-seconds by default, and each query's
+``--timeout-ms``); this limit is the kill path for what those cannot stop (a native hang that
+ignores its interrupt), so it is generous: a loaded machine must not turn slow rows into
+timeouts."""
 
 
 @dataclass
@@ -62,12 +67,26 @@ class JobOptions:
     workers: int = 1
     ray: bool = False
     solver_budget_s: float | None = None  # check: Z3 seconds per solution (None: the default)
+    #: check: process the rows here instead of in a killable worker process (no hard limit)
+    in_process: bool = False
+    #: check: hard wall-clock limit per row (seconds) in the worker; past it the worker's
+    #: process group is killed, the row fails with reason ``timeout`` and the run goes on
+    row_timeout_s: float = ROW_TIMEOUT_S
 
     def settings(self, outputs: Iterable[tuple[str, Path | None]] = ()) -> RunSettings:
         """The runner's view of these options."""
         return RunSettings(out=self.out, store=self.store, fresh=self.fresh,
                            progress=self.progress, limit=self.limit, report=self.report,
                            outputs=list(outputs), workers=self.workers, ray=self.ray)
+
+
+def warm_up() -> None:
+    """What a check worker started ahead does while it waits for its job
+    (:func:`prover.synth.executor.prestarted`): check one small solution with a throw-away
+    checker, so that the lazy set-up of the first check is done before the first row."""
+    checker = StepChecker(Limits(2000, 5_000_000), run_id="warm-up")
+    checker.check(Solution("warm-up", "Ann has 3 pens and buys 4 more.",
+                           ["3 + 4 = <<3+4=7>>7", "She has 7 pens."]))
 
 
 def count_lines(path: Path) -> int:
@@ -141,11 +160,8 @@ class CheckJob(Job):
     """Step-check every solution of a file (rules extractor, optionally an LLM formalizer)."""
 
     command = "check"
-    fatal = (LLMFormalizerError,)  # the model server or model failed: end the run (resumable)
 
     def __init__(self, path: Path, opts: JobOptions) -> None:
-        from formalizer.llm_steps import model_spec
-
         self.path = path
         self.opts = opts
         self.source = str(path)
@@ -156,13 +172,23 @@ class CheckJob(Job):
         # stopped naming a run.
         if opts.solver_budget_s is not None:  # in the run id only when set (old ids hold)
             self.config["solver_budget_s"] = opts.solver_budget_s
-        self.uses_llm = model_spec(opts.formalizer) is not None
+        self.uses_llm = opts.formalizer != "rules"  # the LLM modules load only for an LLM
         if self.uses_llm:
+            from formalizer.llm_steps import LLMFormalizerError, model_spec
+
+            model_spec(opts.formalizer)  # a bad spec raises here, before any output
+            # the model server or model failed: end the run (resumable)
+            self.fatal = (LLMFormalizerError,)
             self.config.update(formalizer=opts.formalizer, llm_samples=opts.llm_samples,
                                llm_max_new_tokens=opts.llm_max_new_tokens)
             self.batch_size = max(1, opts.llm_chunk)
+        if not self.uses_llm and not opts.ray:
+            # one row per worker message: its hard limit is the row's own, and a killed row
+            # takes no innocent rows with it (costs ~0.4 ms of the parent's CPU per row)
+            self.pool_batch_size = 1
         self.checker: StepChecker | None = None
         self.llm: Any = None
+        self.run_id = ""
         self.run_wall_s: float | None = None
 
     def identity(self) -> tuple[str, dict[str, Any]]:
@@ -172,14 +198,27 @@ class CheckJob(Job):
         return [("input", self.path)]
 
     def start(self, run_id: str) -> None:
-        from formalizer.llm_steps import make_formalizer
+        """Load the LLM formalizer (a model that cannot load fails here, before any output);
+        the step checker is built on first use, so a parent whose rows run in a worker never
+        builds one."""
+        self.run_id = run_id
+        if self.uses_llm:
+            from formalizer.llm_steps import make_formalizer
 
-        limits = Limits(self.opts.timeout_ms, self.opts.rlimit)
-        self.llm = make_formalizer(self.opts.formalizer, limits=limits, run_id=run_id,
-                                   samples=self.opts.llm_samples,
-                                   max_new_tokens=self.opts.llm_max_new_tokens)
-        self.checker = StepChecker(limits, run_id=run_id) if self.opts.solver_budget_s is None \
-            else StepChecker(limits, run_id=run_id, solver_budget_s=self.opts.solver_budget_s)
+            self.llm = make_formalizer(self.opts.formalizer, limits=self._limits(),
+                                       run_id=run_id, samples=self.opts.llm_samples,
+                                       max_new_tokens=self.opts.llm_max_new_tokens)
+
+    def _limits(self) -> Limits:
+        return Limits(self.opts.timeout_ms, self.opts.rlimit)
+
+    def _checker(self) -> StepChecker:
+        if self.checker is None:
+            limits, run_id = self._limits(), self.run_id
+            self.checker = StepChecker(limits, run_id=run_id) \
+                if self.opts.solver_budget_s is None \
+                else StepChecker(limits, run_id=run_id, solver_budget_s=self.opts.solver_budget_s)
+        return self.checker
 
     def total(self) -> int | None:
         return count_lines(self.path) if self.path.is_file() else None
@@ -198,13 +237,13 @@ class CheckJob(Job):
                 "first_error": None}
 
     def process(self, batch: list[Item]) -> list[Outcome]:
-        assert self.checker is not None
+        checker = self._checker()
         solutions: list[Solution] = [item.payload for item in batch]
         forms = self.llm.formalize(solutions) if self.llm is not None else []
         outcomes = []
         for position, solution in enumerate(solutions):
             began = time.perf_counter()
-            result, verdicts = self.checker.check(solution)
+            result, verdicts = checker.check(solution)
             mid = time.perf_counter()
             graph, root = pg.solution_graph(result, backend=BACKEND_NAME)
             rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
@@ -233,6 +272,20 @@ class CheckJob(Job):
         return state
 
 
+def check_settings(job: CheckJob, opts: JobOptions) -> RunSettings:
+    """The runner settings of a check: by default the rows run in a killable worker process
+    (even with one worker) under a hard wall-clock limit of ``opts.row_timeout_s`` per row, so
+    a hang that nothing in process can stop fails its row with reason ``timeout`` and the run
+    goes on; ``opts.in_process`` checks them here instead (no start-up, no hard limit). The
+    LLM formalizer runs where its model was loaded (here, unless ``--workers``/``--ray``), so
+    that a model failure ends the run as it should."""
+    settings = opts.settings([("--html", opts.html)])
+    if not opts.in_process:
+        settings.row_timeout_s = opts.row_timeout_s
+        settings.pool = not job.uses_llm
+    return settings
+
+
 def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Step-check every solution of ``path``; returns (summary, all results in input order).
 
@@ -242,7 +295,7 @@ def run_check(path: Path, opts: JobOptions) -> tuple[dict[str, Any], list[dict[s
     ``opts.html`` gets the step report with the whole run's figures.
     """
     job = CheckJob(path, opts)  # a bad --formalizer spec raises here, before any output
-    summary, results = run_job(job, opts.settings([("--html", opts.html)]))
+    summary, results = run_job(job, check_settings(job, opts))
     if opts.html is not None:
         atomic_write_text(opts.html, render_step_report(
             results, title=f"proofgraph check: {path.name}",

@@ -7,11 +7,12 @@ run options (out, workers, ray, shards, resume) go to :class:`prover.synth.engin
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from prover.synth.engine import SynthOptions, run_synth
+from prover.synth.engine import TASK_MODULES, SynthOptions, early_workers, run_synth
 from prover.synth.task import SynthTask
 
 
@@ -71,9 +72,12 @@ def synth(task_name: str, input: str | Path, out: str | Path, **options: Any) ->
     ``fresh``...) and task options (``backend``, ``policy``, ``max_expansions``...)."""
     run_keys = {f.name for f in fields(SynthOptions)} - {"out"}
     run_opts = {k: options.pop(k) for k in list(options) if k in run_keys}
-    task = make_task(task_name, input, options)
     try:
         opts = SynthOptions(out=Path(out), **run_opts)
     except TypeError as err:
+        make_task(task_name, input, options)  # an unknown task or bad input is said first
         raise SynthError(f"synth: {err}") from err
-    return run_synth(task, Path(input), opts)
+    early = TASK_MODULES.get(task_name) if Path(input).is_file() else None
+    with early_workers(opts, early) if early else nullcontext():
+        task = make_task(task_name, input, options)  # the workers start meanwhile
+        return run_synth(task, Path(input), opts)

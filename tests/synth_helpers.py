@@ -72,3 +72,8 @@ class BehaviourTask:
         elif action == "bad":
             return TaskOutput([], ok=False, reason="unprovable")
         return TaskOutput([{"kind": action, "index": payload["index"], "pid": os.getpid()}])
+
+
+def echo_twice(key: str, payload: str) -> tuple[str, None]:
+    """A pool item function whose output is twice its input (large in, larger out)."""
+    return payload + payload, None

@@ -192,7 +192,7 @@ def test_mixed_numbers_abs_degrees_and_truncation() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    r"\(x = 3 \pm 2\)", r"\(17 \equiv 2 \pmod 5\)", r"\(a:b:c = 2:3:4\)",
+    r"\(x = 3 \pm 2\)", r"\(17 \equiv 2 \pmod n\)", r"\(a:b:c = 2:3:4\)",
     r"\(\overline{ab} = 10a + b\)", r"\(1 + 2 + \cdots + 10 = 50\)",
 ])
 def test_notation_not_read_is_unknown(text: str) -> None:

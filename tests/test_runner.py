@@ -126,9 +126,9 @@ def test_check_row_that_breaks_the_checker_is_an_error_row(
             raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
         return real(self, solution)
 
-    monkeypatch.setattr(StepChecker, "check", check)
+    monkeypatch.setattr(StepChecker, "check", check)  # in this process: --in-process
     src, out = gsm_rows(tmp_path / "in.jsonl", 3), tmp_path / "out.jsonl"
-    code, stdout, err = cli(capsys, "check", src, "--out", out, "--json")
+    code, stdout, err = cli(capsys, "check", src, "--out", out, "--json", "--in-process")
     assert code == EXIT_REJECTED
     rows = read_rows(out)
     assert [r["key"] for r in rows] == ["0", "1", "2"]

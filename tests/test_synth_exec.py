@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from prover.synth.executor import LocalPool, PoolOptions
 from prover.synth.item import SynthItem
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synth_helpers import BehaviourTask  # noqa: E402
+from synth_helpers import BehaviourTask, echo_twice  # noqa: E402
 
 RUN = {"run_id": "test", "task": "behaviour"}
 
@@ -63,6 +64,23 @@ def test_backpressure_bounds_items_in_flight(prefetch: int) -> None:
         assert len(pulled) - finished <= 2 * prefetch  # never more queued than allowed
     assert finished == 6
     assert most >= 2  # both workers were fed
+
+
+def test_payloads_larger_than_the_socket_buffer_do_not_deadlock() -> None:
+    # The pool queues a second item while the worker sends back the first one's result: with
+    # both several MB (far above a socket buffer) a pool that blocked on its send would never
+    # read that result, and the worker would never read the item (the check of a row holding
+    # a million-digit number hung this way).
+    items = [(seq, f"k{seq}", str(seq) * 3_000_000) for seq in range(4)]
+    pool = LocalPool(echo_twice, PoolOptions(workers=1, mem_gb=2.0, item_timeout_s=60,
+                                            prefetch=2))
+    got: dict[str, str] = {}
+    runner = threading.Thread(target=lambda: got.update(
+        (d.key, d.output) for d in pool.run(iter(items))), daemon=True)
+    runner.start()
+    runner.join(120)  # a deadlocked pool never returns: fail instead of hanging the suite
+    assert not runner.is_alive(), "the pool deadlocked on large payloads"
+    assert got == {key: payload * 2 for _, key, payload in items}
 
 
 def _children(pid: int) -> list[int]:

@@ -14,7 +14,7 @@ import pytest
 import z3
 
 from prover.z3.gateway import MAX_SAFE_EXPONENT, needs_isolation, safe_exponent
-from prover.z3.isolate import smt2_text
+from prover.z3.isolated import smt2_text
 
 ROWS = Path(__file__).parent / "data" / "processbench_slow_rows.json"
 ROOT = Path(__file__).resolve().parent.parent

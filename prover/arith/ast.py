@@ -7,6 +7,7 @@ reads it back to an equal AST.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -135,12 +136,21 @@ def variables(node: Expr | Relation) -> set[str]:
     """Names of all :class:`Var` nodes below ``node`` (iterative: deep trees are fine)."""
     found: set[str] = set()
     stack: list[Expr | Relation] = [node]
+    pop, push = stack.pop, stack.append
     while stack:
-        cur = stack.pop()
-        if isinstance(cur, Var):
+        cur = pop()
+        kind = type(cur)  # exact types first (the common case, no isinstance chain)
+        if kind is Num:
+            continue
+        if kind is Bin or kind is Relation:
+            push(cur.left)  # type: ignore[union-attr]
+            push(cur.right)  # type: ignore[union-attr]
+        elif kind is Var:
+            found.add(cur.name)  # type: ignore[union-attr]
+        elif isinstance(cur, Var):
             found.add(cur.name)
         elif isinstance(cur, Neg):
-            stack.append(cur.arg)
+            push(cur.arg)
         elif isinstance(cur, (Bin, Relation)):
             stack.extend((cur.left, cur.right))
         elif isinstance(cur, App):
@@ -148,16 +158,37 @@ def variables(node: Expr | Relation) -> set[str]:
     return found
 
 
+def walk(node: Expr | Relation) -> Iterator[Expr | Relation]:
+    """Every node below ``node`` (itself included), each once per occurrence, in no set order."""
+    stack: list[Expr | Relation] = [node]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        if isinstance(cur, (Bin, Relation)):
+            stack.extend((cur.left, cur.right))
+        elif isinstance(cur, Neg):
+            stack.append(cur.arg)
+        elif isinstance(cur, App):
+            stack.extend(cur.args)
+
+
 def is_opaque(node: Expr | Relation) -> bool:
     """True when ``node`` contains a function application or a named constant (nodes the
     exact evaluator and the Z3 translation may not interpret)."""
     stack: list[Expr | Relation] = [node]
+    pop, push = stack.pop, stack.append
     while stack:
-        cur = stack.pop()
-        if isinstance(cur, (App, Const)):
+        cur = pop()
+        kind = type(cur)  # exact types first (the common case, no isinstance chain)
+        if kind is Num or kind is Var:
+            continue
+        if kind is Bin or kind is Relation:
+            push(cur.left)  # type: ignore[union-attr]
+            push(cur.right)  # type: ignore[union-attr]
+        elif isinstance(cur, (App, Const)):
             return True
-        if isinstance(cur, Neg):
-            stack.append(cur.arg)
+        elif isinstance(cur, Neg):
+            push(cur.arg)
         elif isinstance(cur, (Bin, Relation)):
             stack.extend((cur.left, cur.right))
     return False

@@ -37,7 +37,7 @@ from prover.arith.ast import (
     to_infix,
     variables,
 )
-from prover.arith.evaluate import evaluate
+from prover.arith.evaluate import evaluate, has_truncated
 from prover.arith.parse import TooLargeError
 from prover.arith.radicals import Surd
 from prover.arith.surds import OutsideFieldError, evaluate_surd
@@ -86,6 +86,9 @@ def canonical(expr: Expr, values: Mapping[str, Fraction]) -> Expr:
         args = []
         for arg in expr.args:
             arg = canonical(arg, values)
+            if has_truncated(arg):  # "3.00…" is no exact value: ceil(3.00…) stays a term
+                args.append(arg)
+                continue
             try:
                 args.append(num(evaluate(arg)))
             except (ArithmeticError, TooLargeError, KeyError, ValueError):

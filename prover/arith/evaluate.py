@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
-from prover.arith.ast import App, Bin, Const, Expr, Neg, Num, Var, to_smt
+from prover.arith.ast import App, Bin, Const, Expr, Neg, Num, Var, to_smt, walk
 from prover.arith.parse import TooLargeError
 from prover.arith.radicals import TRIG, Surd, trig_at_pi_multiple
 
@@ -107,6 +107,7 @@ def _pi_linear(expr: Expr, env: Mapping[str, Fraction] | None) -> tuple[Fraction
 
 def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
     """Exact value of the few functions that have one: abs, factorial, binom, log of a power,
+    floor and ceil of a rational, gcd and lcm of integers, ``residue(a, n)`` (``a mod n``),
     a trigonometric function at a multiple of π/12 whose value is rational (an irrational one
     raises :class:`NotRationalError`: :mod:`prover.arith.surds` computes it), exp(0)."""
     name = expr.name
@@ -117,6 +118,11 @@ def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
             if not value.is_rational:
                 raise NotRationalError(f"{name} of {multiple}·pi is irrational")
             return value.rational
+    if name == "residue" and len(expr.args) == 2:  # a ≡ b (mod n): residue(a - b, n) = 0
+        modulus = _integer(abs(evaluate(expr.args[1], env)), "residue")
+        if modulus == 0:
+            raise UninterpretedError("a residue modulo 0 is not read")
+        return Fraction(residue(expr.args[0], modulus, env))
     args = [evaluate(a, env) for a in expr.args]
     if name == "abs" and len(args) == 1:
         return abs(args[0])
@@ -132,11 +138,62 @@ def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Fraction:
         return Fraction(math.comb(n, k))
     if name == "log" and len(args) == 2:
         return _log(args[0], args[1])
+    if name in ("floor", "ceil") and len(args) == 1:
+        if has_truncated(expr.args[0]):  # "3.00…" may be 3.004: its ceiling is not known
+            raise UninterpretedError(f"{name} of a truncated decimal is not read")
+        return Fraction(math.floor(args[0]) if name == "floor" else math.ceil(args[0]))
+    if name in ("gcd", "lcm") and len(args) >= 2:
+        return _gcd_lcm(name, args)
     if name in ("ln", "log", "lg") and len(args) == 1 and args[0] == 1:
         return Fraction(0)
     if name == "exp" and len(args) == 1 and args[0] == 0:
         return Fraction(1)
     raise UninterpretedError(f"{name}(...) has no exact value here")
+
+
+def has_truncated(expr: Expr) -> bool:
+    """Whether a literal below ``expr`` is a truncated decimal (``3.363…``)."""
+    return any(isinstance(cur, Num) and cur.truncated for cur in walk(expr))
+
+
+MAX_FACTORIAL_RESIDUE = 100_000
+
+
+def residue(expr: Expr, modulus: int, env: Mapping[str, Fraction] | None = None) -> int:
+    """``expr mod modulus`` (in ``[0, modulus)``) of an integer-valued ground expression, with
+    powers and factorials reduced as they are computed (``7^131 mod 25`` never builds 7^131).
+    A part that is no integer sum, product, power or factorial is evaluated exactly and must be
+    an integer; anything else raises :class:`UninterpretedError`."""
+    if isinstance(expr, Neg):
+        return -residue(expr.arg, modulus, env) % modulus
+    if isinstance(expr, Bin) and expr.op in ("+", "-", "*"):
+        a, b = residue(expr.left, modulus, env), residue(expr.right, modulus, env)
+        return (a + b if expr.op == "+" else a - b if expr.op == "-" else a * b) % modulus
+    if isinstance(expr, Bin) and expr.op == "^":
+        exp = evaluate(expr.right, env)
+        if exp.denominator == 1 and 0 <= exp.numerator <= 1 << 64:
+            return pow(residue(expr.left, modulus, env), exp.numerator, modulus)
+    if isinstance(expr, App) and expr.name == "factorial" and len(expr.args) == 1:
+        n = _integer(evaluate(expr.args[0], env), "factorial")
+        if n <= MAX_FACTORIAL_RESIDUE:
+            out = 1 % modulus
+            for k in range(2, min(n, modulus) + 1):  # k! is 0 mod m once k >= m
+                out = out * k % modulus
+            return 0 if n >= modulus else out
+    value = evaluate(expr, env)
+    if value.denominator != 1:
+        raise UninterpretedError(f"a residue of the non-integer {value} is not read")
+    return value.numerator % modulus
+
+
+def _gcd_lcm(name: str, args: list[Fraction]) -> Fraction:
+    """gcd or lcm of integers (of their absolute values); a non-integer is not read."""
+    ints = []
+    for arg in args:
+        if arg.denominator != 1:
+            raise UninterpretedError(f"{name} of the non-integer {arg} is not read")
+        ints.append(abs(arg.numerator))
+    return _bounded(Fraction(math.gcd(*ints) if name == "gcd" else math.lcm(*ints)))
 
 
 def _trig(name: str, multiple: Fraction) -> Surd | None:
@@ -234,19 +291,7 @@ def evaluate(expr: Expr, env: Mapping[str, Fraction] | None = None) -> Fraction:
 
 def is_ground(expr: Expr, env: Mapping[str, Fraction]) -> bool:
     """True when every variable of ``expr`` has a value in ``env``."""
-    stack: list[Expr] = [expr]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, Var):
-            if cur.name not in env:
-                return False
-        elif isinstance(cur, Neg):
-            stack.append(cur.arg)
-        elif isinstance(cur, Bin):
-            stack.extend((cur.left, cur.right))
-        elif isinstance(cur, App):
-            stack.extend(cur.args)
-    return True
+    return all(cur.name in env for cur in walk(expr) if isinstance(cur, Var))
 
 
 def denominators(expr: Expr) -> list[Expr]:

@@ -56,7 +56,8 @@ _FUNCTIONS = {"sqrt"}
 # names that are always functions when applied (``sin(30)``, never sin·30)
 NAMED_FUNCTIONS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos",
                              "arctan", "sinh", "cosh", "tanh", "log", "ln", "lg", "exp", "binom",
-                             "abs", "factorial", "gcd", "lcm"))
+                             "abs", "factorial", "gcd", "lcm", "floor",
+                             "ceil", "residue"))
 CONSTANTS = frozenset(("pi",))
 
 

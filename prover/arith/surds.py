@@ -11,13 +11,15 @@ None: the caller decides it another way or says ``unknown``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 
 from prover.arith import radicals as rad
 from prover.arith.ast import App, Const, Expr, Neg, Num, Relation, Var, format_number, num
-from prover.arith.evaluate import evaluate, pi_multiple
+from prover.arith.evaluate import evaluate, has_truncated, pi_multiple
 from prover.arith.parse import TooLargeError
+from prover.arith.powers import check_monomial
 from prover.arith.premises import stated_tolerance
 from prover.arith.radicals import Surd
 from prover.records.verdicts import Verdict
@@ -75,12 +77,28 @@ def _apply(expr: App, env: Mapping[str, Fraction] | None) -> Surd:
     args = [evaluate_surd(a, env) for a in expr.args]
     if expr.name == "abs" and len(args) == 1:
         return rad.absolute(args[0])
+    if expr.name in ("floor", "ceil") and any(has_truncated(a) for a in expr.args):
+        raise OutsideFieldError(f"{expr.name} of a truncated decimal is not read")
+    if expr.name in ("floor", "ceil") and len(args) == 1 and not args[0].is_rational:
+        return rad.surd(_floor(args[0]) + (expr.name == "ceil"))  # irrational: never an integer
     if all(a.is_rational for a in args):
         try:
             return rad.surd(evaluate(App(expr.name, tuple(num(a.rational) for a in args))))
         except (ArithmeticError, TooLargeError, ValueError, KeyError) as err:
             raise OutsideFieldError(str(err)) from err
     raise OutsideFieldError(f"{expr.name}(...) of an irrational value is not read")
+
+
+def _floor(x: Surd) -> int:
+    """The integer ``n`` with ``n <= x < n + 1``: a float proposes it, exact signs decide."""
+    try:
+        guess = math.floor(sum(float(c) * math.sqrt(d) for d, c in x.terms))
+    except (OverflowError, ValueError) as err:
+        raise OutsideFieldError("the floor of a value too large for its estimate") from err
+    for n in (guess, guess - 1, guess + 1):
+        if rad.sign(rad.sub(x, rad.surd(n))) >= 0 and rad.sign(rad.sub(x, rad.surd(n + 1))) < 0:
+            return n
+    raise OutsideFieldError("the floor's estimate was off by more than one")
 
 
 def _truncated_unit(rel: Relation) -> Fraction | None:
@@ -135,4 +153,4 @@ def check_radical(rel: Relation, values: Mapping[str, Fraction] | None = None) -
         rhs = evaluate_surd(rel.right, values)
         return compare_surds(rel, lhs, rhs)
     except (OutsideFieldError, ZeroDivisionError, TooLargeError, RecursionError):
-        return None
+        return check_monomial(rel, values)  # 10^(-27/2), cube roots: exact powers, else None

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 Batch = list["Item"]
 #: batches queued per local worker (a second one keeps it busy while the runner commits)
 LOCAL_PREFETCH = 2
+#: the default memory cap per local worker (GiB): :class:`prover.records.runner.RunSettings`'s,
+#: here so that a caller can start workers ahead (``prover.synth.executor.prestarted``, which
+#: hands them only to a pool with the same cap) without importing the runner
+WORKER_MEM_GB = 8.0
 
 
 class _BatchFn:

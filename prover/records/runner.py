@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.records.executors import WORKER_MEM_GB
 from prover.records.job import (
     Item,
     Job,
@@ -80,7 +81,7 @@ class RunSettings:
     #: worker processes (1: process here); more need a picklable job
     workers: int = 1
     #: memory cap per worker process (GiB) and time limit per batch on the pool (seconds)
-    worker_mem_gb: float = 8.0
+    worker_mem_gb: float = WORKER_MEM_GB
     batch_timeout_s: float | None = 600.0
     #: run the batches on Ray actors (``workers`` of them; an existing cluster at
     #: ``ray_address``, else a local one)
@@ -88,6 +89,10 @@ class RunSettings:
     ray_address: str | None = None
     #: run on the worker pool even with one worker (isolation, memory cap, time limit)
     pool: bool = False
+    #: hard wall-clock limit per row on the pool (seconds; None: ``batch_timeout_s`` per
+    #: batch): a pool batch may run ``row_timeout_s`` times its rows, then its worker's
+    #: process group is killed and its rows fail with reason ``timeout``
+    row_timeout_s: float | None = None
     #: Ray: serve the job's policy from one batching actor (None: for model policies only)
     shared_policy: bool | None = None
     #: Ray with a local cluster: the folder where the cluster is recorded, so the leftovers
@@ -131,8 +136,13 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
     if settings.workers > 1 or settings.ray or settings.pool:
         from prover.records.executors import PoolExecutor
 
+        rows = max(1, job.batch_size)
+        if settings.workers > 1:
+            rows = max(rows, job.pool_batch_size)  # as :meth:`_Driver._batches` cuts them
         budget = settings.batch_timeout_s
-        if job.item_budget_s is not None:
+        if settings.row_timeout_s is not None:
+            budget = settings.row_timeout_s * rows
+        elif job.item_budget_s is not None:
             budget = job.item_budget_s * max(job.batch_size, job.pool_batch_size) * 2 + 60
         driver.executor = PoolExecutor(settings.workers, run_id=run_id, batch_timeout_s=budget,
                                        mem_gb=settings.worker_mem_gb, ray=settings.ray,
@@ -316,7 +326,11 @@ def _nothing() -> Iterator[None]:
 
 
 class Serial:
-    """Process each batch in this process, one after the other (the default executor)."""
+    """Process each batch in this process, one after the other (the executor unless
+    ``RunSettings.pool``, ``workers`` > 1 or ``ray``). It has no hard time limit: a native hang
+    that ignores its interrupt stops the run, so ``check`` runs its rows on one killable pool
+    worker by default (:func:`proofgraph.jobs.check_settings`) and comes here only with
+    ``--in-process`` (tests, library calls that want no process start)."""
 
     workers = 1
 

@@ -45,6 +45,12 @@ def package_version() -> str:
         return "unknown"
 
 
+@cache
+def _host_name() -> str:
+    """This machine's host name, asked once per process (it was asked per verdict)."""
+    return socket.gethostname()
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a verdict came from: enough to reproduce it (run, backend, limits, formalizer, time)."""
@@ -56,7 +62,7 @@ class Provenance:
     formalizer: str
     formalizer_version: str
     wall_time_s: float
-    host: str = field(default_factory=socket.gethostname)
+    host: str = field(default_factory=lambda: _host_name())
     utc_time: str = field(default_factory=lambda: utc_now_seconds())
     python: str = field(default_factory=lambda: _python_version())
     proofgraph_version: str = field(default_factory=package_version)

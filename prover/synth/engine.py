@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from prover.records.runner import RunSettings, run_job
 from prover.synth.job import SynthInputError, SynthJob, run_status
 from prover.synth.task import SynthTask
 
-__all__ = ["SynthInputError", "SynthOptions", "guard_paths", "run_status", "run_synth"]
+__all__ = ["TASK_MODULES", "SynthInputError", "SynthOptions", "early_workers", "guard_paths",
+           "run_status", "run_synth"]
 
 Reporter = Callable[[str], None]
 
@@ -83,12 +85,33 @@ def guard_paths(input_path: Path, opts: SynthOptions) -> None:
     guard_outputs([("--store", opts.store_path)], [("input", input_path)])
 
 
+#: the module of each built-in task (what a worker started ahead imports and warms up)
+TASK_MODULES = {"steps": "formalizer.synth_steps", "proofs": "prover.synth.proofs",
+                "mutate": "prover.synth.mutate"}
+
+
+def early_workers(opts: SynthOptions, module: str | None) -> AbstractContextManager[None]:
+    """Start the local pool's workers now (:func:`prover.synth.executor.prestarted`, importing
+    and warming ``module``) so that their start-up overlaps the set-up before the pool
+    starts; nothing on Ray (its actors start with the cluster)."""
+    if opts.ray or opts.ray_address is not None:
+        return nullcontext()
+    from prover.synth.executor import prestarted
+
+    return prestarted(opts.n_workers, opts.worker_mem_gb, [module] if module else [])
+
+
 def run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str, Any]:
     """Run (or resume) ``task`` over its items into ``opts.out``; returns the summary, which is
     also the ``summary`` of the final manifest. Raises :class:`OutputPathError` before touching
     anything when the input is inside ``opts.out`` or is the store, :class:`SynthInputError`
     when item keys repeat, and :class:`prover.records.runner.RunInterrupted` after committing
     what was done when SIGINT or SIGTERM arrives."""
+    with early_workers(opts, type(task).__module__):
+        return _run_synth(task, input_path, opts)
+
+
+def _run_synth(task: SynthTask, input_path: Path, opts: SynthOptions) -> dict[str, Any]:
     guard_paths(input_path, opts)
     if opts.shard_rows < 1:
         raise ValueError("shard_rows must be >= 1")

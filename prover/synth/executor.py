@@ -19,7 +19,9 @@ group, has ``RLIMIT_AS`` set (a ``MemoryError`` fails the item with reason ``mem
 with the parent (Linux ``PR_SET_PDEATHSIG`` = SIGKILL, and a parent-pid watchdog elsewhere), and
 is killed with its group when an item exceeds the per-item timeout (the item fails with reason
 ``timeout``, a fresh worker takes its place). Executor failures (``timeout``, ``worker-died``)
-have kind ``infra``.
+have kind ``infra``. Workers can be started ahead of their pool (:func:`prestarted`: their
+start-up overlaps the caller's set-up); a pool stops its idle workers all at once, with one
+shared grace period, and a worker exits without the interpreter's teardown.
 
 Death blame is one policy for both pools (:func:`blame_death`, :data:`DEATHS_TO_BLAME`): an
 item is failed with ``worker-died`` once its worker died under it ``DEATHS_TO_BLAME`` times while
@@ -33,13 +35,16 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -123,9 +128,12 @@ def _worker_env() -> dict[str, str]:
 
 
 class _Worker:
-    """One worker process, its socket, and the items sent to it, oldest (running) first."""
+    """One worker process, its socket, and the items sent to it, oldest (running) first.
+    Without ``blob`` (a worker started ahead, see :func:`prestarted`) it imports ``modules``
+    until :meth:`give` sends the item function."""
 
-    def __init__(self, blob: bytes, opts: PoolOptions) -> None:
+    def __init__(self, blob: bytes | None, opts: PoolOptions,
+                 modules: Sequence[str] = ()) -> None:
         parent, child = socket.socketpair()
         try:
             self.proc = subprocess.Popen(
@@ -135,23 +143,55 @@ class _Worker:
                 stdin=subprocess.DEVNULL)
         finally:
             child.close()
+        self.mem_gb = opts.mem_gb
         self.conn = Connection(parent.detach())
-        self.conn.send((list(sys.path), blob))
+        self.conn.send((list(sys.path), blob, list(modules)))  # into an empty socket buffer
         self.queue: deque[Item] = deque()
         self.started = 0.0  # when the oldest queued item started running
         self.ready = False  # start-up (process, imports) does not count against a timeout
+        # Every later message goes out through a thread of its own: a payload larger than the
+        # socket's buffer must never block the pool (which would then stop reading results and
+        # timing items), neither against a worker busy sending back a large result (a
+        # deadlock) nor against a hung one (its kill path).
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, daemon=True,
+                                        name=f"pool-writer-{self.proc.pid}")
+        self._writer.start()
+
+    def _post(self, message: Any) -> None:
+        """Queue ``message`` for the worker, pickled here (an unpicklable payload raises in the
+        caller, as a direct send would)."""
+        self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _write(self) -> None:
+        while True:
+            data = self._outbox.get()
+            if data is None:
+                return
+            try:
+                self.conn.send_bytes(data)
+            except (OSError, ValueError):  # the worker is gone: the collector finds it dead
+                return
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def give(self, blob: bytes) -> bool:
+        """Send a worker started ahead its item function; False if it is gone (then it is
+        reaped and must not be used)."""
+        if not self.alive():
+            self.kill()
+            return False
+        self._post(blob)
+        return True
 
     def send(self, seq: int, key: str, payload: Any) -> None:
         if not self.queue:
             self.started = time.monotonic()
         self.queue.append((seq, key, payload))
-        try:
-            self.conn.send((key, payload))
-        except OSError:  # it died since we last looked: the collector finds it dead and
-            pass  # blames its running item; this one (queued) goes to another worker
+        # if it died since we last looked, the collector finds it dead and blames its running
+        # item; this one (queued) goes to another worker
+        self._post((key, payload))
 
     def kill(self) -> None:
         """SIGKILL the worker's process group (its children too) and reap it."""
@@ -164,19 +204,70 @@ class _Worker:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        self._outbox.put(None)
+        self._writer.join(5)  # its send fails now that the worker's end of the socket is gone
         self.conn.close()
 
-    def stop(self) -> None:
-        """Ask an idle worker to exit; kill it if it does not within a second."""
+    def ask_to_exit(self) -> None:
+        """Tell an idle worker to exit (it answers nothing)."""
+        self._post(None)
+
+
+def _stop_all(workers: list[_Worker], grace_s: float = 1.0) -> None:
+    """Stop every worker at once: busy ones are killed, idle ones are asked to exit and killed
+    if they have not within ``grace_s`` (one shared deadline, not one per worker)."""
+    idle = [w for w in workers if not w.queue]
+    for worker in workers:
+        if worker.queue:
+            worker.kill()
+    for worker in idle:
+        worker.ask_to_exit()
+    deadline = time.monotonic() + grace_s
+    for worker in idle:
         try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-        try:
-            self.proc.wait(1)
+            worker.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             pass
-        self.kill()
+        worker.kill()
+
+
+_SPARES: list[_Worker] = []
+"""Workers started ahead of their pool by :func:`prestarted`, taken by the next pools."""
+
+
+@contextmanager
+def prestarted(count: int, mem_gb: float, modules: Sequence[str] = ()) -> Iterator[None]:
+    """Start up to ``count`` workers now (minus those already waiting) so that their start-up
+    (interpreter, imports of ``modules`` and their ``warm_up()`` hooks) overlaps the caller's
+    own set-up (reading the input, opening the store); the next :class:`LocalPool` with the
+    same ``mem_gb`` in this process takes them instead of starting its own. Leaving the block
+    stops the ones no pool took. Outputs do not depend on it: a worker started ahead gets the
+    same item function as any other before it runs an item."""
+    mine: list[_Worker] = []
+    opts = PoolOptions(workers=1, mem_gb=mem_gb)
+    try:
+        for _ in range(max(0, count - sum(w.mem_gb == mem_gb for w in _SPARES))):
+            worker = _Worker(None, opts, modules)
+            mine.append(worker)
+            _SPARES.append(worker)
+        yield
+    finally:
+        left = [w for w in mine if w in _SPARES]
+        for worker in left:
+            _SPARES.remove(worker)
+        _stop_all(left)
+
+
+def _take_spare(mem_gb: float, blob: bytes) -> _Worker | None:
+    """A worker started ahead (same memory cap), given ``blob``; None when there is none."""
+    while True:
+        spare = next((w for w in _SPARES if w.mem_gb == mem_gb), None)
+        if spare is None:
+            return None
+        _SPARES.remove(spare)
+        if spare.alive() and spare.give(blob):
+            return spare
+        spare.kill()
 
 
 class LocalPool:
@@ -189,7 +280,7 @@ class LocalPool:
         self.pids: list[int] = []
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self.blob, self.opts)
+        worker = _take_spare(self.opts.mem_gb, self.blob) or _Worker(self.blob, self.opts)
         self.pids.append(worker.proc.pid)
         return worker
 
@@ -228,11 +319,7 @@ class LocalPool:
                 if not got and tick_s is not None:
                     yield None
         finally:
-            for worker in workers:
-                if not worker.queue:
-                    worker.stop()
-                else:
-                    worker.kill()
+            _stop_all(workers)
 
     def _wait_s(self, busy: list[_Worker], tick_s: float | None) -> float:
         cap = 5.0 if tick_s is None else min(5.0, tick_s)

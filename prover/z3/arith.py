@@ -17,6 +17,7 @@ from prover.arith.ast import Expr, Neg, Num, Relation, Var, format_number, to_in
 from prover.arith.evaluate import denominators, is_ground
 from prover.arith.premises import Premises, stated_tolerance
 from prover.records.verdicts import UnknownReason, Verdict, unknown
+from prover.z3.contexts import fresh_context
 from prover.z3.gateway import Limits, SatResult, model_value, safe_exponent, solve, z3_version
 
 Z3_VERSION = z3_version()
@@ -58,7 +59,7 @@ class Z3ArithBackend:
     """Decides claims with Z3 in a private context (never z3's global default context)."""
 
     def __init__(self, timeout_ms: int, rlimit: int) -> None:
-        self.ctx = z3.Context()
+        self.ctx = fresh_context()
         self.timeout_ms = timeout_ms
         self.rlimit = rlimit
         self.limits = Limits(timeout_ms, rlimit)

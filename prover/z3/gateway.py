@@ -1,4 +1,4 @@
-"""The one door to Z3: limits, a guarded ``solve``, one reading of ``unknown``, bounded values.
+"""The one door to Z3: limits, a guarded ``solve``, one reading of ``unknown``.
 
 Every solver setup in the project goes through :func:`solve` (and every Z3 tactic through the
 worker of :mod:`prover.z3.isolate`), under one :class:`Limits`:
@@ -20,13 +20,16 @@ counter here or reported by the worker): a budget that does not depend on the ma
 ``timeout``; running out of rlimit or memory before the deadline is ``budget``; Z3 giving up
 for a reason of its own (incompleteness) is ``undecidable-fragment``; an exception is
 ``backend-error``.
+
+What a query's terms are (bounded model values, the isolation rule) is read in
+:mod:`prover.z3.terms`; its public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +37,19 @@ import z3
 
 from prover.records.verdicts import UnknownReason
 from prover.z3 import meter as _meter
+from prover.z3.terms import (
+    MAX_SAFE_EXPONENT,
+    MAX_SHOWN_DIGITS,
+    model_value,
+    needs_isolation,
+    safe_exponent,
+)
 from prover.z3.watchdog import Watchdog
+
+__all__ = ["DEFAULT_MEMORY_MB", "MAX_SAFE_EXPONENT", "MAX_SHOWN_DIGITS", "Limits", "SatResult",
+           "Watchdog", "allow_concurrent_dec_ref", "classify_unknown", "configure_memory",
+           "error_text", "is_limit_text", "model_value", "needs_isolation", "new_solver",
+           "run_check", "safe_exponent", "solve", "z3_version"]
 
 DEFAULT_MEMORY_MB = int(os.environ.get("PROOFGRAPH_Z3_MEMORY_MB", "2048"))
 RLIMIT_PER_SECOND = 50_000_000
@@ -43,8 +58,6 @@ check on the development machine (27M/s), so the wall-clock timeout normally bin
 rlimit is the machine-independent backstop."""
 IN_WORKER = False
 """True inside a worker of :mod:`prover.z3.isolate` (which is itself the kill path: no nesting)."""
-MAX_SHOWN_DIGITS = 40
-"""A model number with more digits than this is shown abbreviated (leading digits, count)."""
 
 
 def z3_version() -> str:
@@ -165,93 +178,6 @@ def error_text(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-# --------------------------------------------------------------------------- bounded values
-def _digits(text: str) -> str:
-    """A decimal integer text, abbreviated when it has more than MAX_SHOWN_DIGITS digits."""
-    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
-    if len(body) <= MAX_SHOWN_DIGITS:
-        return sign + body
-    return f"{sign}{body[:12]}…{body[-4:]} ({len(body)} digits)"
-
-
-def model_value(value: z3.ExprRef) -> str:
-    """A model value as plain exact text, bounded: integers and fractions print in full up to
-    :data:`MAX_SHOWN_DIGITS` digits and abbreviated (with their digit count) beyond; algebraic
-    numbers as 12-digit decimals. Never converts a huge number to a Python int."""
-    if z3.is_int_value(value):
-        return _digits(value.as_string())
-    if z3.is_rational_value(value):
-        num, den = value.numerator().as_string(), value.denominator().as_string()
-        return _digits(num) if den == "1" else f"{_digits(num)}/{_digits(den)}"
-    if z3.is_algebraic_value(value):
-        return value.as_decimal(12).rstrip("?") + " (algebraic)"
-    text = value.sexpr() if z3.is_expr(value) else str(value)
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
-# --------------------------------------------------------------------------- isolation rule
-
-
-def needs_isolation(terms: Iterable[z3.ExprRef]) -> bool:
-    """Whether a query holds terms Z3 may not interrupt (seen: ``a^(1001/4002 - 1)`` ran for
-    minutes under a 2 s timeout and ignored ``interrupt``): a power whose exponent is not a
-    natural-number numeral (Z3's exponent terms reach its transcendental/irrational code), or a
-    numeral above :data:`MAX_SAFE_EXPONENT` (expanding ``x**2010`` ignored it too).
-    The answer per term text is remembered (the same premises come back with every claim);
-    the text alone decides it, so the memo holds no Z3 object."""
-    found = False
-    for term in terms:
-        text = term.sexpr()
-        if "(^ " not in text:  # cheap C-side prefilter
-            continue
-        known = _ISOLATION.get(text)
-        if known is None:
-            if len(_ISOLATION) >= _ISOLATION_SIZE:
-                _ISOLATION.clear()
-            known = _ISOLATION[text] = _has_opaque_power(term)
-        found = found or known
-    return found
-
-
-_ISOLATION: dict[str, bool] = {}
-_ISOLATION_SIZE = 2048
-
-
-#: the largest natural exponent Z3 is trusted to expand under an interrupt: ``x**2010`` in a
-#: premise (omnimath-554) ran for minutes in the in-process solver and ignored ``interrupt``
-MAX_SAFE_EXPONENT = 16
-
-
-def safe_exponent(exponent: z3.ExprRef) -> bool:
-    """Whether a power with this exponent may run in process: a natural-number numeral of at
-    most :data:`MAX_SAFE_EXPONENT` (others go to the isolate worker, which can be killed)."""
-    if z3.is_int_value(exponent):
-        return 0 <= exponent.as_long() <= MAX_SAFE_EXPONENT
-    if z3.is_rational_value(exponent) and exponent.denominator_as_long() == 1:
-        return 0 <= exponent.numerator_as_long() <= MAX_SAFE_EXPONENT
-    return False
-
-
-def _has_opaque_power(root: z3.ExprRef) -> bool:
-    """Whether ``root`` holds a power :func:`safe_exponent` does not accept."""
-    stack = [root]
-    seen: set[int] = set()
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        if z3.is_quantifier(term):
-            stack.append(term.body())
-            continue
-        if not z3.is_app(term):
-            continue
-        if term.decl().kind() == z3.Z3_OP_POWER and not safe_exponent(term.arg(1)):
-            return True
-        stack.extend(term.children())
-    return False
-
-
 # --------------------------------------------------------------------------- solve
 @dataclass
 class _Query:
@@ -303,6 +229,7 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
     return result
 
 
+
 def _dispatch(query: _Query, ctx: z3.Context, limits: Limits, options: Mapping[str, Any] | None,
               isolate: bool | None, want_model: bool) -> SatResult:
     pairs = query.tracked
@@ -311,7 +238,7 @@ def _dispatch(query: _Query, ctx: z3.Context, limits: Limits, options: Mapping[s
     elif isolate is None:
         isolate = needs_isolation([*query.assertions, *(e for _, e in pairs), *query.evaluate])
     if isolate:
-        from prover.z3.isolate import solve_isolated
+        from prover.z3.isolated import solve_isolated
 
         return solve_isolated(query.assertions, pairs, query.evaluate, ctx, limits,
                               dict(options or {}))

@@ -10,9 +10,13 @@ call. Each worker caps its address space (``RLIMIT_AS``) and Z3's ``memory_max_s
 with its parent (``PR_SET_PDEATHSIG`` and a parent-watch thread), so kill -9 of a run leaves no
 Z3 process behind.
 
+After a kill a replacement worker is started at once and left to start up while the caller
+goes on (it is one of this process's workers from then on: same limits, same kill path), so
+the next call does not wait for a whole start-up.
+
 Requests name a handler from :data:`HANDLERS` (never an arbitrary import): ``solve`` (an
-SMT-LIB benchmark, assumption names, terms to evaluate) and ``theorem`` (a step of the Z3
-prover, see :func:`prover.z3.env.serve`).
+SMT-LIB benchmark, assumption names, terms to evaluate; see :mod:`prover.z3.isolated`),
+``theorem`` (a step of the Z3 prover, see :func:`prover.z3.env.serve`) and ``decide``.
 """
 
 from __future__ import annotations
@@ -30,12 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import z3
-
-from prover.records.verdicts import UnknownReason
-from prover.z3.gateway import Limits, SatResult, classify_unknown, new_solver, run_check
-
-HANDLERS = {"solve": "prover.z3.isolate:serve_solve", "theorem": "prover.z3.tactics:serve",
+HANDLERS = {"solve": "prover.z3.isolated:serve_solve", "theorem": "prover.z3.tactics:serve",
             "decide": "prover.z3.decide:serve"}
 STARTUP_S = 60.0
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -50,7 +49,7 @@ class Worker:
     """One worker process; ``request`` returns its answer, or None when it was killed at the
     deadline or died (then the worker is gone and must be replaced)."""
 
-    def __init__(self, memory_mb: int, startup_s: float = STARTUP_S) -> None:
+    def __init__(self, memory_mb: int, startup_s: float = STARTUP_S, wait: bool = True) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         self.memory_mb = memory_mb
@@ -59,10 +58,24 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=_ROOT, close_fds=True)
         self._buffer = b""
+        self.ready = False
+        if wait:
+            self.wait_ready(startup_s)
+
+    def wait_ready(self, startup_s: float = STARTUP_S) -> None:
+        """Wait (at most ``startup_s``) until the worker says it is ready; a worker that does
+        not is killed (:class:`WorkerError`)."""
+        if self.ready:
+            return
         ready = self._read_line(startup_s)
-        if ready is None or json.loads(ready).get("ready") is not True:
+        try:
+            ok = ready is not None and json.loads(ready).get("ready") is True
+        except (ValueError, AttributeError):
+            ok = False
+        if not ok:
             self.kill()
             raise WorkerError(f"the Z3 worker process did not start within {startup_s:.3g} s")
+        self.ready = True
 
     @property
     def alive(self) -> bool:
@@ -142,16 +155,49 @@ _ALL: list[Worker] = []
 
 
 def _take(memory_mb: int, startup_s: float = STARTUP_S) -> Worker:
-    with _LOCK:
-        idle = _IDLE.setdefault(memory_mb, [])
-        while idle:
-            worker = idle.pop()
-            if worker.alive:
-                return worker
+    """An idle worker (a replacement still starting is waited for, at most ``startup_s``), or
+    a new one."""
+    while True:
+        with _LOCK:
+            idle = _IDLE.setdefault(memory_mb, [])
+            worker = idle.pop() if idle else None
+        if worker is None:
+            break
+        if not worker.alive:
+            _forget(worker)
+            continue
+        try:
+            worker.wait_ready(startup_s)
+        except WorkerError:
+            _forget(worker)
+            raise
+        return worker
     worker = Worker(memory_mb, startup_s)
     with _LOCK:
         _ALL.append(worker)
     return worker
+
+
+def _forget(worker: Worker) -> None:
+    worker.kill()
+    with _LOCK:
+        if worker in _ALL:
+            _ALL.remove(worker)
+
+
+def _replace(memory_mb: int) -> None:
+    """Start a replacement for a killed worker without waiting for it (see the module docs);
+    nothing when one is idle already or the process cannot be started."""
+    with _LOCK:
+        if _IDLE.get(memory_mb):
+            return
+    try:
+        worker = Worker(memory_mb, wait=False)
+    except OSError:
+        return
+    with _LOCK:
+        _ALL.append(worker)
+        _IDLE.setdefault(memory_mb, []).append(worker)
 
 
 def _give(worker: Worker) -> None:
@@ -195,95 +241,9 @@ def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
         answer = worker.request({"handler": handler, "payload": payload}, wall_s, cpu_s)
     finally:
         _give(worker)
-    return answer, time.perf_counter() - start
-
-
-# --------------------------------------------------------------------------- solve, isolated
-def smt2_text(formulas: Sequence[z3.BoolRef], ctx: z3.Context) -> str:
-    """SMT-LIB text (declarations and asserts) of ``formulas``, printed without asserting them
-    into a solver: asserting may simplify in this process (a product of four sums of square
-    roots, omnimath-979, ran for minutes inside ``Solver.add`` and ignored interrupts)."""
-    asts = (z3.Ast * len(formulas))(*(f.as_ast() for f in formulas))
-    text = z3.Z3_benchmark_to_smtlib_string(ctx.ref(), "proofgraph isolate", "", "unknown", "",
-                                            len(formulas), asts, z3.BoolVal(True, ctx).as_ast())
-    return text.replace("(check-sat)", "")
-
-
-def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str, z3.BoolRef]],
-                   evaluate: Sequence[z3.ExprRef], ctx: z3.Context, limits: Limits,
-                   options: dict[str, Any]) -> SatResult:
-    """:func:`prover.z3.gateway.solve` in a worker: the query travels as SMT-LIB text; the
-    answer carries the Z3 resource units the worker's check used (``rlimit_used``)."""
-    formulas = list(assertions)
-    formulas.extend(z3.Implies(z3.Bool(tag, ctx), expr) for tag, expr in tracked)
-    names = []
-    for i, term in enumerate(evaluate):
-        name = f"eval!{i}"
-        formulas.append(z3.Const(name, term.sort()) == term)
-        names.append(name)
-    payload = {"smt2": smt2_text(formulas, ctx), "assume": [tag for tag, _ in tracked],
-               "eval": names, "timeout_ms": limits.timeout_ms, "rlimit": limits.rlimit,
-               "wall_s": limits.wall, "cpu_s": limits.cpu_s, "options": options}
-    answer, elapsed = call("solve", payload, limits.wall + 0.5, limits.memory_mb,
-                           cpu_s=None if limits.cpu_s is None else limits.cpu_s + 0.25)
     if answer is None:
-        return SatResult("unknown", reason=classify_unknown("killed at the wall deadline",
-                                                            elapsed, limits, interrupted=True),
-                         elapsed=elapsed, raw_reason="killed at the wall deadline",
-                         isolated=True)
-    if "error" in answer:
-        return SatResult("unknown", reason=UnknownReason.BACKEND_ERROR, elapsed=elapsed,
-                         raw_reason=str(answer["error"]), isolated=True)
-    reason = UnknownReason(answer["reason"]) if answer.get("reason") else None
-    return SatResult(answer["status"], core=tuple(answer.get("core", ())), reason=reason,
-                     elapsed=elapsed, raw_reason=answer.get("raw_reason", ""),
-                     values=tuple(answer.get("values", ())), isolated=True,
-                     rlimit_used=int(answer.get("rlimit_used", 0)))
-
-
-def _consts_by_name(terms: Sequence[z3.ExprRef]) -> dict[str, z3.ExprRef]:
-    found: dict[str, z3.ExprRef] = {}
-    seen: set[int] = set()
-    stack = list(terms)
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        if z3.is_quantifier(term):
-            stack.append(term.body())
-        elif z3.is_app(term):
-            if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                found.setdefault(term.decl().name(), term)
-            stack.extend(term.children())
-    return found
-
-
-def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
-    """Worker side of :func:`solve_isolated`."""
-    ctx = z3.Context()
-    assertions = list(z3.parse_smt2_string(payload["smt2"], ctx=ctx))
-    consts = _consts_by_name(assertions)
-    assume = [consts[name] for name in payload["assume"] if name in consts]
-    evaluate = [consts[name] for name in payload["eval"] if name in consts]
-    limits = Limits(payload["timeout_ms"], payload["rlimit"], wall_s=payload["wall_s"],
-                    cpu_s=payload.get("cpu_s"))
-    result = _solve_assuming(assertions, assume, evaluate, ctx, limits,
-                             payload.get("options", {}))
-    return {"status": result.status, "core": list(result.core),
-            "reason": result.reason.value if result.reason else None,
-            "raw_reason": result.raw_reason, "values": list(result.values),
-            "rlimit_used": result.rlimit_used}
-
-
-def _solve_assuming(assertions: list[z3.BoolRef], assume: list[z3.ExprRef],
-                    evaluate: list[z3.ExprRef], ctx: z3.Context, limits: Limits,
-                    options: dict[str, Any]) -> SatResult:
-    start = time.perf_counter()
-    solver = new_solver(ctx, limits, options)
-    solver.add(*assertions)
-    return run_check(solver, ctx, limits, start, assume=assume, evaluate=evaluate,
-                     want_model=False)
+        _replace(memory_mb)
+    return answer, time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- worker main

@@ -110,12 +110,17 @@ def metered(meter: Meter) -> Iterator[Meter]:
 
 def rlimit_count(solver: z3.Solver) -> int:
     """Z3's resource counter of ``solver``'s context (cumulative: a check's use is the
-    difference of two readings). 0 when Z3 does not report it."""
+    difference of two readings). 0 when Z3 does not report it. The key is looked for from the
+    end (it is among the last of the statistics: a solver that ran nonlinear checks reports
+    dozens of keys, and each key costs a foreign call). Read from the checking solver itself,
+    not from an idle probe solver of the context: the probe reads the same counter, but
+    collecting the checking solver's statistics is part of what its next check does, and Z3
+    5.4's nonlinear search then takes another path (other unit counts, other budget cuts)."""
     ref = solver.ctx.ref()
     stats = z3.Z3_solver_get_statistics(ref, solver.solver)
     z3.Z3_stats_inc_ref(ref, stats)
     try:
-        for i in range(z3.Z3_stats_size(ref, stats)):
+        for i in reversed(range(z3.Z3_stats_size(ref, stats))):
             if z3.Z3_stats_get_key(ref, stats, i) == "rlimit count":
                 return int(z3.Z3_stats_get_uint_value(ref, stats, i))
     finally:
