@@ -16,8 +16,11 @@ from collections.abc import Iterable
 
 # how a claim was read; the first five assert, the rest do not ("endpoint": a range's end,
 # "up to x = 5")
+# "rejected": the text itself calls the claim false ("1 + 3 > 6: False", "does not satisfy
+# 6 <= 41 < 6^2", "... This inequality does not hold.")
 READINGS: tuple[str, ...] = ("annotation", "equation", "chain", "display", "binding",
-                             "hypothesis", "case", "alternative", "reductio", "endpoint")
+                             "hypothesis", "case", "alternative", "reductio", "endpoint",
+                             "rejected")
 ASSERTED = frozenset(READINGS[:5])
 
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
@@ -40,6 +43,10 @@ _HYPOTHESIS = re.compile(
 _OBJECT = re.compile(r"\b(?:line|lines|curve|parabola|circle|plane|graph|hyperbola|ellipse|axis|"
                      r"equation|equations|function|polynomial|expression|inequality)\W{0,8}$",
                      re.IGNORECASE)
+# "to the right of x = 1", "the intersection of x + y = 1 and y + z = 1": an equation that names
+# a locus (a line, a plane) by where it stands or what it meets
+_LOCUS = re.compile(r"\b(?:(?:right|left)\s+of|above|below|along|intersect\w*\s+(?:of|with|"
+                    r"between)(?:[^.!?:\n]{0,100}?(?:\band|,))?)\W{0,8}$", re.IGNORECASE)
 _CASE = re.compile(r"\b(?:case|subcase)\b|^\W*(?:for|when|with)\b", re.IGNORECASE)
 # "for a = 3", "when x = 2", "at t = 5", "using d = 71": a letter given a value right after
 # the word
@@ -224,9 +231,12 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     prefix = text[clause:start]
     stop = _SENTENCE_END.search(text, end, min(len(text), end + _MAX_SCAN))
     sentence_text = text[sentence:stop.start() if stop else min(len(text), end + _MAX_SCAN)]
+    if _rejected(text, sentence, start, end):
+        return "rejected"
     if _REDUCTIO.search(sentence_text):
         return "reductio"
-    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix) or _asked(text, sentence, start, end) or (
+    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix) or _LOCUS.search(prefix) or (
+            _asked(text, sentence, start, end)) or (
             ground and _corrected(text, start, end)):
         return "hypothesis"
     if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and (
@@ -240,9 +250,58 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
             _RANGE_WORD.search(text, max(sentence, start - 80), start)):
         return "endpoint"
     if _VALUE_LIST.match(after) or _ALTERNATIVE.search(before) or re.match(
-            r"\s*(?:or|either)\b", after, re.IGNORECASE) or _two_values(text, start, end):
+            r"\s*(?:or|either)\b", after, re.IGNORECASE) or _two_values(text, start, end) or (
+            _VALUE_CLAIM.fullmatch(text, start, end) and _OR_AFTER.match(after)):
         return "alternative"
     return "equation"
+
+
+# "\(A = 1\), \(R = 4\) or \(A = 4\), \(R = 1\)": a stated value (alone or with the other values
+# of its tuple) followed by "or" across math edges (which the lexical pass writes as " ; "); "or"
+# after any other equation may restate it ("1 = 806 + 155b + 65c or -805 = 155b + 65c")
+_VALUE_CLAIM = re.compile(r"\s*[A-Za-z](?:_\w+)?\s*=\s*-?\s*\d+(?:\.\d+)?\s*")
+_OR_AFTER = re.compile(r"(?:[\s;)]*,[\s;]*[A-Za-z](?:_\w+)?\s*=\s*-?\s*\d+(?:\.\d+)?[\s;]*)*"
+                       r"[\s;),]*(?:or|either)\b", re.IGNORECASE)
+# the text calls this very claim false, right after it ("1 + 3 > 6: False", "2 + 2 = 5 (false)",
+# "... is not true") or right before it ("does not satisfy the condition 6 <= 41 < 6^2")
+_REJECTED_AFTER = re.compile(
+    r"[\s;)\]]*(?:[:,(\u2014\u2013-]\s*)?(?:(?:which\s+)?(?:is|are)\s+)?(?:false|untrue|not true|"
+    r"invalid|not valid|incorrect|not satisfied|does not hold|doesn't hold|never holds)\b",
+    re.IGNORECASE)
+_REJECTED_BEFORE = re.compile(
+    r"\b(?:(?:does|do|did)\s*n[o']t|cannot|can't|fails?\s+to|never)\s+(?:satisf\w*|meet|hold)"
+    r"(?:\s+(?:the|this|that|its|our)(?:\s+\w+)?\s+(?:conditions?|inequalit\w+|equations?|"
+    r"constraints?|requirements?|relations?))?[\s:;]*$"
+    r"|\bviolat(?:es?|ed|ing)(?:\s+(?:the|this|that|its|our)(?:\s+\w+)?\s+(?:conditions?|inequalit\w+|"
+    r"equations?|constraints?))?[\s:;]*$", re.IGNORECASE)
+# a later sentence that denies what was just shown ("This inequality does not hold true."), not
+# what it speaks of ("This case doesn't satisfy the condition": the case fails, not the claim)
+_DENIAL = re.compile(
+    r"\s*(?:this|that|these|those|it|which)\s+(?:(?:last|first|above|final|given|inequalit\w+|"
+    r"equations?|relations?|statements?|claims?|results?|conditions?)\s+){0,2}(?:also\s+|still\s+)?"
+    r"(?:(?:does|do)\s*n[o']t\s+(?:hold|work|satisfy)|(?:is|are)\s*n[o']t\s+(?:true|correct|"
+    r"valid|satisfied)|(?:is|are)\s+(?:false|incorrect|invalid)|fails?\b)", re.IGNORECASE)
+# a word of prose (not a function name of the prepared math)
+_PROSE_WORD = re.compile(r"\b(?!(?:sqrt|log|ln|sin|cos|tan|cot|sec|csc|binom|floor|ceil|residue|"
+                         r"factorial|exp|abs|mod|gcd|lcm|pi)\b)[A-Za-z]{3,}")
+
+
+def _rejected(text: str, sentence: int, start: int, end: int) -> bool:
+    """The text says the claim is false: a verdict right after it (``: False``, ``(not
+    valid)``), a negated verb right before it (``does not satisfy the condition``), or a
+    denial (``This inequality does not hold``) opening the next sentence with nothing but math
+    between the claim and it."""
+    if _REJECTED_AFTER.match(text, end):
+        return True
+    if _REJECTED_BEFORE.search(text, max(sentence, start - 120), start):
+        return True
+    window = text[end:end + 300]
+    for m in _SENTENCE_END.finditer(window):
+        if _PROSE_WORD.search(window, 0, m.start()):
+            return False  # prose between: the denial speaks of something else
+        if _DENIAL.match(window, m.end()):
+            return True
+    return False
 
 
 # "Is 2 + 2 = 5? No.", "Does 3^2 + 4^2 = 26 hold?", "so 14 * 71 = 999?": a claim asked about

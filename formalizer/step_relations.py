@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from formalizer.readings import reread
 from formalizer.step_scope import (
+    CASE_STEP,
     NEGATION,
     NEW_MEANING,
     Context,
@@ -44,6 +45,7 @@ from prover.arith.check import (
     polynomial_identity,
     probe_identity,
 )
+from prover.arith.premises import premises_key
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.meter import Meter, metered
 
@@ -66,6 +68,11 @@ slowest decided call on the dev half: 0.09 s); this stops the Z3 code that count
 hits it is ``unknown: timeout`` and spends the rest of the solution's budget."""
 _MEMO_SIZE = 8192
 BUDGET_SPENT = unknown(UnknownReason.BUDGET, "the solver budget of this solution is spent")
+CASE_CONTRADICTION = unknown(UnknownReason.NOT_CHECKED, (
+    "a derivation in a case step contradicts earlier equations, which may be another case's"))
+CASE_CHOSEN = unknown(UnknownReason.NOT_CHECKED, (
+    "states a value the solution examined as a case: the conclusion of a case analysis, "
+    "not a derivation from the equations before it"))
 SAFETY_TIMEOUT = unknown(UnknownReason.TIMEOUT, "the solver's wall-clock safety limit expired")
 
 
@@ -94,6 +101,7 @@ class RelationChecker:
         self.solver_budget_s = solver_budget_s
         self.meter = Meter(solver_units(solver_budget_s))
         self._memo: dict[tuple, _Memo] = {}
+        self._cases: set[Relation] = set()  # values this solution examined as a case
 
     def start_solution(self) -> None:
         """A new solution: the full solver budget (units), a fresh safety deadline, and a fresh
@@ -105,6 +113,7 @@ class RelationChecker:
         if self._memo or self.checker.setup_s:  # the last solution used Z3
             self.checker = ArithChecker(self.checker.limits)
         self._memo = {}
+        self._cases = set()
 
     # ------------------------------------------------------------------ claims
     def _check_relation(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
@@ -176,6 +185,10 @@ class RelationChecker:
             verdict, backend = self._solve(rel, premises)
             if verdict.kind == "refuted" and "division_by_zero" not in verdict.evidence:
                 contradiction = self._contradicts(rel, premises)
+                if contradiction is not None and CASE_STEP.search(ctx.step_text):
+                    # "If y = 1/2, then 5x + 9 = (x + 3)^2": the earlier equations may be
+                    # another case's (constraints are not scoped to their case)
+                    contradiction = CASE_CONTRADICTION
                 verdict = contradiction if contradiction is not None else unknown(
                     UnknownReason.NOT_CHECKED, "a derivation step over names with earlier "
                     "bindings: it neither follows from nor contradicts them")
@@ -209,6 +222,8 @@ class RelationChecker:
                 premises.constraints.append(rel)  # a further condition; a contradiction here
                 return Outcome("constraint", None, backend)  # could only be a new meaning
             if self._contradicts(rel, premises) is not None:
+                if not ctx.hypothetical and rel in self._cases:
+                    return Outcome("claim", CASE_CHOSEN, backend)
                 if not ctx.hypothetical and (states_a_value(rel) or not reuses(rel, premises)):
                     return Outcome("claim", verdict, backend)  # "so x = 3" after 2x = 4
                 scope.forget(free)  # "if 100 + 100x = 120 then x = .2": a fresh x
@@ -236,6 +251,8 @@ class RelationChecker:
         letters (bound, or unknown) read as ``unknown: division-by-zero``, never a refutation:
         the letter may have another meaning here, or the text assumes it is non-zero."""
         outcome = self._check_relation(rel, scope, ctx)
+        if ctx.hypothetical and ctx.asserted and states_a_value(rel):
+            self._cases.add(rel)  # supposed ("For x = 15: ..."), not a listed alternative
         verdict = outcome.verdict
         if verdict is not None and verdict.kind == "refuted" and (
                 "division_by_zero" in verdict.evidence) and variables(rel) - scope.undefined:
@@ -251,7 +268,7 @@ class RelationChecker:
         answers included; a call the budget cut short is ``unknown: budget``, one the safety
         deadline stopped ``unknown: timeout``."""
         meter = self.meter
-        key = _memo_key(rel, premises)
+        key = premises_key(premises, rel)
         memo = self._memo.get(key) if key is not None else None
         if memo is not None and (memo.cut_at is None or meter.left <= memo.cut_at):
             if memo.cut_at is None and memo.cost <= meter.left:
@@ -293,14 +310,3 @@ class RelationChecker:
         return None
 
 
-def _memo_key(rel: Relation, premises: Premises) -> tuple | None:
-    """What a solver answer depends on: the relation, the constraints, the integer switches and
-    the values of the names in play. None when a part is unhashable (no memo)."""
-    names = variables(rel).union(*(variables(c) for c in premises.constraints))
-    key = (rel, tuple(premises.constraints), premises.integer, premises.integer_names,
-           tuple(sorted((n, premises.values[n]) for n in names if n in premises.values)))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key

@@ -27,6 +27,8 @@ _PROSE_TOKEN = re.compile(
 )
 TIMES_WORDS = {"x", "X"}
 _NEVER_VARS = {"a", "I"}
+# letters that abbreviate a unit after a number ("10 m", "5 g", "3 h", "2 L", "4 t")
+_UNIT_LETTERS = frozenset("mgshlLtKWVJN")
 _SUBSCRIPTED = re.compile(r"(?:[A-Za-z]|angle|" + "|".join(GREEK_NAMES) + r")_[A-Za-z0-9]{1,12}")
 _SEGMENT_NAME = re.compile(r"[A-Z]{2,3}")
 # a number after one of these words is a label (``from step 6``, ``equation 2``), not a value
@@ -83,7 +85,11 @@ def _is_var(tokens: list[Tok], i: int, bound: set[str]) -> bool:
         return (touches(prev, tok) and prev is not None and prev.kind in ("op", "num")) or (
             _enclosed(tokens, i))
     if prev is not None and prev.kind == "num":
-        return touches(prev, tok)  # "2x" is 2·x; "10 m" is a unit
+        if touches(prev, tok):
+            return True  # "2x" is 2·x
+        # "100 b + 10 c + d", "3 x - 2 = 7": a spaced letter that an operator follows is a
+        # factor, unless the letter abbreviates a unit ("100 m/lap", "1920 g / 120 g")
+        return nxt is not None and nxt.kind == "op" and tok.value not in _UNIT_LETTERS
     if prev is not None and prev.value == "/" and i >= 2 and tokens[i - 2].kind == "word" and (
             touches(tokens[i - 2], prev) and touches(prev, tok)):
         return False  # ml/L, m/s: a compound unit

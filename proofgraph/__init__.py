@@ -65,11 +65,23 @@ def entail(premises: list[str], conclusion: str, *, timeout_ms: int = 2000,
 
 
 def entail_file(path: str | Path, *, out: str | Path | None = None,
-                store: str | Path | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Decide every row of an entailment JSONL file; returns (summary, results)."""
-    from proofgraph.jobs import JobOptions, run_entail
+                store: str | Path | None = None, timeout_ms: int = 2000,
+                rlimit: int = 5_000_000, in_process: bool = False,
+                row_timeout_s: float | None = None
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Decide every row of an entailment JSONL file (resumable like the CLI); returns
+    (summary, results). Rows run in a killable worker under ``row_timeout_s`` each (default:
+    the CLI's ``--row-timeout``; a row past it is an error with reason ``timeout``, tried again
+    on resume) unless ``in_process``."""
+    from dataclasses import replace
 
-    return run_entail(Path(path), JobOptions(out=_path(out), store=_path(store), progress=False))
+    from proofgraph.entail_job import EntailOptions, run_entail
+
+    opts = EntailOptions(out=_path(out), store=_path(store), timeout_ms=timeout_ms,
+                         rlimit=rlimit, progress=False, in_process=in_process)
+    if row_timeout_s is not None:
+        opts = replace(opts, row_timeout_s=row_timeout_s)
+    return run_entail(Path(path), opts)
 
 
 def prove(theorems: str | Path | list[dict[str, Any]], *, backend: str = "z3",

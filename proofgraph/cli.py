@@ -62,6 +62,18 @@ def add_scale_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="an existing Ray cluster (implies --ray)")
 
 
+def add_limit_options(p: argparse.ArgumentParser, row: str) -> None:
+    """``--row-timeout`` and ``--in-process`` of the commands whose rows run in a killable
+    worker by default (``check``, ``entail``); ``row`` names a row in the help."""
+    p.add_argument("--row-timeout", type=seconds, default=None, metavar="SECONDS",
+                   help=f"hard wall-clock limit per {row} (default 60): the rows run in a "
+                        "worker process that is killed past it; the row is then an error "
+                        "with reason timeout (tried again on resume) and the run goes on")
+    p.add_argument("--in-process", action="store_true",
+                   help="run the rows in this process (no worker start-up, but no hard "
+                        "limit: a native hang that ignores Z3's interrupt is not stopped)")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="input file (JSON Lines; for check also plain text)")
     p.add_argument("--out", type=Path, help="write one JSON result per row here (resumable)")
@@ -76,7 +88,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="progress on stderr (a line every few seconds when stderr is not a "
                         "terminal; --no-progress: none)")
     p.add_argument("--workers", type=positive, default=1,
-                   help="worker processes (default 1; check runs its rows in one worker "
+                   help="worker processes (default 1; the rows run in one worker "
                         "process unless --in-process)")
     p.add_argument("--ray", action="store_true",
                    help="run the rows on Ray actors (--workers of them) instead")
@@ -124,17 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "Z3 resource units (1.7M per second plus 14k per call, so verdicts "
                             "do not depend on the machine's load); what exact arithmetic cannot "
                             "decide after that is unknown: budget")
-    check.add_argument("--row-timeout", type=seconds, default=None, metavar="SECONDS",
-                       help="hard wall-clock limit per solution (default 60): the rows run in "
-                            "a worker process that is killed past it; the row is then an error "
-                            "with reason timeout (tried again on resume) and the run goes on")
-    check.add_argument("--in-process", action="store_true",
-                       help="check the rows in this process (no worker start-up, but no hard "
-                            "limit: a native hang that ignores Z3's interrupt is not stopped)")
+    add_limit_options(check, "solution")
     entail = sub.add_parser("entail", help="premises ⊢ conclusion in first-order logic",
                             description="Rows {id, premises, conclusion} in FOLIO's FOL syntax;"
                                         " answers True / False / Uncertain with evidence.")
     _add_common(entail)
+    add_limit_options(entail, "row")
     prove = sub.add_parser("prove", help="prove theorems by best-first search (Z3, Lean)",
                            description="Best-first proof search with batched tactic generation; "
                                        "every proof is replayed and re-checked before it is "
@@ -223,33 +230,54 @@ def _job(args: argparse.Namespace) -> int:
     import contextlib
 
     ahead: Any = contextlib.nullcontext()
-    if args.command == "check" and not (in_process or args.ray or args.formalizer != "rules"):
-        # check's local workers start now: their start-up (interpreter, imports, a first
-        # check: proofgraph.jobs.warm_up) overlaps this process's own; the pool takes them
+    local = not (in_process or args.ray or getattr(args, "formalizer", "rules") != "rules")
+    if local:
+        # the local workers start now: their start-up (interpreter, imports, a first row:
+        # the warm_up() of proofgraph.jobs or proofgraph.entail_job) overlaps this process's
+        # own; the pool takes them
         from prover.records.executors import WORKER_MEM_GB
         from prover.synth.executor import prestarted
 
-        ahead = prestarted(args.workers, WORKER_MEM_GB, ["proofgraph.jobs"])
+        module = "proofgraph.jobs" if args.command == "check" else "proofgraph.entail_job"
+        ahead = prestarted(args.workers, WORKER_MEM_GB, [module])
     with ahead:
-        return _run_job(args, in_process, row_timeout)
+        if args.command == "entail":
+            return _run_entail(args, in_process, row_timeout)
+        return _run_check(args, in_process, row_timeout)
 
 
-def _run_job(args: argparse.Namespace, in_process: bool, row_timeout: float | None) -> int:
-    from proofgraph.jobs import ROW_TIMEOUT_S, JobOptions, run_check, run_entail
+def _run_options(args: argparse.Namespace, in_process: bool,
+                 row_timeout: float | None) -> dict[str, Any]:
+    """The :class:`proofgraph.run_options.RunOptions` fields ``check`` and ``entail`` share."""
+    from proofgraph.run_options import ROW_TIMEOUT_S
 
-    opts = JobOptions(out=args.out, store=args.store, html=getattr(args, "html", None),
-                      fmt=getattr(args, "fmt", "auto"), timeout_ms=args.timeout_ms,
-                      rlimit=args.rlimit, fresh=args.fresh, progress=args.progress,
-                      limit=args.limit, formalizer=getattr(args, "formalizer", "rules"),
+    return {"out": args.out, "store": args.store, "timeout_ms": args.timeout_ms,
+            "rlimit": args.rlimit, "fresh": args.fresh, "progress": args.progress,
+            "limit": args.limit, "workers": args.workers, "ray": args.ray,
+            "in_process": in_process,
+            "row_timeout_s": ROW_TIMEOUT_S if row_timeout is None else row_timeout,
+            "report": report}
+
+
+def _run_entail(args: argparse.Namespace, in_process: bool, row_timeout: float | None) -> int:
+    from proofgraph.entail_job import EntailOptions, run_entail
+
+    opts = EntailOptions(**_run_options(args, in_process, row_timeout))
+    summary, results = run_entail(args.input, opts)
+    print_summary(summary, args.json, args.command, results)
+    return EXIT_REJECTED if summary["rejected"] else EXIT_OK
+
+
+def _run_check(args: argparse.Namespace, in_process: bool, row_timeout: float | None) -> int:
+    from proofgraph.jobs import JobOptions, run_check
+
+    opts = JobOptions(html=getattr(args, "html", None), fmt=getattr(args, "fmt", "auto"),
+                      formalizer=getattr(args, "formalizer", "rules"),
                       llm_samples=getattr(args, "llm_samples", 4),
                       llm_max_new_tokens=getattr(args, "llm_max_new_tokens", 256),
-                      workers=args.workers, ray=args.ray,
                       solver_budget_s=getattr(args, "solver_budget", None),
-                      in_process=in_process,
-                      row_timeout_s=ROW_TIMEOUT_S if row_timeout is None else row_timeout,
-                      report=report)
-    job = run_check if args.command == "check" else run_entail
-    summary, results = job(args.input, opts)
+                      **_run_options(args, in_process, row_timeout))
+    summary, results = run_check(args.input, opts)
     print_summary(summary, args.json, args.command, results)
     return EXIT_REJECTED if summary["rejected"] else EXIT_OK
 

@@ -115,7 +115,10 @@ def stage_shares(data: Path, rows: int, workdir: Path) -> dict[str, Any]:
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
-    code = main(["check", str(head), "--store", str(store), "--json", "--no-progress"])
+    # --in-process: the rows are checked here, under the profiler (by default they run in a
+    # worker process, and the profile would hold only the parent's share)
+    code = main(["check", str(head), "--store", str(store), "--json", "--no-progress",
+                 "--in-process"])
     profiler.disable()
     total = time.perf_counter() - start
     if code not in (0, 3):

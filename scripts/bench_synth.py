@@ -124,7 +124,7 @@ class _Sampler(threading.Thread):
         for name, cpu, wait in self.seen.values():
             out[f"{name}_cpu_s"] = out.get(f"{name}_cpu_s", 0.0) + cpu
             out[f"{name}_wait_s"] = out.get(f"{name}_wait_s", 0.0) + wait
-            out[f"{name}s"] = out.get(f"{name}s", 0) + 1
+            out[f"{name}_procs"] = out.get(f"{name}_procs", 0) + 1
         return {k: round(v, 3) for k, v in out.items()}
 
 

@@ -13,21 +13,14 @@ that notation that must still be flagged:
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
+
+from slice_checks import load_slices, run
 
 from formalizer.extract import extract_claims
 from formalizer.reading import function_names
-from formalizer.stepcheck import Solution, StepChecker
 from prover.arith.ast import to_infix
 
-SLICES = json.loads((Path(__file__).parent / "data" / "processbench_dev2_slices.json")
-                    .read_text(encoding="utf-8"))
-
-
-def run(*steps: str, problem: str = "") -> dict:
-    result, _ = StepChecker(solver_budget_s=5.0).check(Solution("t", problem, list(steps)))
-    return result
+SLICES = load_slices("processbench_dev2_slices.json")
 
 
 def run_slice(name: str) -> dict:

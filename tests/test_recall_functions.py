@@ -11,31 +11,22 @@ add a flag the text does not deserve.
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
+
+from slice_checks import load_slices, run
 
 from formalizer.extract import extract_claims
 from formalizer.latex import read_latex
-from formalizer.stepcheck import Solution, StepChecker
 from prover.arith.ast import to_infix
 from prover.arith.atoms import atomize, canonical
 from prover.arith.check import ArithChecker
 from prover.arith.parse import parse_chain
 
-SLICES = json.loads((Path(__file__).parent / "data" / "processbench_recall_slices.json")
-                    .read_text(encoding="utf-8"))
-
-
-def run(*steps: str, problem: str = "") -> dict:
-    result, _ = StepChecker(solver_budget_s=5.0).check(Solution("t", problem, list(steps)))
-    return result
+SLICES = load_slices("processbench_recall_slices.json")
 
 
 def run_slice(name: str) -> dict:
     row = SLICES[name]
-    result, _ = StepChecker(solver_budget_s=5.0).check(
-        Solution(row["id"], row["problem"], row["steps"]))
-    return result
+    return run(*row["steps"], problem=row["problem"], solution_id=row["id"])
 
 
 def verdicts(result: dict) -> dict[str, str | None]:

@@ -41,12 +41,12 @@ def native_hang() -> None:
     ctypes.PyDLL(None).pause()
 
 
-class HangsInNative(CheckJob):
-    """The real check job, except that row ``hang_seq`` hangs in native code the first time it
-    is checked (while its marker file does not exist yet)."""
+class HangOnce:
+    """Mixed into a real job (before it): row ``hang_seq`` hangs in native code the first time
+    it is processed (while its marker file does not exist yet)."""
 
-    def __init__(self, path: Path, opts: JobOptions, marker: str, hang_seq: int) -> None:
-        super().__init__(path, opts)
+    def __init__(self, path: Path, opts: Any, marker: str, hang_seq: int) -> None:
+        super().__init__(path, opts)  # type: ignore[call-arg]
         self.marker = marker
         self.hang_seq = hang_seq
 
@@ -55,7 +55,11 @@ class HangsInNative(CheckJob):
         if any(item.seq == self.hang_seq for item in batch) and not marker.exists():
             marker.write_text("hung once", encoding="utf-8")
             native_hang()
-        return super().process(batch)
+        return super().process(batch)  # type: ignore[misc]
+
+
+class HangsInNative(HangOnce, CheckJob):
+    """The real check job, hanging once at row ``hang_seq``."""
 
 
 class RaisesOnRow(CheckJob):
@@ -70,7 +74,7 @@ class RaisesOnRow(CheckJob):
 
 def test_a_row_that_breaks_the_checker_in_the_worker_is_that_rows_error(tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parent))  # the worker imports this module
-    src = _rows(tmp_path, 3)
+    src = gsm8k_head(tmp_path, 3)
     opts = JobOptions(out=tmp_path / "out.jsonl", progress=False)
     job = RaisesOnRow(src, opts)
     summary, results = run_job(job, check_settings(job, opts))
@@ -80,7 +84,8 @@ def test_a_row_that_breaks_the_checker_in_the_worker_is_that_rows_error(tmp_path
     assert not results[0].get("error") and not results[2].get("error")
 
 
-def _rows(tmp_path: Path, count: int) -> Path:
+def gsm8k_head(tmp_path: Path, count: int) -> Path:
+    """The first ``count`` rows of the GSM8K slice in tests/data, as a file."""
     src = tmp_path / "in.jsonl"
     lines = (DATA / "gsm8k_train_300.jsonl").read_text(encoding="utf-8").splitlines()[:count]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -101,7 +106,7 @@ def test_default_check_settings_isolate_rows_under_a_hard_limit(tmp_path: Path) 
 def test_a_native_hang_fails_its_row_with_timeout_and_the_run_goes_on(tmp_path: Path,
                                                                       workers: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))  # the worker imports this module
-    src = _rows(tmp_path, 4)
+    src = gsm8k_head(tmp_path, 4)
     out = tmp_path / "out.jsonl"
     messages: list[str] = []
     opts = JobOptions(out=out, store=tmp_path / "s.db", progress=False, workers=workers,
@@ -135,7 +140,7 @@ def _row(result: dict[str, Any]) -> dict[str, Any]:
 
 def test_cli_check_in_process_and_in_a_worker_agree(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    src = _rows(tmp_path, 6)
+    src = gsm8k_head(tmp_path, 6)
     outs = []
     for flags in ([], ["--in-process"]):
         out = tmp_path / f"out{len(flags)}.jsonl"

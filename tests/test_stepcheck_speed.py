@@ -90,12 +90,13 @@ def test_solver_memo_returns_the_first_answer_without_a_solver_call(monkeypatch)
         return decide(self, rel, premises)
 
     monkeypatch.setattr(ArithChecker, "_z3_decide", counting)
-    premises = Premises(values={}, constraints=parse_chain("2x + 3 = 15"))
-    first = checker.check(parse_chain("x = 6")[0], premises)
-    again = checker.check(parse_chain("x = 6")[0], premises)
+    # nonlinear premises: linear ones are decided exactly, without the solver (check.py)
+    premises = Premises(values={}, constraints=parse_chain("2x^2 + 3 = 75"))
+    first = checker.check(parse_chain("x^2 = 36")[0], premises)
+    again = checker.check(parse_chain("x^2 = 36")[0], premises)
     assert first == again and first[0].kind == "verified" and len(calls) == 1
-    other = Premises(values={}, constraints=parse_chain("2x + 3 = 17"))
-    assert checker.check(parse_chain("x = 6")[0], other)[0].kind == "refuted"
+    other = Premises(values={}, constraints=parse_chain("2x^2 + 3 = 77"))
+    assert checker.check(parse_chain("x^2 = 36")[0], other)[0].kind == "refuted"
     assert len(calls) == 2  # other premises: another query
 
 

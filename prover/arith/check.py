@@ -38,7 +38,9 @@ from prover.arith.evaluate import (
     UninterpretedError,
     evaluate,
 )
+from prover.arith.linear import fixed_values
 from prover.arith.parse import MAX_DEPTH, MAX_LITERAL_DIGITS, MAX_TOKENS, TooLargeError
+from prover.arith.points import exact_points
 from prover.arith.premises import Premises, stated_tolerance
 from prover.arith.surds import check_radical
 from prover.records.verdicts import UnknownReason, Verdict, unknown
@@ -265,6 +267,59 @@ def polynomial_identity(rel: Relation, values: dict[str, Fraction] | None = None
         "method": "polynomial identity: both sides agree on a grid larger than the degree"})
 
 
+def point_refutation(rel: Relation, values: dict[str, Fraction] | None = None) -> Verdict | None:
+    """Refute ``rel`` under no premises by exact evaluation at the fixed points of
+    :func:`prover.arith.points.exact_points`: a point where it is false is the counter-model a
+    solver would find for ``¬rel``. None (a solver decides) when every point satisfies it or
+    none evaluates, and always for an ``≈`` or a truncated literal (their tolerance is the
+    solver's to read) or an application (never refuted through a reading of a function)."""
+    if rel.op == "~=" or is_opaque(rel) or _truncated_unit(rel) is not None:
+        return None
+    for point, lhs, rhs in exact_points(rel, values or {}):
+        verdict = compare_values(rel, lhs, rhs)
+        if verdict.kind == "refuted":
+            return Verdict("refuted", evidence={
+                "model": {k: format_number(v) for k, v in point.items()}, **verdict.evidence,
+                "method": "exact evaluation at a point"})
+    return None
+
+
+def linear_decision(rel: Relation, premises: Premises) -> Verdict | None:
+    """Decide ``premises ⊢ rel`` exactly when the constraints are consistent linear equations
+    (:func:`prover.arith.linear.fixed_values`) that fix every unknown of ``rel``: the claim is
+    then ground at those values, which every model of the premises shares (in the integer sort
+    only when the system fixes all its unknowns at whole numbers: that point is the model).
+    None (a solver decides) otherwise, for an ``≈`` (the solver reads its tolerance) and when
+    a denominator is zero at those values (the solver's division guard reports it)."""
+    values = premises.values
+    if rel.op == "~=":
+        return None
+    solved = fixed_values(premises.constraints, values)
+    if solved is None:
+        return None
+    fixed, names = solved
+    if premises.integer and (names - fixed.keys() or any(
+            v.denominator != 1 for v in fixed.values())):
+        return None
+    if any(fixed[k].denominator != 1 for k in premises.integer_names & fixed.keys()):
+        return None  # a declared integer fixed at a fraction: the solver reads the sorts
+    claim_names = variables(rel) - values.keys()
+    if not claim_names <= fixed.keys():
+        return None
+    verdict = check_ground(rel, {**values, **fixed})
+    if verdict is None or verdict.kind == "unknown" or "division_by_zero" in verdict.evidence:
+        return None
+    model = {k: format_number(fixed[k]) for k in sorted(claim_names)}
+    if verdict.kind == "refuted":
+        return Verdict("refuted", evidence={"model": model, **verdict.evidence,
+                                            "method": "exact: the premises' linear equations "
+                                                      "fix these values"})
+    return replace(verdict, evidence={
+        **verdict.evidence, "method": "exact: the premises' linear equations fix "
+        + ", ".join(f"{k} = {v}" for k, v in model.items()),
+        "premises_used": [to_infix(c) for c in premises.constraints]})
+
+
 class ArithChecker:
     """Checks claims under premises; owns one Z3 context, so use one checker per thread."""
 
@@ -282,7 +337,14 @@ class ArithChecker:
         verdict = check_ground(rel, values)
         if verdict is not None:
             return verdict, "exact"
-        return self._z3_check(rel, premises or Premises()), "z3"
+        premises = premises or Premises()
+        if not premises.constraints:  # nothing constrains the unknowns: exact decisions first
+            verdict = polynomial_identity(rel, values) or point_refutation(rel, values)
+        else:
+            verdict = linear_decision(rel, premises)
+        if verdict is not None:
+            return verdict, "exact"
+        return self._z3_check(rel, premises), "z3"
 
     def _check_opaque(self, rel: Relation, values: dict[str, Fraction]) -> tuple[Verdict, str]:
         """A claim with ``f(x)``, ``sin(30)`` or ``pi``: exact when every part has an exact

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from prover.arith.ast import Neg, Num, Relation
+from prover.arith.ast import Neg, Num, Relation, variables
 
 
 @dataclass
@@ -23,6 +23,24 @@ class Premises:
     # the names the text itself declares integral ("n is a positive integer"); the Z3 side
     # may declare exactly these as Int (``integer`` stays the all-unknowns switch)
     integer_names: frozenset[str] = frozenset()
+
+
+def premises_key(premises: Premises, rel: Relation | None = None) -> tuple | None:
+    """What a solver answer about ``premises`` (and the claim ``rel``, if given) depends on:
+    the claim, the constraints, the integer switches and the values of the names in play. A
+    memo key; None when a part is unhashable (no memo)."""
+    names: set[str] = set()
+    for c in premises.constraints:
+        names |= variables(c)
+    if rel is not None:
+        names |= variables(rel)
+    key = (rel, tuple(premises.constraints), premises.integer, premises.integer_names,
+           tuple(sorted((n, premises.values[n]) for n in names if n in premises.values)))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _literal(node: object) -> tuple[Fraction, int] | None:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from prover.records.runner import Item, Job, Outcome
 
 Batch = list["Item"]
-#: batches queued per local worker (a second one keeps it busy while the runner commits)
+#: batches queued per Ray actor, and per local worker unless the job asks for more
+#: (:attr:`prover.records.job.Job.pool_prefetch`, whose default is this value)
 LOCAL_PREFETCH = 2
 #: the default memory cap per local worker (GiB): :class:`prover.records.runner.RunSettings`'s,
 #: here so that a caller can start workers ahead (``prover.synth.executor.prestarted``, which
@@ -125,7 +126,7 @@ class PoolExecutor:
         return LocalPool(fn,
                          PoolOptions(workers=self.workers, mem_gb=self.mem_gb,
                                      item_timeout_s=self.batch_timeout_s,
-                                     prefetch=LOCAL_PREFETCH))
+                                     prefetch=max(1, job.pool_prefetch)))
 
     def run(self, job: Job, batches: Iterable[Batch], tick_s: float | None = None
             ) -> Iterator[tuple[Batch, list[Outcome]] | None]:

@@ -144,6 +144,10 @@ class Job:
     batch_size: int = 1
     #: items per batch sent to a pool worker (fewer round trips for cheap items)
     pool_batch_size: int = 32
+    #: batches queued ahead per local pool worker: enough that a worker keeps working while
+    #: the runner commits a group (a store transaction); queued batches of a lost worker go
+    #: to another one, so the depth changes no result
+    pool_prefetch: int = 2
     #: how finished items are grouped into store transactions
     group: GroupPolicy = GroupPolicy()
     #: per-item time budget (seconds), for the progress ETA's upper bound

@@ -328,8 +328,9 @@ def _nothing() -> Iterator[None]:
 class Serial:
     """Process each batch in this process, one after the other (the executor unless
     ``RunSettings.pool``, ``workers`` > 1 or ``ray``). It has no hard time limit: a native hang
-    that ignores its interrupt stops the run, so ``check`` runs its rows on one killable pool
-    worker by default (:func:`proofgraph.jobs.check_settings`) and comes here only with
+    that ignores its interrupt stops the run, so ``check`` and ``entail`` run their rows on one
+    killable pool worker by default (:func:`proofgraph.jobs.check_settings`,
+    :func:`proofgraph.entail_job.entail_settings`) and come here only with
     ``--in-process`` (tests, library calls that want no process start)."""
 
     workers = 1

@@ -11,17 +11,19 @@ always a failed :class:`TaskOutput`) and ``items`` yields ``(seq, key, payload)`
 ``tick_s`` seconds pass without one (so the caller can act on time, e.g. commit a group).
 Closing the generator stops every worker. Only the caller writes; workers compute.
 
-Workers are ``python -m prover.synth.worker`` processes (never ``multiprocessing``'s spawn,
-which re-runs the caller's ``__main__``). At most ``prefetch`` items are queued per worker
+Workers are forked from a warm fork server (:mod:`prover.synth.forkserver`: the task's modules
+are imported once, not once per worker), else (no pidfds, or the server is gone) fresh
+``python -m prover.synth.worker`` interpreters; never ``multiprocessing``'s spawn, which
+re-runs the caller's ``__main__``. At most ``prefetch`` items are queued per worker
 (backpressure: items are read from the iterator only when a worker's queue has room; a queued
 second item keeps the worker busy while the writer commits). Every worker leads its own process
 group, has ``RLIMIT_AS`` set (a ``MemoryError`` fails the item with reason ``memory``), dies
 with the parent (Linux ``PR_SET_PDEATHSIG`` = SIGKILL, and a parent-pid watchdog elsewhere), and
 is killed with its group when an item exceeds the per-item timeout (the item fails with reason
 ``timeout``, a fresh worker takes its place). Executor failures (``timeout``, ``worker-died``)
-have kind ``infra``. Workers can be started ahead of their pool (:func:`prestarted`: their
-start-up overlaps the caller's set-up); a pool stops its idle workers all at once, with one
-shared grace period, and a worker exits without the interpreter's teardown.
+have kind ``infra``. Workers (and their fork server) can be started ahead of their pool
+(:func:`prestarted`: start-up overlaps the caller's set-up); a pool stops its idle workers at
+once, with one shared grace period, and a worker exits without the interpreter's teardown.
 
 Death blame is one policy for both pools (:func:`blame_death`, :data:`DEATHS_TO_BLAME`): an
 item is failed with ``worker-died`` once its worker died under it ``DEATHS_TO_BLAME`` times while
@@ -36,7 +38,6 @@ from __future__ import annotations
 import os
 import pickle
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -47,14 +48,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any, NamedTuple
 
+from prover.synth import forkserver
+from prover.synth.forkserver import ForkServer, ForkServerError, worker_env
 from prover.synth.task import TaskOutput
 
 ItemFn = Callable[[str, Any], tuple[Any, str | None]]
 Item = tuple[int, str, Any]
-_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 300.0  # longest a worker may take to start before its first item times out
 DEATHS_TO_BLAME = 2
 """Deaths of its worker, while running an item alone, after which that item fails with
@@ -120,29 +121,33 @@ def picklable(fn: Any) -> bytes:
         raise ValueError(f"the item function is not picklable: {err}") from err
 
 
-def _worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 class _Worker:
     """One worker process, its socket, and the items sent to it, oldest (running) first.
     Without ``blob`` (a worker started ahead, see :func:`prestarted`) it imports ``modules``
-    until :meth:`give` sends the item function."""
+    until :meth:`give` sends the item function. With ``server`` it is forked from that warm
+    fork server (which imported the modules already), else (or if the server is gone) it is a
+    fresh interpreter."""
 
     def __init__(self, blob: bytes | None, opts: PoolOptions,
-                 modules: Sequence[str] = ()) -> None:
-        parent, child = socket.socketpair()
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "prover.synth.worker", str(child.fileno()),
-                 str(os.getpid()), repr(opts.mem_gb)],
-                pass_fds=(child.fileno(),), process_group=0, env=_worker_env(),
-                stdin=subprocess.DEVNULL)
-        finally:
-            child.close()
+                 modules: Sequence[str] = (), server: ForkServer | None = None) -> None:
+        self.proc: subprocess.Popen[bytes] | forkserver.ForkedProc
+        parent: socket.socket | None = None
+        if server is not None and server.alive():
+            try:
+                self.proc, parent = server.fork(opts.mem_gb)
+                modules = ()  # warmed up in the server
+            except ForkServerError:
+                parent = None
+        if parent is None:
+            parent, child = socket.socketpair()
+            try:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "prover.synth.worker", str(child.fileno()),
+                     str(os.getpid()), repr(opts.mem_gb)],
+                    pass_fds=(child.fileno(),), process_group=0, env=worker_env(),
+                    stdin=subprocess.DEVNULL)
+            finally:
+                child.close()
         self.mem_gb = opts.mem_gb
         self.conn = Connection(parent.detach())
         self.conn.send((list(sys.path), blob, list(modules)))  # into an empty socket buffer
@@ -155,7 +160,7 @@ class _Worker:
         # deadlock) nor against a hung one (its kill path).
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write, daemon=True,
-                                        name=f"pool-writer-{self.proc.pid}")
+                                        name="pool-writer")
         self._writer.start()
 
     def _post(self, message: Any) -> None:
@@ -195,15 +200,13 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker's process group (its children too) and reap it."""
-        if self.alive():
+        if self.alive() and self.proc.pid > 0:
+            forkserver.kill_group(self.proc)
+        else:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         self._outbox.put(None)
         self._writer.join(5)  # its send fails now that the worker's end of the socket is gone
         self.conn.close()
@@ -233,21 +236,24 @@ def _stop_all(workers: list[_Worker], grace_s: float = 1.0) -> None:
 
 _SPARES: list[_Worker] = []
 """Workers started ahead of their pool by :func:`prestarted`, taken by the next pools."""
-
-
 @contextmanager
 def prestarted(count: int, mem_gb: float, modules: Sequence[str] = ()) -> Iterator[None]:
     """Start up to ``count`` workers now (minus those already waiting) so that their start-up
-    (interpreter, imports of ``modules`` and their ``warm_up()`` hooks) overlaps the caller's
-    own set-up (reading the input, opening the store); the next :class:`LocalPool` with the
-    same ``mem_gb`` in this process takes them instead of starting its own. Leaving the block
-    stops the ones no pool took. Outputs do not depend on it: a worker started ahead gets the
-    same item function as any other before it runs an item."""
+    (interpreter, imports of ``modules`` and their ``warm_up()`` hooks, once in the fork
+    server they are forked from) overlaps the caller's own set-up (reading the input, opening
+    the store); the next :class:`LocalPool` with the same ``mem_gb`` in this process takes
+    them instead of starting its own, and forks any others from the same server. Leaving the
+    block stops the ones no pool took, then the server. Outputs do not depend on it: a worker
+    started ahead gets the same item function as any other before it runs an item."""
     mine: list[_Worker] = []
     opts = PoolOptions(workers=1, mem_gb=mem_gb)
+    server = None
     try:
-        for _ in range(max(0, count - sum(w.mem_gb == mem_gb for w in _SPARES))):
-            worker = _Worker(None, opts, modules)
+        wanted = max(0, count - sum(w.mem_gb == mem_gb for w in _SPARES))
+        if wanted:
+            server = forkserver.start(modules, None)
+        for _ in range(wanted):
+            worker = _Worker(None, opts, modules, server=forkserver.current())
             mine.append(worker)
             _SPARES.append(worker)
         yield
@@ -255,7 +261,10 @@ def prestarted(count: int, mem_gb: float, modules: Sequence[str] = ()) -> Iterat
         left = [w for w in mine if w in _SPARES]
         for worker in left:
             _SPARES.remove(worker)
+        if any(not getattr(w.proc, "forked", True) for w in left):
+            forkserver.stop(server)  # still warming up: stop it without waiting for it
         _stop_all(left)
+        forkserver.stop(server)
 
 
 def _take_spare(mem_gb: float, blob: bytes) -> _Worker | None:
@@ -280,7 +289,8 @@ class LocalPool:
         self.pids: list[int] = []
 
     def _spawn(self) -> _Worker:
-        worker = _take_spare(self.opts.mem_gb, self.blob) or _Worker(self.blob, self.opts)
+        worker = (_take_spare(self.opts.mem_gb, self.blob)
+                  or _Worker(self.blob, self.opts, server=forkserver.current()))
         self.pids.append(worker.proc.pid)
         return worker
 
@@ -291,9 +301,13 @@ class LocalPool:
         source = iter(items)
         retry: deque[Item] = deque()
         self._deaths: dict[str, int] = {}
-        workers = [self._spawn() for _ in range(self.opts.workers)]
+        server = None
+        if sum(w.mem_gb == self.opts.mem_gb for w in _SPARES) < self.opts.workers:
+            server = forkserver.start((), self.blob)
+        workers: list[_Worker] = []
         exhausted = False
         try:
+            workers += [self._spawn() for _ in range(self.opts.workers)]
             while True:
                 for index, worker in enumerate(workers):
                     while len(worker.queue) < self.opts.prefetch and (retry or not exhausted):
@@ -320,6 +334,7 @@ class LocalPool:
                     yield None
         finally:
             _stop_all(workers)
+            forkserver.stop(server)
 
     def _wait_s(self, busy: list[_Worker], tick_s: float | None) -> float:
         cap = 5.0 if tick_s is None else min(5.0, tick_s)

@@ -1,4 +1,6 @@
-"""The local pool's worker process: ``python -m prover.synth.worker FD PARENT_PID MEM_GB``.
+"""The local pool's worker process: ``python -m prover.synth.worker FD PARENT_PID MEM_GB``, or
+the same protocol (:func:`run`) in a child forked by the pool's fork server
+(``python -m prover.synth.worker --fork-server FD PARENT_PID``, :mod:`prover.synth.forkserver`).
 
 Workers are started through this module entry point (not ``multiprocessing``'s spawn), so they
 never import or re-run the caller's ``__main__`` (a plain script calling ``synth()`` without an
@@ -96,9 +98,21 @@ def warm_up(modules: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Set the process up (own group, die with the parent, memory cap), load the item function
-    the parent sends, and serve items."""
-    fd, parent_pid, mem_gb = int(argv[0]), int(argv[1]), float(argv[2])
+    """``FD PARENT_PID MEM_GB``: a worker (:func:`run`); ``--fork-server FD PARENT_PID``: the
+    pool's fork server (:func:`prover.synth.forkserver.serve`), whose workers run :func:`run`
+    in a forked child."""
+    if argv[0] == "--fork-server":
+        from prover.synth.forkserver import serve
+
+        serve(int(argv[1]), int(argv[2]))
+        quick_exit()
+    run(int(argv[0]), int(argv[1]), float(argv[2]))
+
+
+def run(fd: int, parent_pid: int, mem_gb: float) -> None:
+    """Set the process up (die with the parent, memory cap; its own group is set by whoever
+    started it), load the item function the parent sends over ``fd``, and serve items; exits
+    the process at the end."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     conn = Connection(fd)

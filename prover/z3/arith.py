@@ -15,7 +15,7 @@ import z3
 
 from prover.arith.ast import Expr, Neg, Num, Relation, Var, format_number, to_infix, variables
 from prover.arith.evaluate import denominators, is_ground
-from prover.arith.premises import Premises, stated_tolerance
+from prover.arith.premises import Premises, premises_key, stated_tolerance
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.contexts import fresh_context
 from prover.z3.gateway import Limits, SatResult, model_value, safe_exponent, solve, z3_version
@@ -67,6 +67,8 @@ class Z3ArithBackend:
         self._tracked: list[tuple[str, z3.BoolRef]] = []
         self._opaque: list[bool] = []  # translated terms so far hold an exponent term
         self._premises_opaque = False  # the premises alone do
+        self._bases: dict[tuple, SatResult] = {}  # premises key -> decided satisfiability
+        self._base_key: tuple | None = None  # the key of the premises being checked
 
     # ------------------------------------------------------------------ translation
     def _term(self, expr: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
@@ -113,6 +115,7 @@ class Z3ArithBackend:
         for c in premises.constraints:
             names |= variables(c)
         env = self._env(names, premises)
+        self._base_key = premises_key(premises)
         try:
             self._premises: list[z3.BoolRef] = []
             self._opaque = []
@@ -126,20 +129,25 @@ class Z3ArithBackend:
 
     def _decide(self, rel: Relation, premises: Premises,
                 env: dict[str, z3.ArithRef]) -> Verdict:
+        """The division guard, then one query: premises ∧ ¬claim. Unsat is ``verified`` (when
+        its core uses premises, only after they are shown satisfiable: else ``vacuous``); sat
+        is ``refuted`` with the model, which itself shows the premises satisfiable, so a
+        refutation costs no separate satisfiability call."""
         verdict = self._division_guard(rel, premises, env)
         if verdict is not None:
             return verdict
-        base = self._solve([], claim=False)
-        if base.unsat:
-            return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
-        if base.status == "unknown":
-            return _unknown(base)
         exact = Relation("=", rel.left, rel.right) if rel.op == "~=" else rel
         shown = self._shown(rel, env)
         negated = self._solve([z3.Not(self._rel(exact, env))], [t for _, t in shown])
         if negated.unsat:
             used = sorted((t for t in negated.core if t.startswith("premise_")),
                           key=lambda tag: int(tag.rsplit("_", 1)[1]))  # premise order
+            if used:  # it follows from the premises: only if they can hold at all
+                base = self._base()
+                if base.unsat:
+                    return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
+                if base.status == "unknown":
+                    return _unknown(base)
             core = [to_infix(premises.constraints[int(t.rsplit("_", 1)[1])]) for t in used]
             return Verdict("verified", evidence={"method": "z3 unsat", "premises_used": core})
         if negated.status == "unknown":
@@ -154,6 +162,24 @@ class Z3ArithBackend:
                 return _unknown(approx)
             evidence["tolerance"] = format_number(tol)
         return Verdict("refuted", evidence=evidence)
+
+    def _base(self) -> SatResult:
+        """Whether the premises alone are satisfiable, asked once per premises: the answer
+        depends only on the constraints, the integer switch and the values of their names
+        (:func:`prover.arith.premises.premises_key`), so a decided answer (sat, unsat, or Z3 giving up by itself) is
+        remembered and the next claim under the same premises costs no solver call. An answer a
+        limit cut short (budget, timeout) is not remembered."""
+        key = self._base_key
+        cached = self._bases.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        base = self._solve([], claim=False)
+        decided = base.status != "unknown" or base.reason is UnknownReason.UNDECIDABLE
+        if key is not None and decided:
+            if len(self._bases) >= _BASE_MEMO_SIZE:
+                self._bases.clear()
+            self._bases[key] = base
+        return base
 
     def _shown(self, rel: Relation, env: dict[str, z3.ArithRef]) -> list[tuple[str, z3.ExprRef]]:
         """The terms a counter-model shows: each unknown, then the two sides."""
@@ -189,6 +215,9 @@ class Z3ArithBackend:
             return unknown(UnknownReason.DIVISION_BY_ZERO,
                            f"the denominator {to_infix(den)} may be zero under the premises")
         return None
+
+
+_BASE_MEMO_SIZE = 1024
 
 
 def _unknown(result: SatResult) -> Verdict:

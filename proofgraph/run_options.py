@@ -1,0 +1,72 @@
+"""The options every row job of the face shares (``check``, ``entail``): where it writes, how
+its solver calls are bounded, how it scales and the hard limit per row.
+
+Light on purpose (no step checker, no Z3): a worker of one job must not import another's
+pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prover.records.job import report_nothing
+from prover.records.runner import RunSettings
+
+Reporter = Callable[[str], None]
+
+ROW_TIMEOUT_S = 60.0
+"""The default hard limit per row (seconds of wall time in the worker). A row's Z3 work is
+bounded far below it (``--solver-budget`` for check, each query's ``--timeout-ms`` and
+``--rlimit``); this limit is the kill path for what those cannot stop (a native hang that
+ignores its interrupt), so it is generous: a loaded machine must not turn slow rows into
+timeouts."""
+
+
+@dataclass
+class RunOptions:
+    """Where a job writes, how its solver calls are bounded and where its rows run. The
+    solver bounds are in the run id; the rest is not (a run may resume in process or with
+    other workers, and ``limit`` makes a trial of the same run)."""
+
+    out: Path | None = None
+    store: Path | None = None
+    timeout_ms: int = 2000
+    rlimit: int = 5_000_000
+    fresh: bool = False
+    progress: bool | None = None
+    limit: int | None = None
+    report: Reporter = field(default=report_nothing)
+    workers: int = 1
+    ray: bool = False
+    #: process the rows here instead of in a killable worker process (no hard limit)
+    in_process: bool = False
+    #: hard wall-clock limit per row (seconds) in the worker; past it the worker's process
+    #: group is killed, the row fails with reason ``timeout`` and the run goes on
+    row_timeout_s: float = ROW_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.in_process and (self.workers > 1 or self.ray):
+            raise ValueError("in_process cannot be combined with workers > 1 or ray")
+        if not self.row_timeout_s > 0:
+            raise ValueError("row_timeout_s must be > 0 seconds")
+
+    def settings(self, outputs: Iterable[tuple[str, Path | None]] = (), *,
+                 pool: bool = True) -> RunSettings:
+        """The runner's view of these options. Unless ``in_process``, the rows run in a
+        killable worker process (even with one worker; ``pool`` False keeps one-worker runs
+        here, for a job whose rows need this process) under ``row_timeout_s`` each."""
+        settings = RunSettings(out=self.out, store=self.store, fresh=self.fresh,
+                               progress=self.progress, limit=self.limit, report=self.report,
+                               outputs=list(outputs), workers=self.workers, ray=self.ray)
+        if not self.in_process:
+            settings.row_timeout_s = self.row_timeout_s
+            settings.pool = pool
+        return settings
+
+
+def count_lines(path: Path) -> int:
+    """Non-blank lines of a file (the progress total)."""
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
