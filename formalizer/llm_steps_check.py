@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from formalizer.llm_steps_lang import FormalLine, unbound_names
-from prover.arith.ast import Bin, Expr, Neg, Relation, Var, num, to_infix, to_smt, variables
+from prover.arith.ast import Bin, Expr, Neg, Relation, Var, to_infix, to_smt, variables
 from prover.arith.check import Limits, Premises
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.arith import Z3ArithBackend
 
 _NEGATION = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _SEVERITY = ("refuted", "unknown", "verified_approx", "verified")
-_ZERO = num(0)
 
 
 @dataclass(frozen=True)
@@ -162,10 +161,7 @@ class LLMStepsChecker:
     # ------------------------------------------------------------------ givens
     def _consistent(self, premises: list[Relation]) -> bool | None:
         """Are ``premises`` satisfiable? None when Z3 cannot tell within the limits."""
-        verdict = self.backend.check(Relation("=", _ZERO, _ZERO), Premises(constraints=premises))
-        if verdict.kind == "verified":
-            return True
-        return False if verdict.reason == UnknownReason.VACUOUS else None
+        return self.backend.satisfiable(Premises(constraints=premises))
 
     def givens(self, lines: list[FormalLine]) -> tuple[dict[str, Any], _View, set[str]]:
         """The row-level ``givens`` record, the starting view and the declared names."""
@@ -198,14 +194,29 @@ class LLMStepsChecker:
         return record, view, names
 
     # ------------------------------------------------------------------ claims
+    def _decide(self, rel: Relation, premises: Premises) -> Verdict:
+        """The backend's verdict on ``premises ⊢ rel``, except that nothing is ``verified``
+        under premises that cannot all hold (or that Z3 cannot show can hold): that is
+        ``unknown: vacuous-premises`` (resp. the reason Z3 gave up), even for a claim the solver
+        proves without them."""
+        verdict = self.backend.check(rel, premises)
+        if verdict.kind != "verified" or not premises.constraints:
+            return verdict
+        sat = self.backend.satisfiable(premises)
+        if sat is True:
+            return verdict
+        if sat is False:
+            return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
+        return unknown(UnknownReason.BACKEND_ERROR, "Z3 could not show the premises can hold")
+
     def _claim(self, rel: Relation, source: str, kind: str, step: int, index: int,
                views: tuple[_View, _View]) -> tuple[dict[str, Any], list[Origin]]:
         local, grounded = views
         start = time.perf_counter()
         local_rel, grounded_rel = local.relation(rel), grounded.relation(rel)
-        lv = _unconstrained(local_rel, local, self.backend.check(local_rel, local.as_premises()))
+        lv = _unconstrained(local_rel, local, self._decide(local_rel, local.as_premises()))
         gv = _unconstrained(grounded_rel, grounded,
-                            self.backend.check(grounded_rel, grounded.as_premises()))
+                            self._decide(grounded_rel, grounded.as_premises()))
         local_core, grounded_core = local.core_origins(lv), grounded.core_origins(gv)
         origin = Origin("claim", step, to_smt(rel), (step, index))
         rebinds = None
@@ -213,7 +224,7 @@ class LLMStepsChecker:
             local.premises.append((local_rel, origin))
         elif rel.op in _NEGATION and "division_by_zero" not in lv.evidence:
             negated = Relation(_NEGATION[rel.op], local_rel.left, local_rel.right)  # type: ignore[arg-type]
-            contra = self.backend.check(negated, local.as_premises())
+            contra = self._decide(negated, local.as_premises())
             if contra.kind == "verified":  # the stated claim contradicts what came before
                 rebinds = local.rebind(rel, step, origin)
             elif contra.kind == "refuted" and "division_by_zero" not in contra.evidence:

@@ -63,4 +63,5 @@ def test_the_worker_process_is_started_from_one_place() -> None:
                       for path in (ROOT / folder).rglob("*.py")
                       if re.search(r'"-m",\s*"prover\.synth\.worker"',
                                    path.read_text(encoding="utf-8")))
-    assert starters == ["prover/synth/executor.py"]
+    # plain workers (executor.py) and the fork server that forks them (forkserver.py)
+    assert starters == ["prover/synth/executor.py", "prover/synth/forkserver.py"]

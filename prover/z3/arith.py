@@ -111,21 +111,37 @@ class Z3ArithBackend:
     # ------------------------------------------------------------------ checking
     def check(self, rel: Relation, premises: Premises) -> Verdict:
         """Decide ``premises ⊢ rel``; see the module docstring for the verdict rules."""
-        names = variables(rel)
-        for c in premises.constraints:
-            names |= variables(c)
-        env = self._env(names, premises)
-        self._base_key = premises_key(premises)
         try:
-            self._premises: list[z3.BoolRef] = []
-            self._opaque = []
-            self._tracked = [(f"premise_{i}", self._rel(c, env))
-                             for i, c in enumerate(premises.constraints)]
-            self._premises_opaque = bool(self._opaque)
+            env = self._translate(premises, variables(rel))
             self._rel(rel, env)  # translate the claim first: _opaque then covers every query
             return self._decide(rel, premises, env)
         except z3.Z3Exception as err:
             return unknown(UnknownReason.BACKEND_ERROR, str(err))
+
+    def satisfiable(self, premises: Premises) -> bool | None:
+        """Whether ``premises`` can all hold at once; None when Z3 cannot tell within the
+        limits (or fails). Remembered per premises, like the check of a claim's premises."""
+        try:
+            self._translate(premises, set())
+            base = self._base()
+        except z3.Z3Exception:
+            return None
+        return None if base.status == "unknown" else not base.unsat
+
+    def _translate(self, premises: Premises, names: set[str]) -> dict[str, z3.ArithRef]:
+        """Set up a check: the environment of ``names`` and the premises' names, and the
+        premises translated and tracked. Raises what Z3 raises."""
+        names = set(names)
+        for c in premises.constraints:
+            names |= variables(c)
+        env = self._env(names, premises)
+        self._base_key = premises_key(premises)
+        self._premises: list[z3.BoolRef] = []
+        self._opaque = []
+        self._tracked = [(f"premise_{i}", self._rel(c, env))
+                         for i, c in enumerate(premises.constraints)]
+        self._premises_opaque = bool(self._opaque)
+        return env
 
     def _decide(self, rel: Relation, premises: Premises,
                 env: dict[str, z3.ArithRef]) -> Verdict:
