@@ -28,6 +28,9 @@ _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$|\\begin\{[a-z*]*\}|\\end\{[a-z*
 _ALIGN = re.compile(r"&")
 _TEXT = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|operatorname|mathbf|textnormal)"
                    r"\s*\{([^{}]*)\}")
+# "\\operatorname{lcm}(4, 6)", "\\mathrm{gcd}": a named function is that function; any other
+# operator name is unread (never the product of its letters l*c*m)
+_OPERATOR_NAME = re.compile(r"\\(?:operatorname\*?|mathrm|text|mathit)\s*\{\s*([A-Za-z]{2,12})\s*\}")
 _FUNCTION_CMD = ("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sin", "cos", "tan", "cot",
                  "sec", "csc", "log", "ln", "exp", "lg", "gcd", "lcm")
 # "\\left\\lfloor \\frac{11}{2} \\right\\rfloor" -> "floor(\\frac{11}{2})" (innermost first; a
@@ -106,10 +109,37 @@ _UNKNOWN_CMD = re.compile(r"\\[A-Za-z]+")
 _BASE = re.compile(r"(?<![\w.])(\d+)_\s*(?:\{(\d{1,2})\}|(\d))(?!\d)")
 _RATIO_CHAIN = re.compile(r"[\w)}]\s*:\s*[\w({]+\s*:\s*[\w({]")
 _COLON_CMD = re.compile(r"\\colon(?![A-Za-z])")
+# "24^2!": LaTeX's superscript is the one token, so the factorial is of the power ((24^2)!),
+# which the plain reader would take as 24^(2!): not read
+_POWER_FACTORIAL = re.compile(r"(\^\s*(?:\{[^{}]{0,80}\}|\([^()]{0,80}\)|[\w.]{1,12}))\s?!")
 _FACTORIAL = re.compile(r"(?<=[\w)}])\s?!(?!=)")
 _FACTORIAL_EQ = re.compile(r"(?<=[\w)}])!=")
 _PI = re.compile(r"\\pi(?![A-Za-z])")
-_SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])")
+_SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])|\\(?:display|text|script|scriptscript)style"
+                      r"(?![A-Za-z])")
+# "4\,(uv + 4)": a number (or group) then a spacing command then "(" is a product in a formula
+_SPACED_PRODUCT = re.compile(r"(?<=[\d)}])[ \t]*(?:\\[,;:!]|[\u2009\u202f\u200a])\s*"
+                             r"(?=\((?!\s*\d+\s*\)))")  # "\;(2)": a label
+# "{{2}}", "\\frac{{2}\\sqrt{2}}{2}", "-{1}": a brace group around one number or letter that
+# is no command's argument, exponent or subscript is that number or letter
+# "450{,}000", "450,\\!000", "1\\,000\\,000": LaTeX thousands separators inside one number
+_LATEX_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\{,\}|,\\!|\\,)\d{3})+(?![\d.])")
+# "$4 daily ... x $": a "$" before a digit whose span runs through prose (two plain words in a
+# row) is a currency sign, never inline math (whose stops would cut the claim in two)
+_CURRENCY_SPAN = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2,}(?![A-Za-z])")
+_DOLLAR_DIGIT_SPAN = re.compile(r"(?<!\\)\$(\d[^$]{0,2000}?)(?<!\\)\$")
+_DOLLAR_DIGIT = re.compile(r"(?<!\\)\$(?=\d)")
+
+
+def _currency_dollars(text: str) -> str:
+    """Without the ``$`` signs before amounts when one ``$`` span runs through prose (the text
+    writes ``$`` as currency, so no ``$`` before a digit opens inline math)."""
+    if any(_CURRENCY_SPAN.search(m.group(1)) for m in _DOLLAR_DIGIT_SPAN.finditer(text)):
+        return _DOLLAR_DIGIT.sub("", text)
+    return text
+_PRIME = re.compile(r"(?<=[\w)}])\s*'+")
+_DOUBLE_BRACE = re.compile(r"\{\s*\{([^{}]{0,200})\}\s*\}")
+_ATOM_GROUP = re.compile(r"\{\s*(\d+(?:\.\d+)?|[A-Za-z])\s*\}")
 _MATH_SEGMENT = re.compile(r"\\\((.{0,2000}?)\\\)|\\\[(.{0,4000}?)\\\]|\$\$(.{0,4000}?)\$\$"
                            r"|\$([^$]{1,2000})\$", re.DOTALL)
 _POINT_NAME = re.compile(r"(?<![\\\w])([A-Z])\s+(?=[A-Z](?![\w(]))")
@@ -118,7 +148,8 @@ _LETTER_RUN = re.compile(r"(?<![\\A-Za-z_])([0-9]*)([a-z]{2,4})(?![A-Za-z_(])")
 _MATH_WORDS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "lg",
                          "sqrt", "pi", "binom", "and", "or", "for", "if", "mod", "abs", "then",
                          "so", "thus", "when", "is", "are", "the", "of", "to", "in", "sinh",
-                         "cosh", "tanh", "cm", "km", "mm", "kg", "min", "hr", "sec"))
+                         "cosh", "tanh", "cm", "km", "mm", "kg", "min", "hr", "sec", "gcd",
+                         "lcm", "det", "deg", "arg"))
 
 
 def has_latex(text: str) -> bool:
@@ -161,7 +192,7 @@ def _func_power(m: re.Match[str]) -> str:
 _MODULUS = re.compile(
     r"\s*(?:\(\s*\\?(?:bmod|mod)\s*\{?\s*(\d{1,9})\s*\}?\s*\)|\\pmod\s*\{\s*(\d{1,9})\s*\}"
     r"|\\pmod\s*(\d{1,9})|(?:\\b?mod|(?<![A-Za-z\\])mod)\s*\{?\s*(\d{1,9})\s*\}?)\s*[.,;]?\s*$")
-_CLAUSE_SEP = re.compile(r"(,|;|\\q?quad(?![A-Za-z])|\\(?:implies|Rightarrow|Longrightarrow|iff|"
+_CLAUSE_SEP = re.compile(r"((?<!\\)[,;]|\\q?quad(?![A-Za-z])|\\(?:implies|Rightarrow|Longrightarrow|iff|"
                          r"text)(?![A-Za-z])|\\\\|&)")
 _CONGRUENCE_LINK = re.compile(r"\\equiv(?![A-Za-z])|=")
 _NOT_CONGRUENCE = re.compile(r"[<>≤≥≠≈!]|\\(?:le|ge|leq|geq|neq|ne|not|approx|pm|mp|equiv\s*\\not)"
@@ -189,6 +220,9 @@ def _segment(m: re.Match[str]) -> str:
     if "mod" in inner:
         inner = "".join(_congruence(part) if k % 2 == 0 else part
                         for k, part in enumerate(_CLAUSE_SEP.split(inner)))
+    inner = _SPACED_PRODUCT.sub("", inner)
+    if "'" in inner:  # "f'(x)", "2'": a prime (derivative, minutes, feet) is not read
+        inner = _PRIME.sub(OPAQUE, inner)
     inner = _WHOLE_BRACKET.sub(OPAQUE, inner)
     inner = re.sub(r"(?<!\\)\[", "(", re.sub(r"(?<!\\)\]", ")", inner))  # [..] groups in math
     inner = _SIZED.sub(lambda d: "" if d.group(1) == "." else d.group(1), inner)
@@ -273,6 +307,24 @@ def _subscript(m: re.Match[str]) -> str:
     return f"{m.group(1)}_{sub}"
 
 
+def _operator_name(m: re.Match[str]) -> str:
+    name = m.group(1)
+    if name in _FUNCTION_CMD:
+        return f"\\{name}"
+    if m.group(0).startswith("\\operatorname"):
+        return OPAQUE
+    return m.group(0)
+
+
+def _atom_group(m: re.Match[str]) -> str:
+    """``{2}`` -> ``2`` unless the group is an argument (after a command or another group), an
+    exponent or subscript (after ``^``/``_``) or follows a letter or ``]`` (``\\sqrt[3]{2}``)."""
+    before = m.string[:m.start()].rstrip()[-1:]
+    if before and (before.isalnum() or before in "}]^_\\'"):
+        return m.group(0)
+    return m.group(1)
+
+
 def _fixpoint(pattern: re.Pattern[str], repl: object, text: str) -> str:
     for _ in range(_MAX_PASSES):
         new = pattern.sub(repl, text)  # type: ignore[call-overload]
@@ -287,6 +339,11 @@ def read_latex(text: str) -> str:
     if not has_latex(text):
         return text
     text = _UNIT_POWER.sub(r"\1", text)  # \text{cm}^3: the power belongs to the unit
+    text = _OPERATOR_NAME.sub(_operator_name, text)
+    text = _LATEX_THOUSANDS.sub(lambda m: re.sub(r"\{,\}|,\\!|\\,", "", m.group(0)), text)
+    if "{" in text:
+        text = _fixpoint(_DOUBLE_BRACE, r"{\1}", text)
+        text = _ATOM_GROUP.sub(_atom_group, text)
     text = _DERIVATIVE.sub(OPAQUE, text)
     if _DIFFERENTIAL_HINT.search(text):
         text = _DIFFERENTIAL.sub(OPAQUE, text)
@@ -296,6 +353,8 @@ def read_latex(text: str) -> str:
                      else m.group(0), text)
     text = _LIST_DASH.sub(STOP, text)
     text = _fixpoint(_TEXT, _text, text)
+    if "$" in text:
+        text = _currency_dollars(text)
     text = _MATH_SEGMENT.sub(_segment, text)
     text = _IMPLIES.sub(CONSEQUENCE, text)
     text = _DISPLAY.sub(STOP, text)
@@ -323,6 +382,8 @@ def read_latex(text: str) -> str:
     text = _OPAQUE_CMD.sub(OPAQUE, text)
     text = _BASE.sub(_base, text)
     text = _SUBSCRIPT.sub(_subscript, text)
+    if "!" in text:
+        text = _POWER_FACTORIAL.sub(lambda m: m.group(1) + OPAQUE, text)
     text = _FACTORIAL_EQ.sub("! =", text)  # LaTeX writes \neq: "5!=120" is a factorial
     text = _FACTORIAL.sub("!", text)
     if _RATIO_CHAIN.search(text):

@@ -63,7 +63,8 @@ _BEFORE_OK = r"(?<![-+*/^%(]\s)(?<![-+*/^%(])"
 # ("3 times 4 = 12"), not before more words ("20 times 2 people have reappeared")
 _AFTER_END = r"(?=\s*(?:[=<>~!]|[.,;:!?)](?!\d)|$))"
 _NOTATION = re.compile(r"(?<![\w.])0[xXbBoO][0-9A-Fa-f_]+\b|\d+(?:_\d+)+\b|\d_\w*"
-                       r"|(?<![\w.,])0\d+(?![\d.,])")  # 0x10, 2_000, a clock time "0900"
+                       r"|(?<![\w.,!}])0\d+(?![\d.,])"  # 0x10, 2_000, a clock time "0900"
+                       r"|(?<=\d)['’](?![A-Za-z])")  # 10' (feet, minutes, a prime): not a quote
 _PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 
 

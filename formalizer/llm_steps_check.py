@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 from formalizer.llm_steps_lang import FormalLine, unbound_names
-from prover.arith.ast import Bin, Expr, Neg, Relation, Var, to_infix, to_smt, variables
+from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var, to_infix, to_smt, variables
 from prover.arith.check import Limits, Premises
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.arith import Z3ArithBackend
 
 _NEGATION = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _SEVERITY = ("refuted", "unknown", "verified_approx", "verified")
+_ZERO, _ONE = Num(Fraction(0), "0"), Num(Fraction(1), "1")
 
 
 @dataclass(frozen=True)
@@ -195,19 +197,10 @@ class LLMStepsChecker:
 
     # ------------------------------------------------------------------ claims
     def _decide(self, rel: Relation, premises: Premises) -> Verdict:
-        """The backend's verdict on ``premises ⊢ rel``, except that nothing is ``verified``
-        under premises that cannot all hold (or that Z3 cannot show can hold): that is
-        ``unknown: vacuous-premises`` (resp. the reason Z3 gave up), even for a claim the solver
-        proves without them."""
-        verdict = self.backend.check(rel, premises)
-        if verdict.kind != "verified" or not premises.constraints:
-            return verdict
-        sat = self.backend.satisfiable(premises)
-        if sat is True:
-            return verdict
-        if sat is False:
-            return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
-        return unknown(UnknownReason.BACKEND_ERROR, "Z3 could not show the premises can hold")
+        """The backend's verdict on ``premises ⊢ rel`` under its strict contract: nothing is
+        ``verified`` under premises that cannot all hold (``unknown: vacuous-premises``) or that
+        Z3 cannot show can hold (the reason Z3 gave), even a claim proved without them."""
+        return self.backend.check(rel, premises, require_satisfiable=True)
 
     def _claim(self, rel: Relation, source: str, kind: str, step: int, index: int,
                views: tuple[_View, _View]) -> tuple[dict[str, Any], list[Origin]]:

@@ -96,6 +96,9 @@ def _congruences(text: str) -> str:
     return "".join(out) + text[last:] if out else text
 
 
+_DIGIT_BANG_EQ = re.compile(r"(?<=\d)!=(?!=)")
+
+
 def normalize_math(text: str) -> str:
     """Plain infix spelling of the math in ``text``; prose words are left as they are."""
     latex = has_latex(text)
@@ -141,6 +144,8 @@ def normalize_math(text: str) -> str:
         text = _PLAIN_DERIVATIVE.sub(_UNREAD, text)
     if "^" in text:
         text = _PLAIN_INVERSE.sub(_UNREAD, text)
+    if "!=" in text and not latex:  # "3*2!=6": a factorial then "=", or "≠"? not read
+        text = _DIGIT_BANG_EQ.sub(_UNREAD, text)
     if "=" in text:
         text = _APPROX_WORDS.sub(" ~= ", text)
     return opaque_commands(text) if latex else text

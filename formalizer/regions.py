@@ -75,7 +75,8 @@ def continues_right(tokens: list[Tok], kinds: list[str], hi: int) -> bool:
     """True when the run ``[..., hi)`` ends on a value and a parenthesis of math follows
     (``S = 49^2 (1 + 2^2 + ...)``, ``= 4 (x - 6)``): the last operand goes on as a product, so
     the run alone would be a wrong claim. A parenthesis with words (``= 12 (5 minutes)``), one
-    lone number (an equation label ``(1)``) or no closing bracket in reach is no product."""
+    lone number (an equation label ``(1)``, unless an operator follows it) or no closing bracket
+    in reach is no product."""
     if hi <= 0 or hi >= len(tokens) or kinds[hi] == "label" or tokens[hi].kind != "lp" or (
             not _adjacent_numbers(tokens[hi - 1], tokens[hi])):
         return False
@@ -83,6 +84,8 @@ def continues_right(tokens: list[Tok], kinds: list[str], hi: int) -> bool:
     for j in range(hi, min(len(tokens), hi + _MAX_GROUP)):
         depth += (tokens[j].kind == "lp") - (tokens[j].kind == "rp")
         if depth == 0:
+            if len(inside) == 1 and j + 1 < len(tokens) and tokens[j + 1].kind == "op":
+                return True  # "= 4 (72) + 1": a label never goes on with an operator
             return len(inside) > 1 and not any(
                 t.kind == "word" and k in UNIT_KINDS for t, k in inside)
         if j > hi:

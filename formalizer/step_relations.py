@@ -74,6 +74,9 @@ CASE_CHOSEN = unknown(UnknownReason.NOT_CHECKED, (
     "states a value the solution examined as a case: the conclusion of a case analysis, "
     "not a derivation from the equations before it"))
 SAFETY_TIMEOUT = unknown(UnknownReason.TIMEOUT, "the solver's wall-clock safety limit expired")
+LISTED_VALUE = unknown(UnknownReason.NOT_CHECKED, (
+    "a second value for a letter defined earlier in the same sentence (x = A and x = B): "
+    "a list of values, not a claim that they are equal"))
 
 
 def solver_units(budget_s: float) -> int:
@@ -102,6 +105,7 @@ class RelationChecker:
         self.meter = Meter(solver_units(solver_budget_s))
         self._memo: dict[tuple, _Memo] = {}
         self._cases: set[Relation] = set()  # values this solution examined as a case
+        self._defined_in: dict[str, tuple[str, int]] = {}  # name -> (step, sentence) bound
 
     def start_solution(self) -> None:
         """A new solution: the full solver budget (units), a fresh safety deadline, and a fresh
@@ -114,6 +118,7 @@ class RelationChecker:
             self.checker = ArithChecker(self.checker.limits)
         self._memo = {}
         self._cases = set()
+        self._defined_in = {}
 
     # ------------------------------------------------------------------ claims
     def _check_relation(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
@@ -156,6 +161,13 @@ class RelationChecker:
                     scope.forget({rel.left.name})
                     premises.values[rel.left.name] = value
                     return Outcome("definition", None, "exact", rel.left.name)
+            if verdict.kind == "refuted" and isinstance(rel.left, Var) and rel.op == "=" and (
+                    self._defined_in.get(rel.left.name) == (ctx.step_text, scope.sentence)
+                    and not variables(rel.right)
+                    and ground_value(rel.right, premises.values) is None):
+                # "x = 10^{100} and x = 10^{0.01}": a value with no rational form given to a
+                # letter this sentence defined lists solutions (a rational one rebinds above)
+                return Outcome("claim", LISTED_VALUE, backend)
             return Outcome("claim", verdict, backend)
         if rel.op == "=" and isinstance(rel.left, Var) and rel.left.name in free and (
                 rel.left.name not in scope.unknowns):
@@ -163,6 +175,7 @@ class RelationChecker:
             if value is not None:
                 scope.forget({rel.left.name})
                 premises.values[rel.left.name] = value
+                self._defined_in[rel.left.name] = (ctx.step_text, scope.sentence)
                 return Outcome("definition", None, "exact", rel.left.name)
         identity = None if isinstance(rel.left, Var) or isinstance(rel.right, Var) else (
             polynomial_identity(rel, premises.values))  # "x = ..." binds or defines instead

@@ -103,20 +103,25 @@ def prove(theorems: str | Path | list[dict[str, Any]], *, backend: str = "z3",
 
 def formalize(statements: str | list[Any], *, target: str, model: str, k: int = 8,
               repair_rounds: int = 1, seed: int = 0, max_new_tokens: int = 256,
-              temperature: float = 0.8, **config: Any) -> list[dict[str, Any]]:
+              temperature: float = 0.8, in_process: bool = False,
+              row_timeout_s: float | None = None, **config: Any) -> list[dict[str, Any]]:
     """Formalize NL statements (a string, or rows ``{id, text}`` / FOLIO ``{premises,
     conclusion}``) into ``target`` (lean, z3, fol) with the model ``model`` (``hf:PATH``,
     ``openai:URL#MODEL``, ``vllm:PATH``), as ``proofgraph formalize --json``: one dict per
     statement with candidates and their checks, clusters, flags, the chosen one, provenance.
+    As in the CLI, the Z3/FOL checks of each statement run in a killable worker under
+    ``row_timeout_s`` (default: the CLI's ``--row-timeout``) unless ``in_process``.
     ``config`` takes the other FormalizeConfig fields (equiv_timeout_ms, backtranslate, ...)."""
     from formalizer.autoformalize import FormalizeConfig, make_sampler
     from formalizer.autoformalize import formalize as run
+    from proofgraph.run_options import ROW_TIMEOUT_S
 
     cfg = FormalizeConfig(target=target, k=k, repair_rounds=repair_rounds, **config)
     sampler = make_sampler(model, max_new_tokens=max_new_tokens, temperature=temperature,
                            seed=seed)
     items = [statements] if isinstance(statements, str) else list(statements)
-    return [result.to_dict() for result in run(items, sampler, cfg)]
+    limit = None if in_process else (ROW_TIMEOUT_S if row_timeout_s is None else row_timeout_s)
+    return [result.to_dict() for result in run(items, sampler, cfg, row_timeout_s=limit)]
 
 
 def show(target: str, html: str | Path, *, store: str | Path | None = None) -> dict[str, Any]:

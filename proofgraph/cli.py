@@ -64,7 +64,7 @@ def add_scale_options(p: argparse.ArgumentParser) -> None:
 
 def add_limit_options(p: argparse.ArgumentParser, row: str) -> None:
     """``--row-timeout`` and ``--in-process`` of the commands whose rows run in a killable
-    worker by default (``check``, ``entail``); ``row`` names a row in the help."""
+    worker by default (``check``, ``entail``, ``formalize``); ``row`` names a row in the help."""
     p.add_argument("--row-timeout", type=seconds, default=None, metavar="SECONDS",
                    help=f"hard wall-clock limit per {row} (default 60): the rows run in a "
                         "worker process that is killed past it; the row is then an error "

@@ -3,7 +3,11 @@
 One statement (``proofgraph formalize "text" --target z3 --model SPEC``) or a JSONL batch
 (``--input FILE.jsonl --out OUT.jsonl``, resumable). Heavy modules are imported inside
 :func:`run`. Exit codes: 0 ok, 2 usage or unusable input (no model, bad spec), 3 some rows
-rejected.
+rejected (or the statement's checks timed out).
+
+The Z3/FOL checks of each row run in a killable worker process under ``--row-timeout``
+(default :data:`prover.records.runner.ROW_TIMEOUT_S`, as for ``check``); ``--in-process``
+runs them here. The model always runs here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ SPEC_HELP = "hf:PATH | openai:URL#MODEL | vllm:PATH"
 
 def register(sub: Any) -> None:
     """Add the ``formalize`` subcommand to ``sub`` (an argparse subparsers object)."""
-    from proofgraph.cli import positive
+    from proofgraph.cli import add_limit_options, positive
 
     p = sub.add_parser(
         "formalize", help="formalize natural-language statements (Lean 4, Z3, FOL)",
@@ -52,6 +56,7 @@ def register(sub: Any) -> None:
                    help="replace an --out file that holds another run's results")
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    add_limit_options(p, "row's candidate checks (Z3/FOL targets; Lean has its REPL's limits)")
     p.set_defaults(handler=run)
 
 
@@ -94,37 +99,53 @@ def run(args: argparse.Namespace) -> int:
         return fail("--premise is for --target fol")
     if args.temperature <= 0:
         return fail("--temperature must be positive")
+    if args.in_process and args.row_timeout is not None:
+        return fail("--in-process cannot be combined with --row-timeout")
+    if args.row_timeout == 0:
+        return fail("--row-timeout must be > 0 seconds")
+    from proofgraph.run_options import ROW_TIMEOUT_S
+
+    row_timeout = None if args.in_process else (args.row_timeout or ROW_TIMEOUT_S)
     from formalizer.autoformalize.llm import make_sampler
     from formalizer.autoformalize.pipeline import DEFAULT_LEAN_HEADER, FormalizeConfig, formalize
     from formalizer.autoformalize.runner import RunOptions, run_formalize
+    from formalizer.autoformalize.targets import make_target
 
     config = FormalizeConfig(args.target, k=args.k, repair_rounds=args.repair_rounds,
                              equiv_timeout_ms=args.equiv_timeout_ms,
                              negation_timeout_ms=args.negation_timeout_ms,
                              backtranslate=not args.no_backtranslate,
                              lean_header=args.lean_header or DEFAULT_LEAN_HEADER)
+    # the check worker (or Lean pool) starts while the model loads
+    target, close_target = make_target(config, None, row_timeout)
     try:
         sampler = make_sampler(args.model, max_new_tokens=args.max_new_tokens,
                                temperature=args.temperature, seed=args.seed,
                                max_input_tokens=args.max_input_tokens)
     except ValueError as err:
+        close_target()
         return fail(str(err))
+    except BaseException:
+        close_target()
+        raise
     try:
         if args.text is not None:
             item: dict[str, Any] = {"id": "statement", "text": args.text}
             if args.premise:
                 item["premises"] = list(args.premise)
-            result = formalize([item], sampler, config)[0].to_dict()
+            result = formalize([item], sampler, config, target=target)[0].to_dict()
             if args.json:
                 print(json.dumps(result, ensure_ascii=False, sort_keys=True))
             else:
                 _human(result)
-            return EXIT_OK
+            return EXIT_REJECTED if result.get("failure") else EXIT_OK
         opts = RunOptions(out=args.out, store=args.store, fresh=args.fresh,
                           progress=args.progress, limit=args.limit, batch_size=args.batch_size,
-                          report=report)
-        summary, results = run_formalize(args.input, sampler, config, opts)
+                          report=report, in_process=args.in_process,
+                          row_timeout_s=row_timeout or ROW_TIMEOUT_S)
+        summary, results = run_formalize(args.input, sampler, config, opts, target=target)
     finally:
+        close_target()
         close = getattr(sampler, "close", None)
         if callable(close):
             close()

@@ -23,11 +23,10 @@ from typing import Any
 
 from proofgraph.run_options import RunOptions, count_lines
 from prover.records import graph as pg
-from prover.records.job import report_nothing
+from prover.records.job import FileInputJob, report_nothing
 from prover.records.results import EntailmentResult
 from prover.records.runner import (
     Item,
-    Job,
     Outcome,
     Rejection,
     RunSettings,
@@ -35,7 +34,6 @@ from prover.records.runner import (
     jsonl_rows,
     run_job,
 )
-from prover.records.runs import file_digest
 
 __all__ = ["EntailJob", "EntailOptions", "entail_settings", "run_entail",
            "warm_up"]
@@ -64,7 +62,7 @@ def _entail_error(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-class EntailJob(Job):
+class EntailJob(FileInputJob):
     """Decide every entailment row ``{id, premises, conclusion}`` of a file."""
 
     command = "entail"
@@ -73,21 +71,9 @@ class EntailJob(Job):
     pool_batch_size = 1
 
     def __init__(self, path: Path, opts: EntailOptions) -> None:
-        self.path = path
+        super().__init__(path, {"timeout_ms": opts.timeout_ms, "rlimit": opts.rlimit,
+                                "limit": None, "checker": "fol-z3/1"})
         self.opts = opts
-        self.source = str(path)
-        self.config = {"timeout_ms": opts.timeout_ms, "rlimit": opts.rlimit, "limit": None,
-                       "checker": "fol-z3/1"}
-        self.run_id = ""
-
-    def identity(self) -> tuple[str, dict[str, Any]]:
-        return file_digest(self.path), self.config
-
-    def inputs(self) -> list[tuple[str, Path | None]]:
-        return [("input", self.path)]
-
-    def start(self, run_id: str) -> None:
-        self.run_id = run_id
 
     def __getstate__(self) -> dict[str, Any]:
         """What a pool worker gets: the settings, without the caller's reporter (often a

@@ -21,17 +21,17 @@ from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
 from proofgraph.run_options import RunOptions, count_lines
 from prover.arith.check import Limits
 from prover.records import graph as pg
+from prover.records.job import FileInputJob
 from prover.records.jsonl import atomic_write_text
+from prover.records.prepared import prepare_item
 from prover.records.runner import (
     Item,
-    Job,
     Outcome,
     Rejection,
     RunSettings,
     Session,
     run_job,
 )
-from prover.records.runs import file_digest
 from prover.report.html import render_step_report
 
 
@@ -128,18 +128,16 @@ def _llm_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
             "steps_with_upstream_error": upstream}
 
 
-class CheckJob(Job):
+class CheckJob(FileInputJob):
     """Step-check every solution of a file (rules extractor, optionally an LLM formalizer)."""
 
     command = "check"
 
     def __init__(self, path: Path, opts: JobOptions) -> None:
-        self.path = path
+        super().__init__(path, {"format": opts.fmt, "timeout_ms": opts.timeout_ms,
+                                "rlimit": opts.rlimit, "limit": None,
+                                "checker": "arith-extract/1"})
         self.opts = opts
-        self.source = str(path)
-        self.config: dict[str, Any] = {"format": opts.fmt, "timeout_ms": opts.timeout_ms,
-                                       "rlimit": opts.rlimit, "limit": None,
-                                       "checker": "arith-extract/1"}
         # ``limit`` stays None in the config so run ids match runs recorded before a limit
         # stopped naming a run.
         if opts.solver_budget_s is not None:  # in the run id only when set (old ids hold)
@@ -163,20 +161,13 @@ class CheckJob(Job):
             self.pool_prefetch = 32
         self.checker: StepChecker | None = None
         self.llm: Any = None
-        self.run_id = ""
         self.run_wall_s: float | None = None
-
-    def identity(self) -> tuple[str, dict[str, Any]]:
-        return file_digest(self.path), self.config
-
-    def inputs(self) -> list[tuple[str, Path | None]]:
-        return [("input", self.path)]
 
     def start(self, run_id: str) -> None:
         """Load the LLM formalizer (a model that cannot load fails here, before any output);
         the step checker is built on first use, so a parent whose rows run in a worker never
         builds one."""
-        self.run_id = run_id
+        super().start(run_id)
         if self.uses_llm:
             from formalizer.llm_steps import make_formalizer
 
@@ -228,14 +219,23 @@ class CheckJob(Job):
 
                 rows += self.llm.annotate(result, forms[position])
                 pg.add_llm_claims(graph, result, BACKEND_NAME, LLM_BACKEND)
-            stats = {"claims": float(claims), "check_s": mid - began,
-                     "graph_s": time.perf_counter() - mid}
-            outcomes.append(Outcome(result, graph, root, rows, stats=stats))
+            done = time.perf_counter()
+            stats = {"claims": float(claims), "check_s": mid - began, "graph_s": done - mid}
+            prepared = None
+            if self.opts.store is not None:  # the store's rows, built here (in the worker)
+                item = batch[position]
+                prepared = prepare_item(
+                    self.run_id, item.key, item.seq,
+                    {"key": item.key, "run_id": self.run_id, **result}, graph, root, rows,
+                    line=self.opts.out is not None)
+                stats["prepare_s"] = time.perf_counter() - done
+            outcomes.append(Outcome(result, graph, root, rows, stats=stats, prepared=prepared))
         return outcomes
 
     def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
         session.stages.update(check=session.stats.get("check_s", 0.0),
-                              graph=session.stats.get("graph_s", 0.0))
+                              graph=session.stats.get("graph_s", 0.0),
+                              prepare=session.stats.get("prepare_s", 0.0))
         self.run_wall_s = session.run_wall_s
         return summarize_check(results, session.wall_s, int(session.stats.get("claims", 0)),
                                session.run_id, session.resumed)

@@ -12,16 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.records.job import report_nothing
-from prover.records.runner import RunSettings
+from prover.records.runner import ROW_TIMEOUT_S, RunSettings
 
 Reporter = Callable[[str], None]
 
-ROW_TIMEOUT_S = 60.0
-"""The default hard limit per row (seconds of wall time in the worker). A row's Z3 work is
-bounded far below it (``--solver-budget`` for check, each query's ``--timeout-ms`` and
-``--rlimit``); this limit is the kill path for what those cannot stop (a native hang that
-ignores its interrupt), so it is generous: a loaded machine must not turn slow rows into
-timeouts."""
 
 
 @dataclass

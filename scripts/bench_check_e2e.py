@@ -10,8 +10,11 @@ loop over the same claims, in the same run, and the share of time per stage.
    ``z3.Solver`` (``(assert (not CLAIM))``, free symbols declared Real): claims/s.
 3. Stage shares on the first ``--profile-rows`` rows under cProfile (in process): read (the
    input reader), extract (the claim extractor), check (the step checker without
-   extraction), graph (proof-graph building), store (store writes and the JSONL lines), the
+   extraction), graph (proof-graph building), prepare (the graph, result and verdicts as store
+   rows, done where the row was checked), store (store writes and the JSONL lines), the
    rest (runner, summary, reading results back).
+Each end-to-end run also reports the CPU seconds of the parent process and of its workers
+(the rest), and the 1-minute load average before and after it.
 Run the script from another tree (``PYTHONPATH=OTHER_TREE``) to measure that tree's code.
 Each run also reports ``ratio_cpu``: claims per CPU second of the check run (every process,
 start-up included) over the naive loop's claims per CPU second, a figure a busy machine
@@ -45,6 +48,7 @@ _STAGES = (
     ("extract", "formalizer/extract.py", "extract_claims"),
     ("check+extract", "formalizer/stepcheck.py", "check"),
     ("graph", "prover/records/graph.py", "solution_graph"),
+    ("prepare", "prover/records/prepared.py", "prepare_item"),
     ("store", "prover/records/runs.py", "commit"),
     ("store-final", "prover/records/runs.py", "flush"),
     ("collect", "prover/records/runs.py", "results"),
@@ -55,8 +59,9 @@ def end_to_end(data: Path, workdir: Path, workers: int = 1) -> dict[str, Any]:
     """Run the CLI on ``data`` with a fresh store (``--workers``); its summary plus the outside
     wall time."""
     store = workdir / f"e2e-{workers}.sqlite"
-    cmd = [sys.executable, "-m", "proofgraph.cli", "check", str(data), "--store", str(store),
+    cmd = [sys.executable, "-c", _PARENT_CPU, "check", str(data), "--store", str(store),
            "--json", "--no-progress", "--workers", str(workers)]
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
@@ -66,7 +71,20 @@ def end_to_end(data: Path, workdir: Path, workers: int = 1) -> dict[str, Any]:
         raise SystemExit(f"check failed ({proc.returncode}): {proc.stderr[-2000:]}")
     summary = json.loads(proc.stdout)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"summary": summary, "outside_wall_s": wall, "cpu_s": cpu, "store": store}
+    found = re.findall(r"^PARENT_CPU_S (\S+)$", proc.stderr, re.MULTILINE)
+    parent = float(found[-1]) if found else None
+    return {"summary": summary, "outside_wall_s": wall, "cpu_s": cpu, "store": store,
+            "parent_cpu_s": parent, "load_1min": (load, os.getloadavg()[0])}
+
+
+#: the CLI, then its own CPU seconds on stderr (the rest of the run's CPU is its workers')
+_PARENT_CPU = (
+    "import resource, sys\n"
+    "from proofgraph.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print(f'PARENT_CPU_S {use.ru_utime + use.ru_stime:.3f}', file=sys.stderr)\n"
+    "sys.exit(code)\n")
 
 
 def stored_claims(store: Path) -> list[str]:
@@ -141,6 +159,7 @@ def stage_shares(data: Path, rows: int, workdir: Path) -> dict[str, Any]:
     store_s = cum.get("store", 0.0) + cum.get("store-final", 0.0)
     parts = {"read": cum.get("read", 0.0), "extract": cum.get("extract", 0.0), "check": check,
              "graph": cum.get("graph", 0.0), "store": store_s,
+             "prepare": cum.get("prepare", 0.0),
              "collect": cum.get("collect", 0.0)}
     parts["other"] = max(total - sum(parts.values()), 0.0)
     return {"rows": rows, "profiled_wall_s": round(total, 3),
@@ -191,6 +210,10 @@ def main() -> int:
             # CPU seconds (all processes of the run, start-up included) against the naive
             # loop's: less sensitive to a loaded machine than the wall-clock ratio
             "check_cpu_s": round(e2e["cpu_s"], 3),
+            "parent_cpu_s": e2e["parent_cpu_s"],
+            "workers_cpu_s": round(e2e["cpu_s"] - e2e["parent_cpu_s"], 3)
+            if e2e["parent_cpu_s"] is not None else None,
+            "load_1min_before_after": [round(x, 2) for x in e2e["load_1min"]],
             "ratio_cpu": round((summary["claims_checked_now"] / e2e["cpu_s"])
                                / (len(claims) / naive_cpu_s), 2) if e2e["cpu_s"] > 0 else None}
     print(json.dumps(figures, indent=2))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_runner_hard_limit import VOLATILE, normalized
 
 from prover.records.store import Store
 
@@ -29,7 +30,6 @@ N_ROWS = 1500
 KILL_AFTER = (1, 350, 900)  # output lines seen before each SIGKILL
 RUN_TIMEOUT_S = 120
 WAIT_TIMEOUT_S = 60
-VOLATILE = frozenset({"time_s", "wall_time_s", "utc_time"})
 # a long Z3 timeout: the wall-clock safety net never decides a claim here, however loaded the
 # machine; the default solver budget per solution is counted in Z3 resource units (rlimit), not
 # seconds, so every run (killed and resumed or not) decides the same claims under any load
@@ -85,13 +85,6 @@ def start_and_kill(cmd: list[str], out: Path, min_lines: int, cwd: Path) -> int:
     return count_lines(out)
 
 
-def normalized(obj: Any) -> Any:
-    """Drop per-call timing fields (claim time_s, provenance wall_time_s / utc_time)."""
-    if isinstance(obj, dict):
-        return {k: normalized(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [normalized(v) for v in obj]
-    return obj
 
 
 def core_sorted(obj: Any) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_runner_hard_limit import normalized
 
 from proofgraph.cli import EXIT_OK, main
 from prover.records.runner import Item, Job, Outcome, RunSettings, Session, run_job
@@ -16,15 +17,8 @@ from prover.records.runner import Item, Job, Outcome, RunSettings, Session, run_
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data"
-VOLATILE = frozenset({"time_s", "wall_time_s", "utc_time"})
 
 
-def normalized(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: normalized(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [normalized(v) for v in obj]
-    return obj
 
 
 class Sleepy(Job):

@@ -16,6 +16,7 @@ from typing import Any
 
 from formalizer.autoformalize.backtranslate import backtranslate
 from formalizer.autoformalize.cluster import cluster_candidates, rank_clusters
+from formalizer.autoformalize.isolation import IsolatedTarget
 from formalizer.autoformalize.llm import Sampler
 from formalizer.autoformalize.prompts import load_prompt
 from formalizer.autoformalize.targets import make_target
@@ -65,11 +66,14 @@ class FormalizeResult:
     premises: list[str] | None = None
     vote: dict[str, Any] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    #: ``{"reason": "timeout" | "worker-died", "message"}`` when the row's checks were killed
+    #: (:mod:`formalizer.autoformalize.isolation`): the row is not decided
+    failure: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON (``premises``/``vote`` only when present)."""
+        """Plain JSON (``premises``/``vote``/``failure`` only when present)."""
         out = asdict(self)
-        for key in ("premises", "vote"):
+        for key in ("premises", "vote", "failure"):
             if out[key] is None:
                 out.pop(key)
         return out
@@ -119,20 +123,38 @@ def _make_candidate(target: Target, item: Item, index: int, raw: str, logprob: f
 
 def formalize(items: Sequence[FormalizeItem | str | Mapping[str, Any]], sampler: Sampler,
               config: FormalizeConfig, *, lean_pool: Any | None = None,
-              progress: Any | None = None) -> list[FormalizeResult]:
+              progress: Any | None = None, row_timeout_s: float | None = None,
+              target: Target | None = None) -> list[FormalizeResult]:
     """Formalize every item (see the module docstring); one result per item, in order.
 
     ``lean_pool`` is a :class:`prover.lean.pool.LeanReplPool` for the Lean target (None: one
     is started from :meth:`ReplConfig.from_env` when ``lake`` exists, and closed at the end);
     ``progress`` gets ``update(done, extra)`` after each stage when given.
+
+    ``row_timeout_s``: the Z3 and FOL targets' checks run in a killable worker process, each
+    row's under that wall-clock budget (:mod:`formalizer.autoformalize.isolation`); a row past
+    it gets ``chosen`` None and ``failure`` ``{"reason": "timeout", ...}``. None (the default
+    of this API): the checks run in this process. ``target``: a target made by
+    :func:`~formalizer.autoformalize.targets.make_target` that the caller keeps (and closes),
+    e.g. one worker for a whole run; it overrides ``lean_pool`` and ``row_timeout_s``.
     """
     start = time.perf_counter()
     parsed = [as_item(obj, i) for i, obj in enumerate(items)]
-    target, close = make_target(config, lean_pool)
+    close: Any = None
+    if target is None:
+        target, close = make_target(config, lean_pool, row_timeout_s)
     try:
+        if isinstance(target, IsolatedTarget):
+            target.begin(parsed)
         return _run(parsed, sampler, config, target, progress, start)
     finally:
-        close()
+        if close is not None:
+            close()
+
+
+def _failure(target: Target, item: Item) -> tuple[str, str] | None:
+    """Why ``item``'s checks were killed, or None (always None for an in-process target)."""
+    return target.failure(item) if isinstance(target, IsolatedTarget) else None
 
 
 def _run(items: list[Item], sampler: Sampler, config: FormalizeConfig, target: Target,
@@ -155,7 +177,8 @@ def _run(items: list[Item], sampler: Sampler, config: FormalizeConfig, target: T
     repair = load_prompt(target.repair_prompt)
     for round_ in range(1, config.repair_rounds + 1):
         todo = [(i, c) for i, cands in enumerate(per_item) for c in cands
-                if c.round == round_ - 1 and c.check.get("status") == "error"]
+                if c.round == round_ - 1 and c.check.get("status") == "error"
+                and _failure(target, items[i]) is None]
         if not todo:
             break
         prompt_files[repair.name] = repair.describe()
@@ -197,15 +220,32 @@ def _tick(progress: Any | None, done: int, extra: str) -> None:
         progress.update(done, extra)
 
 
+def _failed_result(item: Item, cands: list[Candidate], config: FormalizeConfig,
+                   failed: tuple[str, str]) -> FormalizeResult:
+    """The result of a row whose checks were killed: nothing chosen, ``failure`` says why."""
+    reason, message = failed
+    return FormalizeResult(
+        id=item.id, text=item.text, target=config.target,
+        candidates=[c.to_dict() for c in cands], clusters=[], chosen=None, provenance={},
+        reason=message, premises=item.premises,
+        failure={"reason": reason, "message": message},
+        summary={"candidates": len(cands), "typechecked": sum(c.ok for c in cands),
+                 "clusters": 0, "chosen": None})
+
+
 def _finish_item(item: Item, cands: list[Candidate], config: FormalizeConfig,
                  target: Target) -> FormalizeResult:
-    survivors = [c for c in cands if c.survives]
+    failed = _failure(target, item)
+    survivors = [] if failed is not None else [c for c in cands if c.survives]
     for cand in survivors:
         cand.flags = target.flags(item, cand, config.negation_timeout_ms)
     can_compare = all(c.ok for c in survivors)
     clusters = cluster_candidates(
         survivors,
         (lambda a, b: target.equivalent(a, b, config.equiv_timeout_ms)) if can_compare else None)
+    failed = _failure(target, item)  # the flags or the comparisons may have been killed
+    if failed is not None:
+        return _failed_result(item, cands, config, failed)
     by_index = {c.index: c for c in cands}
     ranked = rank_clusters(clusters, by_index)
     chosen: dict[str, Any] | None = None

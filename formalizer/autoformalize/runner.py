@@ -5,6 +5,12 @@ exactly once and resumable (a :class:`prover.records.runner.Job`; item key = 0-b
 Rows are ``{"id"?, "text"}`` or FOLIO rows ``{"premises": [NL...], "conclusion"}`` (``id`` or
 ``example_id`` names them). A bad row is reported with its line number and recorded as a
 rejected result; the other rows still run.
+
+Hard limit: unless ``in_process``, the Z3/FOL checks of every row run in one killable worker
+process kept for the whole run (the model stays here), each row's under ``row_timeout_s``
+(:mod:`formalizer.autoformalize.isolation`). A row past it is an error of kind ``infra`` with
+reason ``timeout`` (:meth:`~prover.records.job.Job.infra_failed`), tried again when the run
+resumes; the other rows of its batch are decided as usual.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from formalizer.autoformalize.isolation import ROW_TIMEOUT_S
 from formalizer.autoformalize.llm import Sampler
 from formalizer.autoformalize.pipeline import FormalizeConfig, as_item, formalize
+from formalizer.autoformalize.targets import make_target
+from formalizer.autoformalize.targets.base import Target
 from formalizer.inputs import InputError, decode_jsonl
 from prover.policy.openai_client import PolicyRequestError
 from prover.records.job import report_nothing
@@ -26,7 +35,8 @@ from prover.records.runs import file_digest
 
 @dataclass
 class RunOptions:
-    """Outputs and batching of a formalize job."""
+    """Outputs, batching and the hard limit of a formalize job (none of them names the run:
+    a run may resume with another limit, or in process)."""
 
     out: Path | None = None
     store: Path | None = None
@@ -35,6 +45,14 @@ class RunOptions:
     limit: int | None = None
     batch_size: int = 16
     report: Callable[[str], None] = field(default=report_nothing)
+    #: hard wall-clock limit of one row's checks (seconds) in the worker process
+    row_timeout_s: float = ROW_TIMEOUT_S
+    #: run the checks in this process instead (no worker start-up, no hard limit)
+    in_process: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.row_timeout_s > 0:
+            raise ValueError("row_timeout_s must be > 0 seconds")
 
 
 class FormalizeJob(Job):
@@ -46,12 +64,16 @@ class FormalizeJob(Job):
     fatal = (PolicyRequestError,)  # a dead model server ends the run (resumable), no row error
 
     def __init__(self, path: Path, sampler: Sampler, config: FormalizeConfig,
-                 opts: RunOptions, lean_pool: Any | None = None) -> None:
+                 opts: RunOptions, lean_pool: Any | None = None,
+                 target: Target | None = None) -> None:
         self.path = path
         self.sampler = sampler
         self.formalize_config = config
         self.batch_size = max(1, opts.batch_size)
         self.lean_pool = lean_pool
+        self.row_timeout_s = None if opts.in_process else opts.row_timeout_s
+        self._target: tuple[Target, Callable[[], None]] | None = (
+            None if target is None else (target, _keep))
         self.source = str(path)
         settings = {"config": asdict(config), "sampler": sampler.describe(), "limit": None}
         self.settings = json.loads(json.dumps(settings, default=str))
@@ -79,11 +101,31 @@ class FormalizeJob(Job):
                 continue
             yield Item(str(number - 1), number - 1, item, _row_id(obj, number - 1), number)
 
+    def make_target(self) -> tuple[Target, Callable[[], None]]:
+        """``(target, close)`` of the run: made once, on the first batch, and closed by
+        :meth:`close` (one check worker for the whole run); a target given to the job is the
+        caller's to close."""
+        return make_target(self.formalize_config, self.lean_pool, self.row_timeout_s)
+
     def process(self, batch: list[Item]) -> list[Outcome]:
+        if self._target is None:
+            self._target = self.make_target()
         results = formalize([item.payload for item in batch], self.sampler,
-                            self.formalize_config, lean_pool=self.lean_pool)
-        return [Outcome({"line": item.seq, **result.to_dict()})
-                for item, result in zip(batch, results, strict=True)]
+                            self.formalize_config, target=self._target[0])
+        outcomes = []
+        for item, result in zip(batch, results, strict=True):
+            if result.failure is not None:  # the row's checks were killed: tried on resume
+                outcomes.append(self.infra_failed(item, result.failure["reason"],
+                                                  result.failure["message"]))
+            else:
+                outcomes.append(Outcome({"line": item.seq, **result.to_dict()}))
+        return outcomes
+
+    def close(self) -> None:
+        """End the check worker (or Lean pool) the run started."""
+        if self._target is not None:
+            target, self._target = self._target, None
+            target[1]()
 
     def summarize(self, results: list[dict[str, Any]], session: Session) -> dict[str, Any]:
         ok = [r for r in results if not r.get("error")]
@@ -98,9 +140,12 @@ class FormalizeJob(Job):
 
 
 def run_formalize(path: Path, sampler: Sampler, config: FormalizeConfig, opts: RunOptions,
-                  *, lean_pool: Any | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Formalize every row of ``path`` (resumable); returns ``(summary, results)``."""
-    job = FormalizeJob(path, sampler, config, opts, lean_pool)
+                  *, lean_pool: Any | None = None, target: Target | None = None
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Formalize every row of ``path`` (resumable); returns ``(summary, results)``.
+    ``target``: one made by :func:`~formalizer.autoformalize.targets.make_target` (e.g. started
+    while the model loads), which the caller closes; None: the job makes and closes one."""
+    job = FormalizeJob(path, sampler, config, opts, lean_pool, target)
     return run_job(job, RunSettings(out=opts.out, store=opts.store, fresh=opts.fresh,
                                     progress=opts.progress, limit=opts.limit,
                                     report=opts.report))
@@ -113,3 +158,7 @@ def _row_id(obj: Any, line: int) -> str:
             if isinstance(value, (str, int)) and not isinstance(value, bool):
                 return str(value)
     return str(line)
+
+
+def _keep() -> None:
+    """The close of a target the caller gave: it is the caller's to close."""

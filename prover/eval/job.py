@@ -26,10 +26,9 @@ from prover.policy.openai_client import PolicyRequestError
 from prover.policy.prompts import PromptTemplate
 from prover.policy.registry import PolicySpecError, describe_policy, make_policy
 from prover.proving import Backend, ProveError, ProveOptions, prove_row, release
-from prover.records.job import report_nothing
+from prover.records.job import FileInputJob, report_nothing
 from prover.records.jsonl import InputError, read_jsonl
 from prover.records.runner import Item, Outcome, Rejection, Session
-from prover.records.runs import file_digest
 from search.best_first import SearchConfig
 
 Reporter = Any
@@ -90,7 +89,7 @@ def concurrent_env(make_env: Any) -> Any:
     return wrapped
 
 
-class EvalJob(ModelJob):
+class EvalJob(ModelJob, FileInputJob):
     """Every attempt of every theorem of a JSONL benchmark (see the module docstring). The
     model is built by :meth:`start` in the process that calls it (never in the parent of a
     ``--workers``/``--ray`` run); the run's identity comes from the options alone
@@ -107,23 +106,21 @@ class EvalJob(ModelJob):
         if opts.backend not in BACKENDS:
             raise ProveError(f"unknown backend {opts.backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
-        self.path = path
         self.opts = opts
-        self.source = str(path)
         self.backend: Backend = self._backend()
         self.batch_size = self._batch_size()
         identity = policy_identity(opts.policy, BACKENDS[opts.backend].family, opts.search.seed,
                                    temperature=opts.temperature, max_tokens=opts.max_new_tokens,
                                    prompt=self._prompt())
-        self.config = run_config(opts.backend, identity, opts.search, attempts=opts.attempts,
-                                 **self._config_extra())
+        FileInputJob.__init__(self, path, run_config(opts.backend, identity, opts.search,
+                                                     attempts=opts.attempts,
+                                                     **self._config_extra()))
         #: the policy's provenance: the identity until a model is built in this process
         self.policy_info: dict[str, Any] = self._declared_info(identity)
         self.prove_opts = ProveOptions(backend=opts.backend, policy=opts.policy,
                                        search=opts.search, repl_command=opts.repl_command,
                                        lean_processes=opts.lean_processes)
         self.item_budget_s = self._item_budget()
-        self.run_id = ""
         self.batcher: BatchingPolicy | None = None
         self._lock = threading.Lock()
         self.seen_stats: dict[str, Any] = {}
@@ -177,14 +174,8 @@ class EvalJob(ModelJob):
         """Whether the attempts run in worker processes (their queues are not this one)."""
         return self.opts.workers > 1 or self.opts.ray
 
-    def identity(self) -> tuple[str, dict[str, Any]]:
-        return file_digest(self.path), self.config
-
-    def inputs(self) -> list[tuple[str, Path | None]]:
-        return [("input", self.path)]
-
     def start(self, run_id: str) -> None:
-        self.run_id = run_id
+        FileInputJob.start(self, run_id)
         if self.builds_model and not self.model_built:  # never in a --workers/--ray parent
             self._build_model()
         if self.opts.backend == "z3":

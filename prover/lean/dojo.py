@@ -23,6 +23,21 @@ file) and every tactic. :class:`LeanDojoEnv` enters the Dojo with ``startup_time
 then sets the spawned process's ``timeout`` (pexpect's documented per-``expect`` default) and
 ``dojo.timeout`` to the per-tactic ``timeout_s``.
 
+Start-up bound (ours, :func:`enter_bounded`): lean-dojo's pexpect timeout bounds each line it
+waits for, not the start-up. Before the spawn ``Dojo.__enter__`` takes lean-dojo's cache
+``FileLock`` with no timeout (``is_available_in_cache`` / ``get_traced_repo_path``: held for
+hours by a running trace, or forever by a stuck process), traces an untraced repository
+(git, network, ``lake build``, ray: no timeout), and parses the file's ``*.ast.json`` (seconds to
+minutes for a Mathlib file); after it, ``lake env lean`` gets a fresh ``timeout`` per output
+line (a Lean that keeps printing is never stopped), and a start-up that fails (timeout, EOF,
+assertion) leaves the spawned ``lake``/``lean`` running, since ``__exit__`` is never called.
+So :class:`LeanDojoEnv` runs the cache check and ``Dojo.__enter__`` in a daemon thread and waits
+at most ``startup_timeout_s``: past it, or when the start-up fails, the spawned process tree is
+killed (SIGKILL: its group and every descendant), and :class:`DojoStartupTimeout` (a
+``TimeoutError``: reason ``timeout``) is raised. A thread still blocked before its spawn (a lock,
+the JSON parse) cannot be stopped; it is abandoned, and whatever it spawns later is killed by a
+reaper thread that watches it until it ends.
+
 Outcome mapping: ``TacticState`` -> Progress, ``ProofFinished`` -> Proved, ``LeanError`` ->
 Failed, ``ProofGivenUp`` -> Failed (a sorry is not a proof), ``DojoTacticTimeoutError`` ->
 Timeout and the Dojo is REOPENED (LeanDojo#218: after a timeout Lean is still busy and every
@@ -34,6 +49,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import threading
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +66,10 @@ LEAN_DOJO_VERSION = "4.20.0"
 
 class DojoUnavailable(RuntimeError):
     """lean-dojo cannot be used here (not installed, or a GitHub token is set)."""
+
+
+class DojoStartupTimeout(TimeoutError):
+    """The Dojo did not start within its start-up limit; its processes were killed."""
 
 
 class DojoNotTraced(RuntimeError):
@@ -109,6 +131,116 @@ def is_traced(theorem: Any, lean_dojo: ModuleType | None = None) -> bool:
     return bool(m.is_available_in_cache(theorem.repo))
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first found by ``/proc``'s parent links)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``, its process group when it leads one (pexpect's child does: setsid),
+    and every descendant (``lake env`` starts ``lean`` as its child). Never raises; reaping is
+    left to the spawning object (pexpect's, which would fail on a child reaped behind it)."""
+    victims = [pid, *_descendants(pid)]
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for victim in victims:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _kill_spawned(ctx: Any) -> None:
+    """Kill the process a (failed or abandoned) ``Dojo.__enter__`` spawned, and drop its
+    temporary file; nothing when it spawned none."""
+    proc = getattr(ctx, "proc", None)
+    pid = getattr(proc, "pid", None)
+    if isinstance(pid, int) and pid > 0:
+        kill_tree(pid)
+    modified = getattr(ctx, "modified_file", None)
+    if modified is not None:
+        try:
+            modified.__exit__(None, None, None)
+        except Exception:  # already closed or removed
+            pass
+
+
+def enter_bounded(ctx: Any, limit_s: float, before: Any = None) -> Any:
+    """``before()`` (e.g. the cache check) then ``ctx.__enter__()``, in a daemon thread, within
+    ``limit_s`` seconds of wall time; returns what ``__enter__`` returns.
+
+    Past the limit the spawned process tree is killed and :class:`DojoStartupTimeout` raised;
+    the thread, if it is still blocked, is abandoned, and a reaper kills what it spawns until
+    it ends (then its Dojo is exited). An exception of the start-up is raised here after the
+    processes it spawned are killed (lean-dojo does not exit a Dojo whose ``__enter__``
+    failed)."""
+    lock = threading.Lock()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def start() -> None:
+        try:
+            if before is not None:
+                before()
+            value = ctx.__enter__()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            _kill_spawned(ctx)
+            with lock:
+                box["error"] = exc
+        else:
+            with lock:
+                abandoned = box.get("abandoned", False)
+                box["value"] = value
+            if abandoned:
+                _kill_spawned(ctx)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=start, daemon=True, name="dojo-start")
+    thread.start()
+    if not done.wait(limit_s):
+        with lock:
+            box["abandoned"] = True
+        _kill_spawned(ctx)
+        threading.Thread(target=_reap, args=(ctx, done), daemon=True, name="dojo-reap").start()
+        raise DojoStartupTimeout(f"the Dojo did not start within {limit_s:g} s (lean-dojo's "
+                                 "cache lock, the traced file or Lean's start-up); its "
+                                 "processes were killed")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _reap(ctx: Any, done: threading.Event, every_s: float = 0.2) -> None:
+    """Until an abandoned start-up ends, kill whatever it has spawned."""
+    while not done.wait(every_s):
+        if getattr(getattr(ctx, "proc", None), "pid", None):
+            _kill_spawned(ctx)
+    _kill_spawned(ctx)
+
+
 @dataclass(frozen=True)
 class DojoPath:
     """``State.handle`` of :class:`LeanDojoEnv`: the tactic path from the theorem's root."""
@@ -143,6 +275,7 @@ class LeanDojoEnv:
         self._states: dict[tuple[str, ...], Any] = {}
         self.generation = 0
         self.replayed_steps = 0
+        self.startup_s = 0.0
 
     @property
     def lean_dojo(self) -> ModuleType:
@@ -156,12 +289,17 @@ class LeanDojoEnv:
         self.close()
         m = self.lean_dojo
         repo = getattr(self.theorem, "repo", None)
-        if repo is not None and not m.is_available_in_cache(repo):
-            raise DojoNotTraced(repo, trace_command(getattr(repo, "url", repo),
-                                                    getattr(repo, "commit", None)))
+
+        def traced() -> None:  # under the start-up limit: it takes lean-dojo's cache lock
+            if repo is not None and not m.is_available_in_cache(repo):
+                raise DojoNotTraced(repo, trace_command(getattr(repo, "url", repo),
+                                                        getattr(repo, "commit", None)))
+
         ctx = m.Dojo(self.theorem, timeout=self.startup_timeout_s,
                      additional_imports=list(self.additional_imports))
-        self._dojo, init = ctx.__enter__()
+        began = time.monotonic()
+        self._dojo, init = enter_bounded(ctx, self.startup_timeout_s, traced)
+        self.startup_s = time.monotonic() - began
         self._ctx = ctx
         self._dojo.timeout = self.timeout_s  # start-up is over: tactics get their own budget
         proc = getattr(self._dojo, "proc", None)
@@ -225,7 +363,7 @@ class LeanDojoEnv:
         except m.DojoTacticTimeoutError:
             self._reopen_after_timeout()
             return Timeout(float(self.timeout_s))
-        except (m.DojoCrashError, m.DojoInitError) as exc:  # init: reopening failed
+        except (m.DojoCrashError, m.DojoInitError, DojoStartupTimeout) as exc:  # reopening
             self.close()
             return Crashed(f"{type(exc).__name__}: {exc}")
         except _ReplayDiverged as exc:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import networkx as nx
 
 from prover.records.jsonl import InputError, read_jsonl
-from prover.records.runs import GroupPolicy
+from prover.records.prepared import PreparedItem
+from prover.records.runs import GroupPolicy, file_digest
 from prover.records.verdicts import Provenance, Verdict
 
 if TYPE_CHECKING:
@@ -75,7 +76,13 @@ def memory_rows(rows: Sequence[Any]) -> Iterator[Item | Rejection]:
 @dataclass
 class Outcome:
     """What processing one item gave: its result row, graph, root, verdicts, and an optional
-    one-line message for the user (a row-level problem worth reporting)."""
+    one-line message for the user (a row-level problem worth reporting).
+
+    ``prepared``: the same item as ready-to-store rows (:func:`prover.records.prepared.
+    prepare_item`, built where the item was processed), for a job whose results go to the
+    default sink (:class:`prover.records.runs.ResumableRun`). An outcome with rows crosses a
+    process boundary as its rows alone (no result dict, graph or verdicts): the sink needs
+    nothing else, and :meth:`stored_result` gives the result back."""
 
     result: dict[str, Any]
     graph: nx.DiGraph | None = None
@@ -85,6 +92,19 @@ class Outcome:
     #: numbers the job sums over the session (e.g. ``claims``, seconds per stage): they
     #: travel with the outcome, so they count wherever the batch ran
     stats: dict[str, float] = field(default_factory=dict)
+    prepared: PreparedItem | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.prepared is not None:
+            state.update(result=None, graph=None, verdicts=())
+        return state
+
+    def stored_result(self) -> dict[str, Any]:
+        """The result row (decoded from the prepared rows when it came without one)."""
+        if self.result is None and self.prepared is not None:
+            return self.prepared.result()
+        return self.result
 
 
 @dataclass
@@ -113,7 +133,10 @@ class Sink(Protocol):
     (refuse outputs that are inputs, before anything starts), ``open`` (the keys already
     done), ``commit`` per finished item in input order (durable once its group is flushed),
     ``tick`` when time passes without a result (commit a group that is old enough), ``flush``,
-    ``wall_s`` and finally ``finish`` (commit what is open, return the run's results)."""
+    ``wall_s`` and finally ``finish`` (commit what is open, return the run's results). A sink
+    whose ``accepts_prepared`` is true takes an item as its ready-to-store rows
+    (``commit(..., prepared=...)``; ``result`` may then be None): the runner passes them only
+    to such a sink."""
 
     run_id: str
     resumed: bool
@@ -124,7 +147,8 @@ class Sink(Protocol):
 
     def commit(self, key: str, seq: int, result: dict[str, Any], *,
                graph: nx.DiGraph | None = None, root: str | None = None,
-               verdicts: Iterable[tuple[str, Verdict, Provenance]] = ()) -> None: ...
+               verdicts: Iterable[tuple[str, Verdict, Provenance]] = (),
+               prepared: PreparedItem | None = None) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -219,6 +243,27 @@ class Job:
     def close(self) -> None:
         """Release what :meth:`start` or :meth:`process` opened (always called)."""
 
+
+
+class FileInputJob(Job):
+    """A job over one input file: the file's digest and ``config`` name the run, the file is
+    the one input no output may be, and :meth:`start` keeps the run id (``run_id``) for the
+    rows the job processes (``check``, ``entail``, ``eval``)."""
+
+    def __init__(self, path: Path, config: dict[str, Any]) -> None:
+        self.path = path
+        self.source = str(path)
+        self.config = config
+        self.run_id = ""
+
+    def identity(self) -> tuple[str, dict[str, Any]]:
+        return file_digest(self.path), self.config
+
+    def inputs(self) -> list[tuple[str, Path | None]]:
+        return [("input", self.path)]
+
+    def start(self, run_id: str) -> None:
+        self.run_id = run_id
 
 
 def report_nothing(message: str) -> None:

@@ -64,6 +64,14 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 
+ROW_TIMEOUT_S = 60.0
+"""The default hard limit per row (seconds of wall time in the worker) of every command whose
+rows run in a killable worker (check, entail, formalize). A row's Z3 work is bounded far below
+it (``--solver-budget`` for check, each query's ``--timeout-ms`` and ``--rlimit``); this limit
+is the kill path for what those cannot stop (a native hang that ignores its interrupt), so it
+is generous: a loaded machine must not turn slow rows into timeouts."""
+
+
 @dataclass
 class RunSettings:
     """The options every command shares: outputs, resume, progress, limit, messages."""
@@ -199,6 +207,7 @@ class _Driver:
         self.seen = 0
         self.skipped = 0
         self.stats: dict[str, float] = {}
+        self.accepts_prepared = bool(getattr(run, "accepts_prepared", False))
         self.executor: Any = Serial()
         total = job.total()
         if settings.limit is not None:
@@ -305,8 +314,14 @@ class _Driver:
         began = time.perf_counter()
         assert self.guard is not None
         with self.guard.deferred():  # a signal waits until the commit is whole
-            self.run.commit(key, seq, outcome.result, graph=outcome.graph, root=outcome.root,
-                            verdicts=outcome.verdicts)
+            if outcome.prepared is not None and self.accepts_prepared:
+                self.run.commit(key, seq, outcome.result, prepared=outcome.prepared)
+            elif outcome.result is None:  # rows without a result for a sink that needs one
+                raise TypeError(f"{self.job.command}: an outcome came as store rows only, but "
+                                f"its sink {type(self.run).__name__} does not take them")
+            else:
+                self.run.commit(key, seq, outcome.result, graph=outcome.graph,
+                                root=outcome.root, verdicts=outcome.verdicts)
         self.stages["commit"] += time.perf_counter() - began
         self.new_items += 1
         self.last_key = key

@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +27,7 @@ import networkx as nx
 
 from prover.records.files import FileLock, guard_outputs
 from prover.records.jsonl import atomic_write, dump_line, parse_line
+from prover.records.prepared import PreparedItem, prepare_item
 from prover.records.progress import Progress
 from prover.records.store import ItemRecord, Store
 from prover.records.verdicts import Provenance, Verdict
@@ -133,7 +134,7 @@ class ResumableRun:
         self._locks: list[FileLock] = []
         self._out_lock: FileLock | None = None
         self._rows_no_store: list[dict[str, Any]] = []
-        self._pending: list[ItemRecord] = []
+        self._pending: list[ItemRecord | PreparedItem] = []
         self._pending_since = 0.0
         self.committed = 0
         self.retry: set[str] = set()  # keys whose last attempt failed for infrastructure
@@ -225,18 +226,58 @@ class ResumableRun:
             self._out_lock.relock()
 
     # ------------------------------------------------------------------ items
-    def commit(self, key: str, seq: int, result: dict[str, Any], *,
+    #: :meth:`commit` takes an item as its ready-to-store rows (``prepared``)
+    accepts_prepared = True
+
+    def commit(self, key: str, seq: int, result: dict[str, Any] | None, *,
                graph: nx.DiGraph | None = None, root: str | None = None,
-               verdicts: Iterable[tuple[str, Verdict, Provenance]] = ()) -> None:
+               verdicts: Iterable[tuple[str, Verdict, Provenance]] = (),
+               prepared: PreparedItem | None = None) -> None:
         """Record one finished item; it is durable once its group is flushed (the group is
-        flushed here when full or old enough, and always by :meth:`flush` and :meth:`close`)."""
-        result = {"key": key, "run_id": self.run_id, **result}
+        flushed here when full or old enough, and always by :meth:`flush` and :meth:`close`).
+
+        ``prepared``: the item's store rows, built where it was processed
+        (:func:`prover.records.prepared.prepare_item`, with the JSONL line when this run has
+        an ``--out`` file); they are stored as they are when they are this run's and this
+        key's, else the item is prepared again from its result (``result`` None: the one the
+        rows hold)."""
+        record: ItemRecord | PreparedItem
+        if prepared is not None and self._takes(prepared, key, seq):
+            record = prepared
+        elif prepared is not None:
+            record = self._prepare_again(key, seq, result, prepared)
+        elif result is None:
+            raise ValueError(f"item {key!r}: no result to commit")
+        else:
+            record = ItemRecord(key, seq, {"key": key, "run_id": self.run_id, **result}, graph,
+                                root, list(verdicts))
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.append(ItemRecord(key, seq, result, graph, root, list(verdicts)))
+        self._pending.append(record)
         if (len(self._pending) >= self.group.max_items
                 or time.monotonic() - self._pending_since >= self.group.max_s):
             self.flush()
+
+    def _takes(self, prepared: PreparedItem, key: str, seq: int) -> bool:
+        """Whether ``prepared`` can be stored as it is: this run's rows of this key, with the
+        JSONL line when this run writes one, and a store to put them in."""
+        return (self.store is not None and prepared.run_id == self.run_id
+                and prepared.key == key and prepared.seq == seq
+                and (self._out is None or prepared.line is not None))
+
+    def _prepare_again(self, key: str, seq: int, result: dict[str, Any] | None,
+                       prepared: PreparedItem) -> PreparedItem:
+        """``prepared`` with this run's id and key in its result (and line), its graph and
+        verdict rows kept: for rows this run cannot store as they are (the line keeps the
+        result's key order for the ``--out`` file and for a run without a store)."""
+        if result is None:
+            result = {k: v for k, v in prepared.result().items() if k not in ("key", "run_id")}
+        again = prepare_item(self.run_id, key, seq, {"key": key, "run_id": self.run_id,
+                                                     **result}, line=True)
+        return replace(again, has_graph=prepared.has_graph, root=prepared.root,
+                       nodes=prepared.nodes, graph_nodes=prepared.graph_nodes,
+                       edges=prepared.edges, verdicts=prepared.verdicts,
+                       provenance=prepared.provenance)
 
     def tick(self) -> None:
         """Commit the open group once it is ``group.max_s`` old (the runner calls this while a
@@ -252,10 +293,11 @@ class ResumableRun:
         if self.store is not None:
             self.store.commit_items(self.run_id, group)
         if self._out is not None:
-            self._out.write("".join(dump_line(rec.result) + "\n" for rec in group))
+            self._out.write("".join(_line(rec) + "\n" for rec in group))
             self._out.flush()
         elif self.store is None:
-            self._rows_no_store.extend(rec.result for rec in group)
+            self._rows_no_store.extend(rec.result if isinstance(rec, ItemRecord)
+                                       else rec.result() for rec in group)
         self.committed += len(group)
 
     def results(self) -> Iterator[dict[str, Any]]:
@@ -336,3 +378,10 @@ class ResumableRun:
         for lock in self._locks:
             lock.release()
         self._locks.clear()
+
+
+def _line(rec: ItemRecord | PreparedItem) -> str:
+    """The JSONL line of a committed item."""
+    if isinstance(rec, ItemRecord):
+        return dump_line(rec.result)
+    return rec.line if rec.line is not None else dump_line(rec.result())

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal
 
 from prover.records.store_reader import StoreReader
 from prover.records.store_schema import (
@@ -70,7 +70,6 @@ class Store(StoreWriter, StoreReader):
         self.path = Path(path)
         self.readonly = readonly
         self.busy_timeout_s = busy_timeout_s
-        self._prov_ids: dict[tuple[Any, ...], str] = {}
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not an SQLite store")
         if readonly and not self.path.is_file():

@@ -2,14 +2,15 @@
 
 :meth:`StoreWriter.commit_items` writes many items, each with its result, graph and verdicts,
 in ONE transaction with ``executemany``, so a killed process loses at most the open group, and
-re-committing an item replaces it (no duplicates). Provenance is stored once (deduplicated by
-content, memoised per connection); a verdict row keeps only what differs per claim (wall time,
-UTC time). Node rows are merged with one batched SELECT per group, never one per node.
+re-committing an item replaces it (no duplicates). The rows come ready from
+:func:`prover.records.prepared.prepare_item` (built in the worker that processed the item, or
+here). Provenance is stored once (deduplicated by content); a verdict row keeps only what
+differs per claim (wall time, UTC time). Node rows are merged with one batched SELECT per
+group, never one per node.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -18,7 +19,13 @@ from typing import Any
 
 import networkx as nx
 
-from prover.records.graph import CORE_NODE_ATTRS
+from prover.records.prepared import (
+    VOLATILE_PROVENANCE_FIELDS,
+    PreparedItem,
+    _provenance_key,
+    prepare_item,
+    provenance_id,
+)
 from prover.records.store_schema import (
     ConfigMismatchError,
     Transaction,
@@ -29,8 +36,6 @@ from prover.records.verdicts import Provenance, Verdict
 
 #: Ids per ``IN (...)`` query (below SQLite's host-parameter limit).
 _IN_CHUNK = 500
-#: Provenance fields that vary per call; kept on the verdict row, not hashed.
-VOLATILE_PROVENANCE_FIELDS: tuple[str, ...] = ("wall_time_s", "utc_time")
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,10 @@ class ItemRecord:
     verdicts: Sequence[tuple[str, Verdict, Provenance]] = ()
 
 
-def provenance_id(prov: Provenance | dict[str, Any]) -> tuple[str, str]:
-    """``(sha256 hex, canonical json)`` of a provenance with its volatile fields removed."""
-    data = prov.to_dict() if isinstance(prov, Provenance) else dict(prov)
-    for key in VOLATILE_PROVENANCE_FIELDS:
-        data.pop(key, None)
-    text = canonical_json(data)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text
-
-
 class StoreWriter:
     """The write half of :class:`prover.records.store.Store` (a mixin over its connection)."""
 
     _conn: sqlite3.Connection
-    _prov_ids: dict[tuple[Any, ...], str]
 
     def _tx(self) -> Transaction:  # provided by Store
         raise NotImplementedError
@@ -132,39 +127,38 @@ class StoreWriter:
         """
         self.commit_items(run_id, [ItemRecord(item_key, seq, result, graph, root, verdicts)])
 
-    def commit_items(self, run_id: str, records: Sequence[ItemRecord]) -> None:
+    def commit_items(self, run_id: str, records: Sequence[ItemRecord | PreparedItem]) -> None:
         """Store a group of items in ONE transaction (all or none), each replacing any earlier
-        copy of the same key; rows of every table go in with ``executemany``."""
+        copy of the same key; rows of every table go in with ``executemany``. A
+        :class:`PreparedItem` (rows built in a worker, :func:`prepare_item`) goes in as it is;
+        an :class:`ItemRecord` is prepared here first, the same way. Raises ValueError (before
+        anything is written) for a record of another run or a graph the store cannot keep."""
         if not records:
             return
+        prepared = []
         for rec in records:
-            if rec.root is not None and (rec.graph is None or rec.root not in rec.graph):
-                raise ValueError(f"root {rec.root!r} is not a node of the item graph")
+            if isinstance(rec, PreparedItem):
+                if rec.run_id != run_id:
+                    raise ValueError(f"item {rec.key!r} was prepared for run {rec.run_id!r}, "
+                                     f"not {run_id!r}")
+                prepared.append(rec)
+            else:
+                prepared.append(prepare_item(run_id, rec.key, rec.seq, rec.result, rec.graph,
+                                             rec.root, rec.verdicts))
         now = now_utc()
-        items = []
-        for rec in records:
-            err = rec.result.get("error")
-            error = err if isinstance(err, str) and err else None
-            items.append((run_id, rec.key, int(rec.seq), "error" if error else "done",
-                          canonical_json(rec.result), error, now))
         rows = _GroupRows(run_id)
-        for rec in records:
-            if rec.graph is not None:
-                rows.add_graph(rec.key, rec.graph, rec.root)
-            for nid, verdict, prov in rec.verdicts:
-                pid = self._provenance_id(prov, rows)
-                rows.verdicts.append((run_id, rec.key, nid, canonical_json(verdict.to_dict()),
-                                      pid, prov.wall_time_s, prov.utc_time))
+        for item in prepared:
+            rows.add(item, now)
         c = self._conn
         with self._tx():
             if c.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is None:
                 raise KeyError(f"no run {run_id!r}; call open_run first")
             # Replace: cascades to graphs, graph_nodes, edges and verdicts of these items.
             c.executemany("DELETE FROM items WHERE run_id=? AND item_key=?",
-                          [(run_id, rec.key) for rec in records])
+                          [(run_id, item.key) for item in prepared])
             c.executemany(
                 "INSERT INTO items(run_id, item_key, seq, status, result_json, error, updated_utc)"
-                " VALUES (?,?,?,?,?,?,?)", items)
+                " VALUES (?,?,?,?,?,?,?)", rows.items)
             self._upsert_nodes(rows.nodes)
             c.executemany("INSERT INTO graphs(run_id, item_key, root_node) VALUES (?,?,?)",
                           rows.graphs)
@@ -173,7 +167,7 @@ class StoreWriter:
             c.executemany("INSERT INTO edges(run_id, item_key, src, dst, etype, attrs_json)"
                           " VALUES (?,?,?,?,?,?)", rows.edges)
             c.executemany("INSERT OR IGNORE INTO provenance(prov_id, json) VALUES (?,?)",
-                          rows.provenance)
+                          list(rows.provenance.items()))
             c.executemany(
                 "INSERT INTO verdicts(run_id, item_key, node_id, verdict_json, prov_id,"
                 " wall_time_s, utc_time) VALUES (?,?,?,?,?,?,?)"
@@ -181,22 +175,12 @@ class StoreWriter:
                 " verdict_json=excluded.verdict_json, prov_id=excluded.prov_id,"
                 " wall_time_s=excluded.wall_time_s, utc_time=excluded.utc_time",
                 rows.verdicts)
-        self._prov_ids.update(rows.new_prov_keys)
 
-    def _provenance_id(self, prov: Provenance, rows: _GroupRows) -> str:
-        """The content id of ``prov`` without its volatile fields: hashed once per distinct
-        provenance per connection (not once per claim); new ones are queued in ``rows``."""
-        key = _provenance_key(prov)
-        pid = self._prov_ids.get(key) or rows.new_prov_keys.get(key)
-        if pid is None:
-            pid, pjson = provenance_id(prov)
-            rows.new_prov_keys[key] = pid
-            rows.provenance.append((pid, pjson))
-        return pid
-
-    def _upsert_nodes(self, nodes: dict[str, tuple[str, str, str, dict[str, Any]]]) -> None:
+    def _upsert_nodes(self, nodes: dict[str, list[Any]]) -> None:
         """Insert new nodes and merge extra attributes into existing ones (last writer wins per
-        key), reading the existing rows with one ``IN`` query per chunk of ids."""
+        key), reading the existing rows with one ``IN`` query per chunk of ids. ``nodes`` maps
+        an id to ``[kind, text, backend, extras, extras_json or None]`` (None: extras merged
+        within the group, their JSON not made yet)."""
         if not nodes:
             return
         ids = list(nodes)
@@ -207,9 +191,12 @@ class StoreWriter:
             old.update(self._conn.execute(
                 f"SELECT node_id, attrs_json FROM nodes WHERE node_id IN ({marks})", chunk))
         rows = []
-        for nid, (kind, text, backend, extras) in nodes.items():
+        for nid, (kind, text, backend, extras, extras_json) in nodes.items():
             before = old.get(nid)
-            merged = canonical_json({**json.loads(before), **extras} if before else extras)
+            if extras_json is not None and (before is None or before == extras_json):
+                merged = extras_json  # {**before, **extras} == extras when they are equal
+            else:
+                merged = canonical_json({**json.loads(before), **extras} if before else extras)
             if merged != before:
                 rows.append((nid, kind, text, backend, merged))
         self._conn.executemany(
@@ -218,51 +205,38 @@ class StoreWriter:
 
 
 class _GroupRows:
-    """The rows of one group commit, gathered before the transaction opens."""
+    """The rows of one group commit, gathered from prepared items before the transaction."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.nodes: dict[str, tuple[str, str, str, dict[str, Any]]] = {}
+        self.items: list[tuple[Any, ...]] = []
+        self.nodes: dict[str, list[Any]] = {}
         self.graphs: list[tuple[str, str, str | None]] = []
         self.graph_nodes: list[tuple[str, str, str, str]] = []
         self.edges: list[tuple[str, str, str, str, str, str]] = []
         self.verdicts: list[tuple[Any, ...]] = []
-        self.provenance: list[tuple[str, str]] = []
-        self.new_prov_keys: dict[tuple[Any, ...], str] = {}
+        self.provenance: dict[str, str] = {}
 
-    def add_graph(self, key: str, g: nx.DiGraph, root: str | None) -> None:
-        run_id, nodes, core = self.run_id, self.nodes, _CORE
-        for n, d in g.nodes(data=True):
-            if not core.issubset(d):
-                missing = [k for k in CORE_NODE_ATTRS if k not in d]
-                raise ValueError(f"node {n!r} lacks {missing}; build graphs with graph.add_node")
-            extras = {k: v for k, v in d.items() if k not in core}
-            known = nodes.get(n)
-            if known is not None:
-                known[3].update(extras)
-            else:
-                nodes[n] = (d["kind"], d["text"], d["backend"], extras)
-            self.graph_nodes.append((run_id, key, n, canonical_json(d)))
-        self.graphs.append((run_id, key, root))
-        for u, v, d in g.edges(data=True):
-            etype = d.get("etype")
-            if etype is None:
-                raise ValueError(f"edge {u!r}->{v!r} lacks an etype; use graph.add_edge")
-            attrs = {k: val for k, val in d.items() if k != "etype"}
-            self.edges.append((run_id, key, u, v, etype, canonical_json(attrs)))
+    def add(self, item: PreparedItem, now: str) -> None:
+        run_id, key, nodes = self.run_id, item.key, self.nodes
+        self.items.append((run_id, key, item.seq, "error" if item.error else "done",
+                           item.result_json, item.error, now))
+        if item.has_graph:
+            for nid, kind, text, backend, extras, extras_json in item.nodes:
+                known = nodes.get(nid)
+                if known is not None:
+                    if extras and extras_json != known[4]:
+                        known[3] = {**known[3], **extras}
+                        known[4] = None
+                else:
+                    nodes[nid] = [kind, text, backend, extras, extras_json]
+            self.graph_nodes.extend((run_id, key, nid, attrs) for nid, attrs in item.graph_nodes)
+            self.graphs.append((run_id, key, item.root))
+            self.edges.extend((run_id, key, *edge) for edge in item.edges)
+        self.verdicts.extend((run_id, key, *row) for row in item.verdicts)
+        for pid, pjson in item.provenance:
+            self.provenance.setdefault(pid, pjson)
 
 
-_CORE = frozenset(CORE_NODE_ATTRS)
-
-
-def _provenance_key(prov: Provenance) -> tuple[Any, ...]:
-    """A cheap identity of a provenance's non-volatile content (memo key, not stored): the
-    field values, with each non-scalar (limits, policy) as its type and ``repr``, instead of
-    ``to_dict`` + canonical JSON + sha256 per claim. Equal content in another key order only
-    misses the memo (the stored id is the canonical hash either way)."""
-    return tuple(v if type(v) in _KEY_SCALARS else (type(v), repr(v))
-                 for k, v in prov.__dict__.items() if k not in _VOLATILE)
-
-
-_KEY_SCALARS = frozenset({str, int, float, bool, type(None)})
-_VOLATILE = frozenset(VOLATILE_PROVENANCE_FIELDS)
+__all__ = ["VOLATILE_PROVENANCE_FIELDS", "ItemRecord", "PreparedItem", "StoreWriter",
+           "_provenance_key", "prepare_item", "provenance_id"]

@@ -10,27 +10,25 @@ actor died under it running it alone as often as the pools' one policy says
 re-run one item per call, and the calls queued behind go to another actor. A local cluster this pool starts is recorded under ``state_dir``
 and its leftovers after a SIGKILLed driver are reaped by the next start
 (:mod:`prover.synth.ray_local`). When the task's policy is a model (not ``symbolic``), or when
-``shared_policy`` is set, one :class:`PolicyService` actor owns the policy and the tasks in the
-environment actors get a :class:`PolicyProxy`: concurrent ``propose`` calls from every actor
+``shared_policy`` is set, one :class:`~prover.synth.ray_policy.PolicyService` actor owns the policy and the tasks in the
+environment actors get a :class:`~prover.synth.ray_policy.PolicyProxy`: concurrent ``propose`` calls from every actor
 are merged into one batch, so a GPU server sees large batches. The Z3 symbolic policy reads
 backend handles that cannot cross processes, so it stays inside each actor by default.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from prover.synth import ray_local
 from prover.synth.executor import Done, Item, ItemFn, PoolOptions, blame_death
 from prover.synth.ray_local import RECORD, clear_record, reap_leftovers, record_cluster
+from prover.synth.ray_policy import PolicyProxy, PolicyService
 from prover.synth.task import TaskOutput
-from search.protocols import Candidate, State
 
 _ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("proofgraph", "prover", "search", "formalizer")
@@ -45,11 +43,11 @@ def _ray() -> Any:
 
 
 def runtime_env(address: str | None) -> dict[str, Any]:
-    """How Ray workers import our code: PYTHONPATH on this machine (ours, then the driver's
-    ``sys.path``), or the packages shipped as ``py_modules`` to an existing cluster."""
+    """How Ray workers import our code: PYTHONPATH on this machine
+    (:func:`prover.synth.ray_local.import_path`), or the packages shipped as ``py_modules``
+    to an existing cluster."""
     if address is None:  # this machine: our code and the driver's import path
-        paths = [str(_ROOT), *(p for p in sys.path if p and Path(p).is_dir())]
-        return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
+        return {"env_vars": {"PYTHONPATH": ray_local.import_path()}}
     return {"py_modules": [str(_ROOT / name) for name in _PACKAGES]}
 
 
@@ -73,80 +71,11 @@ class EnvActor:
         return True
 
     def run_many(self, items: list[tuple[str, dict[str, Any]]]
-                 ) -> list[tuple[str, TaskOutput, str | None]]:
-        """:meth:`run` for each ``(key, payload)`` in order (one Ray call for several)."""
-        return [self.run(key, payload) for key, payload in items]
-
-
-class PolicyService:
-    """An async actor owning one policy; ``propose`` calls that arrive while a batch runs (or
-    within ``window_s``) are merged into the next ``policy.propose`` call."""
-
-    def __init__(self, spec: str, family: str, seed: int, window_s: float = 0.005) -> None:
-        from prover.policy.registry import describe_policy, make_policy
-
-        self.policy = make_policy(spec, family, seed)
-        self.info = describe_policy(self.policy, spec)
-        self.window_s = window_s
-        self.waiting: list[tuple[list[State], int, asyncio.Future[Any]]] = []
-        self.lock: asyncio.Lock | None = None
-        self.batches: list[int] = []
-
-    async def propose(self, states: list[tuple[str, tuple[str, ...]]],
-                      k: int) -> list[list[tuple[str, float]]]:
-        """Candidates ``(tactic, logprob)`` for each ``(text, goals)`` state."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self.waiting.append(([State(text, tuple(goals)) for text, goals in states], k, future))
-        if self.lock is None:
-            self.lock = asyncio.Lock()
-        async with self.lock:
-            if not future.done():
-                await asyncio.sleep(self.window_s)
-                await self._flush(loop)
-        return await future
-
-    async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch, self.waiting = self.waiting, []
-        for k in sorted({k for _, k, _ in batch}):
-            group = [(states, fut) for states, kk, fut in batch if kk == k]
-            flat = [state for states, _ in group for state in states]
-            try:
-                out = await loop.run_in_executor(None, self.policy.propose, flat, k)
-            except Exception as err:  # hand the failure to every caller of the batch
-                for _, fut in group:
-                    fut.set_exception(err)
-                continue
-            self.batches.append(len(flat))
-            at = 0
-            for states, fut in group:
-                fut.set_result([[(c.tactic, float(c.logprob)) for c in cands]
-                                for cands in out[at:at + len(states)]])
-                at += len(states)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self.info)
-
-    def stats(self) -> dict[str, Any]:
-        """Policy calls made and states per call (mean, max)."""
-        n = len(self.batches)
-        return {"policy_calls": n, "states_per_call_mean": sum(self.batches) / n if n else 0.0,
-                "states_per_call_max": max(self.batches, default=0)}
-
-
-class PolicyProxy:
-    """A picklable :class:`~search.protocols.Policy` that asks a :class:`PolicyService`."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    def propose(self, states: Sequence[State], k: int) -> list[list[Candidate]]:
-        ray = _ray()
-        out = ray.get(self.handle.propose.remote([(s.text, tuple(s.goals)) for s in states], k))
-        return [[Candidate(tactic, logprob) for tactic, logprob in cands] for cands in out]
-
-    def describe(self) -> dict[str, Any]:
-        return {**_ray().get(self.handle.describe.remote()), "served_by": "ray-policy-actor"}
+                 ) -> tuple[list[tuple[str, TaskOutput, str | None]], float]:
+        """:meth:`run` for each ``(key, payload)`` in order (one Ray call for several), and
+        the CPU seconds this process spent on them."""
+        cpu = time.process_time()
+        return [self.run(key, payload) for key, payload in items], time.process_time() - cpu
 
 
 class _Slot:
@@ -156,6 +85,7 @@ class _Slot:
     def __init__(self, actor: Any) -> None:
         self.queue: deque[tuple[Any, list[Item]]] = deque()  # (object ref, items)
         self.started = 0.0
+        self.answered = False  # a call of this actor came back (its start-up is over)
         self.alone = False  # its call is a suspect's: nothing is queued behind it
         self.replace(actor)
 
@@ -164,6 +94,7 @@ class _Slot:
         timeout: the clock of its first call starts when it answers ``ready``."""
         self.actor = actor
         self.ready: Any = actor.ready.remote()
+        self.answered = False
 
     @property
     def items(self) -> int:
@@ -174,39 +105,58 @@ class RayPool:
     """Runs an item function on Ray actors; the interface of
     :class:`prover.synth.executor.LocalPool` (see the module docstrings).
 
-    Items go to an actor in calls of up to ``batch`` items (one Ray call per item costs the
-    driver about as much CPU as a small item itself). The per-item timeout applies to a call
-    as ``len(batch) * item_timeout_s``; a batch whose call times out or whose actor dies is
-    re-run one item per call, so only the guilty item fails (``timeout`` / ``worker-died``).
+    Items go to an actor in calls of several items (one Ray call per item costs the driver
+    about as much CPU as a small item itself): ``batch`` items per call, or with ``batch=None``
+    4 at first, then as many as take about ``call_s`` CPU seconds in the actor by the mean
+    CPU time per item of the calls so far, between 1 and ``max_batch``: cheap items go in
+    large calls, slow ones alone (CPU, not wall time: on a loaded machine the items take
+    longer but the cost of a call does not shrink). A call of one item has the per-item timeout; a batch has ``len(batch)
+    * item_timeout_s``, or once the mean wall time per item is known (calls that followed
+    another on their actor, so no start-up counts), at most ``item_timeout_s + 4 *
+    len(batch) * mean`` (one item running to its limit, the others four times slower than
+    usual). A batch whose call times out or
+    whose actor dies is re-run one item per call, each with the full per-item timeout, so only
+    the guilty item fails (``timeout`` / ``worker-died``).
     """
 
     def __init__(self, fn: ItemFn, opts: PoolOptions, *, address: str | None = None,
                  shared_policy: bool | None = None, state_dir: Path | None = None,
-                 record_name: str = RECORD, batch: int = 4) -> None:
-        if batch < 1:
-            raise ValueError("batch must be >= 1")
+                 record_name: str = RECORD, batch: int | None = None, max_batch: int = 32,
+                 call_s: float = 0.15) -> None:
+        if batch is not None and batch < 1 or max_batch < 1:
+            raise ValueError("batch and max_batch must be >= 1")
         self.fn = fn
         self.opts = opts
         self.address = address
         self.shared_policy = shared_policy
         self.state_dir = state_dir  # where a local cluster is recorded (leftover cleanup)
         self.record_name = record_name  # ... under this file name
-        self.batch = batch
+        self.batch = batch  # None: sized by the CPU time per item
+        self.max_batch = max_batch
+        self.call_s = call_s
+        self.item_s: float | None = None  # mean wall seconds per item of the calls measured
+        self.item_cpu_s: float | None = None  # ... and mean CPU seconds per item in the actor
         self.policy_stats: dict[str, Any] | None = None
         self.reaped: list[int] = []
         self._owns_ray = False
 
     def _init(self, ray: Any) -> None:
-        kwargs: dict[str, Any] = {"runtime_env": runtime_env(self.address),
-                                  "include_dashboard": False, "log_to_driver": False,
+        """Connect to ``address``, or start a local cluster of ``workers`` CPUs.
+
+        A local cluster gets our import path as the environment of its processes (the raylet
+        and so its workers inherit it) rather than as a job ``runtime_env``: the workers the
+        raylet starts ahead while the cluster comes up can then host our actors (an actor
+        with a runtime env of its own waits for a fresh worker process instead)."""
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "configure_logging": False}
         if self.address is not None:
-            ray.init(address=self.address, **kwargs)
+            ray.init(address=self.address, runtime_env=runtime_env(self.address), **kwargs)
             self._owns_ray = True
             return
         if self.state_dir is not None:
             self.reaped = reap_leftovers(self.state_dir, name=self.record_name)
-        ray.init(num_cpus=self.opts.workers, **kwargs)
+        with ray_local.environ_set("PYTHONPATH", ray_local.import_path()):
+            ray.init(num_cpus=self.opts.workers, **kwargs)
         self._owns_ray = True
         if self.state_dir is not None:
             node = getattr(getattr(ray, "_private", None), "worker", None)
@@ -288,12 +238,31 @@ class RayPool:
                 if self.address is None and self.state_dir is not None:
                     clear_record(self.state_dir, name=self.record_name)
 
+    def _batch_size(self) -> int:
+        if self.batch is not None:
+            return self.batch
+        if self.item_cpu_s is None:
+            return min(4, self.max_batch)
+        return max(1, min(self.max_batch, int(self.call_s / max(self.item_cpu_s, 1e-6))))
+
+    def _measure(self, slot: _Slot, n: int, cpu_s: float) -> None:
+        """Fold a call of ``n`` items that just came back, which took ``cpu_s`` CPU seconds
+        in its actor, into the means (:attr:`item_s` only from a call that followed an
+        answered one: its clock started when the one before it ended)."""
+        def mean(old: float | None, new: float) -> float:
+            return new if old is None else 0.7 * old + 0.3 * new
+
+        self.item_cpu_s = mean(self.item_cpu_s, cpu_s / n)
+        if slot.answered:
+            self.item_s = mean(self.item_s, (time.monotonic() - slot.started) / n)
+        slot.answered = True
+
     def _next_batch(self, solo: deque[Item], retry: deque[Item],
                     source: Iterator[Item]) -> list[Item]:
         if solo:
             return [solo.popleft()]
         batch: list[Item] = []
-        while len(batch) < self.batch:
+        while len(batch) < self._batch_size():
             nxt = retry.popleft() if retry else next(source, None)
             if nxt is None:
                 break
@@ -311,10 +280,9 @@ class RayPool:
     def _finish(self, ray: Any, env_cls: Any, fn_ref: Any, slot: _Slot, retry: deque[Item],
                 solo: deque[Item]) -> Iterator[Done]:
         ref, batch = slot.queue.popleft()
-        slot.started = time.monotonic()
         slot.alone = False
         try:
-            results = ray.get(ref)
+            results, cpu_s = ray.get(ref)
         except ray.exceptions.RayError as err:  # the actor died (OOM kill, crash, node lost)
             behind = bool(slot.queue)
             ray.kill(slot.actor)
@@ -332,6 +300,8 @@ class RayPool:
             yield Done(seq, key, TaskOutput([], False, "worker-died", kind="infra"),
                        str(err)[:500])
             return
+        self._measure(slot, len(batch), cpu_s)
+        slot.started = time.monotonic()
         for (seq, key, _), (got_key, output, detail) in zip(batch, results, strict=True):
             if got_key != key:  # never mis-file rows
                 raise RuntimeError(f"actor answered item {got_key!r} for {key!r}")
@@ -339,7 +309,11 @@ class RayPool:
 
     def _timeout(self, batch: list[Item]) -> float | None:
         t = self.opts.item_timeout_s
-        return None if t is None else t * len(batch)
+        if t is None:
+            return None
+        if len(batch) == 1 or self.item_s is None:
+            return t * len(batch)
+        return min(t * len(batch), t + 4 * len(batch) * self.item_s)
 
     def _wait_s(self, busy: list[_Slot], tick_s: float | None) -> float:
         cap = 5.0 if tick_s is None else min(5.0, tick_s)

@@ -9,7 +9,8 @@ local cluster of the same output folder starts, SIGKILLs the processes of this u
 to that recorded cluster (the node id in their environment, the session folder on their command
 line or among their open files), but only when the recorded driver is dead; a cluster given by
 ``--ray-address`` is never recorded, so never touched. Linux only (``/proc``); elsewhere both
-are no-ops apart from the record itself.
+are no-ops apart from the record itself. :func:`import_path` and :func:`environ_set` give a
+local cluster our import path as its processes' environment (see ``RayPool._init``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,38 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 RECORD = ".ray-local.json"
 _PROC = Path("/proc")
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def import_path() -> str:
+    """The PYTHONPATH that lets a Ray worker on this machine import our code: our packages'
+    folder, then the driver's ``sys.path``."""
+    paths = [str(_ROOT), *(p for p in sys.path if p and Path(p).is_dir())]
+    return os.pathsep.join(dict.fromkeys(paths))
+
+
+@contextmanager
+def environ_set(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` inside the block (what processes started there inherit),
+    restored after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def start_ticks(pid: int) -> int | None:

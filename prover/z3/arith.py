@@ -5,6 +5,16 @@ division); a division whose denominator may be zero is never verified; a counter
 reported in plain exact numbers (bounded: a 4,400-digit value is abbreviated, never a crash);
 ``unknown`` from Z3 becomes a typed unknown verdict. Every query goes through
 :func:`prover.z3.gateway.solve` (hard wall-clock guard; exponent terms run in a killable worker).
+
+The vacuous-premises contract (one rule, decided here, for every caller): ``verified`` means
+the claim follows, and premises it follows from were shown satisfiable. When the unsat core of
+``premises ∧ ¬claim`` uses premises, they are checked for satisfiability (remembered per
+premises): unsat gives ``unknown: vacuous-premises``, an undecided check the reason Z3 gave. A
+claim proved with no premise in the core is true on its own and is ``verified`` by default
+even if the premises contradict each other (the step checker relies on it: a true identity is
+not an error of the solution). ``check(..., require_satisfiable=True)`` (the LLM-steps checker)
+never says ``verified`` under premises with constraints not shown satisfiable, whatever the
+core.
 """
 
 from __future__ import annotations
@@ -68,11 +78,26 @@ class Z3ArithBackend:
         self._opaque: list[bool] = []  # translated terms so far hold an exponent term
         self._premises_opaque = False  # the premises alone do
         self._bases: dict[tuple, SatResult] = {}  # premises key -> decided satisfiability
-        self._base_key: tuple | None = None  # the key of the premises being checked
+        self._current = Premises()  # the premises being checked (their key: only in _base)
+        # translations: of a check's own terms (by node identity, cleared per check) and of
+        # premises across checks (by relation, sort switch and the values of its names)
+        self._check_terms: dict[int, tuple[Expr, z3.ArithRef, bool]] = {}
+        self._premise_terms: dict[tuple, tuple[z3.BoolRef, bool]] = {}
 
     # ------------------------------------------------------------------ translation
     def _term(self, expr: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
-        return to_z3(expr, env, self.ctx, self._opaque)
+        """``to_z3`` of ``expr`` in the current check's environment, built once per check (the
+        claim's sides are read by the query, the counter-model and the tolerance check)."""
+        hit = self._check_terms.get(id(expr))
+        if hit is not None and hit[0] is expr:
+            if hit[2]:
+                self._opaque.append(True)
+            return hit[1]
+        opaque: list[bool] = []
+        term = to_z3(expr, env, self.ctx, opaque)
+        self._opaque.extend(opaque)
+        self._check_terms[id(expr)] = (expr, term, bool(opaque))
+        return term
 
     def _rel(self, rel: Relation, env: dict[str, z3.ArithRef]) -> z3.BoolRef:
         lhs, rhs = self._term(rel.left, env), self._term(rel.right, env)
@@ -109,12 +134,14 @@ class Z3ArithBackend:
                      isolate=bool(self._opaque) if claim else self._premises_opaque)
 
     # ------------------------------------------------------------------ checking
-    def check(self, rel: Relation, premises: Premises) -> Verdict:
-        """Decide ``premises ⊢ rel``; see the module docstring for the verdict rules."""
+    def check(self, rel: Relation, premises: Premises, *,
+              require_satisfiable: bool = False) -> Verdict:
+        """Decide ``premises ⊢ rel``; see the module docstring for the verdict rules (and the
+        vacuous-premises contract ``require_satisfiable`` selects)."""
         try:
             env = self._translate(premises, variables(rel))
             self._rel(rel, env)  # translate the claim first: _opaque then covers every query
-            return self._decide(rel, premises, env)
+            return self._decide(rel, premises, env, require_satisfiable)
         except z3.Z3Exception as err:
             return unknown(UnknownReason.BACKEND_ERROR, str(err))
 
@@ -135,16 +162,40 @@ class Z3ArithBackend:
         for c in premises.constraints:
             names |= variables(c)
         env = self._env(names, premises)
-        self._base_key = premises_key(premises)
+        self._current = premises
         self._premises: list[z3.BoolRef] = []
         self._opaque = []
-        self._tracked = [(f"premise_{i}", self._rel(c, env))
+        self._check_terms = {}
+        self._tracked = [(f"premise_{i}", self._premise(c, env, premises))
                          for i, c in enumerate(premises.constraints)]
         self._premises_opaque = bool(self._opaque)
+        self._check_terms = {}  # a premise's nodes may recur in the claim: translated afresh
         return env
 
-    def _decide(self, rel: Relation, premises: Premises,
-                env: dict[str, z3.ArithRef]) -> Verdict:
+    def _premise(self, rel: Relation, env: dict[str, z3.ArithRef],
+                 premises: Premises) -> z3.BoolRef:
+        """The translation of the constraint ``rel``, remembered across checks of this context:
+        it depends only on ``rel``, the integer switch and the values of its names (the same
+        hash-consed Z3 term either way; this saves rebuilding it for every claim)."""
+        names = variables(rel)
+        try:
+            key = (rel, premises.integer, tuple(sorted(
+                (n, premises.values.get(n)) for n in names)))
+            hit = self._premise_terms.get(key)
+        except TypeError:  # an unhashable part: translate without the memo
+            return self._rel(rel, env)
+        if hit is None:
+            before = len(self._opaque)
+            hit = (self._rel(rel, env), len(self._opaque) > before)
+            if len(self._premise_terms) >= _BASE_MEMO_SIZE:
+                self._premise_terms.clear()
+            self._premise_terms[key] = hit
+        elif hit[1]:
+            self._opaque.append(True)
+        return hit[0]
+
+    def _decide(self, rel: Relation, premises: Premises, env: dict[str, z3.ArithRef],
+                require_satisfiable: bool = False) -> Verdict:
         """The division guard, then one query: premises ∧ ¬claim. Unsat is ``verified`` (when
         its core uses premises, only after they are shown satisfiable: else ``vacuous``); sat
         is ``refuted`` with the model, which itself shows the premises satisfiable, so a
@@ -158,12 +209,16 @@ class Z3ArithBackend:
         if negated.unsat:
             used = sorted((t for t in negated.core if t.startswith("premise_")),
                           key=lambda tag: int(tag.rsplit("_", 1)[1]))  # premise order
-            if used:  # it follows from the premises: only if they can hold at all
+            if used or (require_satisfiable and premises.constraints):
+                # it follows from the premises: only if they can hold at all
                 base = self._base()
                 if base.unsat:
                     return unknown(UnknownReason.VACUOUS, "the premises contradict each other")
                 if base.status == "unknown":
-                    return _unknown(base)
+                    detail = "Z3 could not show the premises can hold"
+                    verdict = _unknown(base)
+                    return unknown(verdict.reason or UnknownReason.BACKEND_ERROR,
+                                   f"{detail}: {verdict.detail}" if verdict.detail else detail)
             core = [to_infix(premises.constraints[int(t.rsplit("_", 1)[1])]) for t in used]
             return Verdict("verified", evidence={"method": "z3 unsat", "premises_used": core})
         if negated.status == "unknown":
@@ -185,7 +240,7 @@ class Z3ArithBackend:
         (:func:`prover.arith.premises.premises_key`), so a decided answer (sat, unsat, or Z3 giving up by itself) is
         remembered and the next claim under the same premises costs no solver call. An answer a
         limit cut short (budget, timeout) is not remembered."""
-        key = self._base_key
+        key = premises_key(self._current)
         cached = self._bases.get(key) if key is not None else None
         if cached is not None:
             return cached

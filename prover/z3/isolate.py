@@ -273,14 +273,15 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def main(argv: Sequence[str]) -> int:
-    """The worker loop: cap memory, say ready, answer requests until stdin closes."""
+def harden_worker(memory_mb: int) -> None:
+    """Make this process a bounded worker: Z3's ``memory_max_size`` is ``memory_mb``, the
+    address space is capped at ``memory_mb`` + 768 MB (``RLIMIT_AS``: Python, Z3's code and
+    its allocations), and the process dies with its parent (:func:`_die_with_parent`). Also
+    used by the formalize check worker (:mod:`formalizer.autoformalize.isolation`)."""
     import resource
 
     from prover.z3 import gateway
 
-    gateway.IN_WORKER = True
-    memory_mb = int(argv[0]) if argv else 2048
     gateway.configure_memory(memory_mb)
     cap = (memory_mb + 768) * 1024 * 1024
     try:
@@ -288,6 +289,14 @@ def main(argv: Sequence[str]) -> int:
     except (ValueError, OSError):  # pragma: no cover - a platform without RLIMIT_AS
         pass
     _die_with_parent()
+
+
+def main(argv: Sequence[str]) -> int:
+    """The worker loop: cap memory, say ready, answer requests until stdin closes."""
+    from prover.z3 import gateway
+
+    gateway.IN_WORKER = True
+    harden_worker(int(argv[0]) if argv else 2048)
     sys.setrecursionlimit(10_000)
     out = sys.stdout.buffer
     out.write(b'{"ready": true}\n')

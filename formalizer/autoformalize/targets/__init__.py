@@ -10,16 +10,29 @@ from typing import Any
 from formalizer.autoformalize.targets.base import Target
 
 
-def make_target(config: Any, lean_pool: Any | None = None) -> tuple[Target, Callable[[], None]]:
-    """``(target, close)`` for ``config.target``; ``close`` ends a pool this call started."""
+def make_target(config: Any, lean_pool: Any | None = None,
+                row_timeout_s: float | None = None) -> tuple[Target, Callable[[], None]]:
+    """``(target, close)`` for ``config.target``; ``close`` ends a pool or worker this call
+    started. With ``row_timeout_s`` the Z3 and FOL targets' checks run in a killable worker
+    process under that budget per row (:class:`~formalizer.autoformalize.isolation.
+    IsolatedTarget`); the Lean target's checks already run in REPL processes with their own
+    per-command timeout and kill path (:mod:`prover.lean.pool`), so it is never wrapped."""
+    inner: Target | None = None
     if config.target == "z3":
         from formalizer.autoformalize.targets.z3 import Z3Target
 
-        return Z3Target(), lambda: None
-    if config.target == "fol":
+        inner = Z3Target()
+    elif config.target == "fol":
         from formalizer.autoformalize.targets.fol import FolTarget
 
-        return FolTarget(config.equiv_timeout_ms), lambda: None
+        inner = FolTarget(config.equiv_timeout_ms)
+    if inner is not None:
+        if row_timeout_s is None:
+            return inner, lambda: None
+        from formalizer.autoformalize.isolation import IsolatedTarget
+
+        isolated = IsolatedTarget(inner, row_timeout_s)
+        return isolated, isolated.close
     from formalizer.autoformalize.targets.lean import LeanTarget
 
     if lean_pool is not None:
