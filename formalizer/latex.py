@@ -319,7 +319,10 @@ def _operator_name(m: re.Match[str]) -> str:
 def _atom_group(m: re.Match[str]) -> str:
     """``{2}`` -> ``2`` unless the group is an argument (after a command or another group), an
     exponent or subscript (after ``^``/``_``) or follows a letter or ``]`` (``\\sqrt[3]{2}``)."""
-    before = m.string[:m.start()].rstrip()[-1:]
+    text, i = m.string, m.start() - 1
+    while i >= 0 and text[i].isspace():  # the last character before it (no prefix copy)
+        i -= 1
+    before = text[i] if i >= 0 else ""
     if before and (before.isalnum() or before in "}]^_\\'"):
         return m.group(0)
     return m.group(1)

@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Literal
 
 from formalizer.llm_steps_lang import FormalLine, unbound_names
-from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var, to_infix, to_smt, variables
+from prover.arith.ast import Bin, Expr, Neg, Relation, Var, to_infix, to_smt, variables
 from prover.arith.check import Limits, Premises
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 from prover.z3.arith import Z3ArithBackend
 
 _NEGATION = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _SEVERITY = ("refuted", "unknown", "verified_approx", "verified")
-_ZERO, _ONE = Num(Fraction(0), "0"), Num(Fraction(1), "1")
 
 
 @dataclass(frozen=True)
