@@ -31,8 +31,10 @@ from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
 ClaimSource = Literal["annotation", "equation"]
 
 _ANNOTATION = re.compile(r"<<([^<>\n]*)>>")
-_GLUED_LETTERS = re.compile(r"(?<![\w.])(\d+)([a-z]{2,3})(?![\w(])")
-_GLUED_MIXED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)([A-Za-z]{2,})(?![\w(])")
+# the look-behind guarding a number's start follows its first digit (``\d(?<![\w.]\d)`` is
+# ``(?<![\w.])\d``): the scan then skips from digit to digit
+_GLUED_LETTERS = re.compile(r"(\d(?<![\w.]\d)\d*)([a-z]{2,3})(?![\w(])")
+_GLUED_MIXED = re.compile(r"(\d(?<![\w.]\d)\d*(?:\.\d+)?)([A-Za-z]{2,})(?![\w(])")
 _GLUED_OK = frozenset("st nd rd th am pm".split())
 _GLUED_INLINE = re.compile(r"(\d)(\\\(|\$(?=[A-Za-z\\]))")
 _LONE_LETTER = re.compile(r"(?<![\w\\])([a-z])(?![\w(])")
@@ -228,7 +230,9 @@ def prose_claims(visible: str, bound: set[str],
     """Equations and comparisons in prose (annotations already removed); ``functions`` are the
     letters the solution applies as functions (:func:`formalizer.reading.function_names`)."""
     # "70 ≤ 24\( K \)": a number glued to inline math multiplies it (never "70 ≤ 24")
-    text = prepare_prose(_GLUED_INLINE.sub(r"\1*\2", visible))
+    if "$" in visible or "\\(" in visible:  # in every match of _GLUED_INLINE
+        visible = _GLUED_INLINE.sub(r"\1*\2", visible)
+    text = prepare_prose(visible)
     if not any(c in text for c in "=<>"):
         return []
     if "C(" in text and _COMBINATORICS.search(visible):

@@ -124,19 +124,36 @@ _SPACED_PRODUCT = re.compile(r"(?<=[\d)}])[ \t]*(?:\\[,;:!]|[\u2009\u202f\u200a]
 # is no command's argument, exponent or subscript is that number or letter
 # "450{,}000", "450,\\!000", "1\\,000\\,000": LaTeX thousands separators inside one number
 _LATEX_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\{,\}|,\\!|\\,)\d{3})+(?![\d.])")
-# "$4 daily ... x $": a "$" before a digit whose span runs through prose (two plain words in a
-# row) is a currency sign, never inline math (whose stops would cut the claim in two)
+# "$4 daily ... x $", "$2 * $4 = $8": a "$" that opens no inline math is a sign, judged per "$"
 _CURRENCY_SPAN = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2,}(?![A-Za-z])")
-_DOLLAR_DIGIT_SPAN = re.compile(r"(?<!\\)\$(\d[^$]{0,2000}?)(?<!\\)\$")
-_DOLLAR_DIGIT = re.compile(r"(?<!\\)\$(?=\d)")
+_COMMAND_GROUP = re.compile(r"\\[A-Za-z]+\*?(?:\s*\{[^{}]*\})*")
+_DOLLAR = re.compile(r"(?<!\\)\$\$?")
+_DISPLAY_DOLLARS = re.compile(r"(?<!\\)\$\$")
 
 
 def _currency_dollars(text: str) -> str:
-    """Without the ``$`` signs before amounts when one ``$`` span runs through prose (the text
-    writes ``$`` as currency, so no ``$`` before a digit opens inline math)."""
-    if any(_CURRENCY_SPAN.search(m.group(1)) for m in _DOLLAR_DIGIT_SPAN.finditer(text)):
-        return _DOLLAR_DIGIT.sub("", text)
-    return text
+    """Without the ``$`` that open no inline math, each judged on its own span (to the next
+    ``$``): one whose closing ``$`` precedes a digit (pandoc's rule), or one before a digit whose
+    span ends in a space or runs through prose (two plain words outside ``\\text{}`` and other
+    command groups). Such a sign is removed (a space unless before a digit) and the next ``$``
+    is judged afresh; a math ``$`` (or ``$$``) skips to its closing one."""
+    out: list[str] = []
+    pos, m = 0, _DOLLAR.search(text)
+    while m is not None and (close := _DOLLAR.search(text, m.end())) is not None:
+        span, money = text[m.end():close.start()], text[m.end():m.end() + 1].isdigit()
+        sign = close.group(0) == "$" and text[close.end():close.end() + 1].isdigit()
+        if money and not sign:
+            sign = span[-1:].isspace() or bool(_CURRENCY_SPAN.search(_COMMAND_GROUP.sub(" ", span)))
+        if m.group(0) == "$" and sign:
+            out.append(text[pos:m.start()] + ("" if money else " "))
+            pos, m = m.end(), close
+            continue
+        if m.group(0) == "$$" != close.group(0):
+            close = _DISPLAY_DOLLARS.search(text, close.end())
+        m = _DOLLAR.search(text, close.end()) if close is not None else None
+    return "".join(out) + text[pos:]
+
+
 _PRIME = re.compile(r"(?<=[\w)}])\s*'+")
 _DOUBLE_BRACE = re.compile(r"\{\s*\{([^{}]{0,200})\}\s*\}")
 _ATOM_GROUP = re.compile(r"\{\s*(\d+(?:\.\d+)?|[A-Za-z])\s*\}")
@@ -355,9 +372,9 @@ def read_latex(text: str) -> str:
     text = _fixpoint(_FLOOR, lambda m: f" {m.group(1)}({m.group(2)}) " if m.group(1) == m.group(3)
                      else m.group(0), text)
     text = _LIST_DASH.sub(STOP, text)
-    text = _fixpoint(_TEXT, _text, text)
-    if "$" in text:
+    if "$" in text:  # before \text{...} is read: prose in a command's braces is math
         text = _currency_dollars(text)
+    text = _fixpoint(_TEXT, _text, text)
     text = _MATH_SEGMENT.sub(_segment, text)
     text = _IMPLIES.sub(CONSEQUENCE, text)
     text = _DISPLAY.sub(STOP, text)

@@ -62,9 +62,13 @@ _BEFORE_OK = r"(?<![-+*/^%(]\s)(?<![-+*/^%(])"
 # a word operator is read only where its phrase ends at a relation or at the end of a clause
 # ("3 times 4 = 12"), not before more words ("20 times 2 people have reappeared")
 _AFTER_END = r"(?=\s*(?:[=<>~!]|[.,;:!?)](?!\d)|$))"
-_NOTATION = re.compile(r"(?<![\w.])0[xXbBoO][0-9A-Fa-f_]+\b|\d+(?:_\d+)+\b|\d_\w*"
-                       r"|(?<![\w.,!}])0\d+(?![\d.,])"  # 0x10, 2_000, a clock time "0900"
-                       r"|(?<=\d)['’](?![A-Za-z])")  # 10' (feet, minutes, a prime): not a quote
+# 0x10, 2_000, a clock time "0900", 10' (feet, minutes, a prime: not a quote). Every match opens
+# with a digit or a quote, consumed first so the scan skips to one; the look-behinds that guard
+# the match's start are written after it (``0(?<![\w.]0)`` is ``(?<![\w.])0``)
+_NOTATION = re.compile(r"[\d'’](?:(?<=0)(?<![\w.]0)[xXbBoO][0-9A-Fa-f_]+\b"
+                       r"|(?<=\d)\d*(?:_\d+)+\b|(?<=\d)_\w*"
+                       r"|(?<=0)(?<![\w.,!}]0)\d+(?![\d.,])"
+                       r"|(?<=\d['’])(?![A-Za-z]))")
 _PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 
 
@@ -130,7 +134,9 @@ def _unreadable_char(ch: str) -> bool:
 def prepare_prose(visible: str) -> str:
     """The reader's view of a step's prose: unreadable notation marked, math normalized
     (:func:`formalizer.normalize.normalize_math`), operator words read."""
-    text = _NOTATION.sub(UNREAD, visible)
+    text = visible
+    if "0" in text or "_" in text or "'" in text or "’" in text:  # one is in every match
+        text = _NOTATION.sub(UNREAD, text)
     text = mark_currency(text)
     text = normalize_math(text)
     if not text.isascii():
@@ -146,8 +152,11 @@ def _glued(tokens: Sequence[Token], i: int, j: int) -> bool:
     return 0 <= i < len(tokens) and 0 <= j < len(tokens) and tokens[i].end == tokens[j].start
 
 
+_ALPHABETIC = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
+
+
 def _alphabetic(word: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z]+(?:['’-][A-Za-z]+)*", word))
+    return bool(_ALPHABETIC.fullmatch(word))
 
 
 def _word_problem(word: str) -> str | None:

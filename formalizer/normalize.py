@@ -36,15 +36,17 @@ _UNICODE = str.maketrans({
     "²": "^2", "³": "^3",
 })
 _UNICODE_REL = [("≤", " <= "), ("≥", " >= "), ("≠", " != "), ("≈", " ~= ")]
-_MIXED_NUMBER = re.compile(r"(?<![\d./])(\d+)\s+(\d+)/(\d+)(?![\d./])")
-_SPACE_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?!\d|[.,]\d)")
-_AND_FRACTION = re.compile(r"(?<![\d./])(\d+) and (\d+)/(\d+)(?![\d./])")
+# a leading look-behind is written after the first digit (``\d(?<![\d./]\d)`` is
+# ``(?<![\d./])\d``), so the scan skips to the next digit instead of trying every position
+_MIXED_NUMBER = re.compile(r"(\d(?<![\d./]\d)\d*)\s+(\d+)/(\d+)(?![\d./])")
+_SPACE_THOUSANDS = re.compile(r"(\d(?<![\d.,]\d)\d{0,2})((?: \d{3})+)(?!\d|[.,]\d)")
+_AND_FRACTION = re.compile(r"(\d(?<![\d./]\d)\d*) and (\d+)/(\d+)(?![\d./])")
 _TIGHT_TIMES = re.compile(r"(?<=\d)\s*[xX](?=\s*\$?\d)")
 _ROOT_NUMBER = re.compile(r"√\s*(\d+(?:\.\d+)?)")
 _ROOT_PAREN = re.compile(r"√\s*\(")
 _ELLIPSIS_PERCENT = re.compile(r"(\d)\.{2,}\s*%")
 _UNIT_POWER = re.compile(r"(?<=[A-Za-z]{2})[²³]")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_THOUSANDS = re.compile(r",(?<=\d,)(?=\d{3}(?!\d))")
 _CURRENCY = re.compile(r"\$(?=\s?-?\.?\d)\s?")
 _MATH_DOLLAR = re.compile(r"\$+")
 _POWER_BRACE = re.compile(r"\^\s*\{([^{}]*)\}")
@@ -52,8 +54,8 @@ _APPROX_WORDS = re.compile(
     r"=\s*(?:about|approximately|approx\.?|roughly|around|nearly|almost)\b\s*", re.IGNORECASE)
 # written without LaTeX: "dy/dx", "d/dx", "d^2y/dx^2" (a derivative) and "f^(-1)(12)",
 # "f^-1(12)" (an inverse function) are not read
-_PLAIN_DERIVATIVE = re.compile(r"(?<![\w\\])d(?:\^\d)?[A-Za-z]?\s*/\s*d[A-Za-z](?:\^\d)?(?!\w)")
-_PLAIN_INVERSE = re.compile(r"(?<![A-Za-z_\\])[fghFGH]\s*\^\s*(?:\(\s*-\s*1\s*\)|-\s*1)\s*(?=\()")
+_PLAIN_DERIVATIVE = re.compile(r"d(?<![\w\\]d)(?:\^\d)?[A-Za-z]?\s*/\s*d[A-Za-z](?:\^\d)?(?!\w)")
+_PLAIN_INVERSE = re.compile(r"[fghFGH](?<![A-Za-z_\\][fghFGH])\s*\^\s*(?:\(\s*-\s*1\s*\)|-\s*1)\s*(?=\()")
 _UNREAD = " \ufffd "
 # "100 = 2 (mod 7)", "17 = 2 mod 5": a congruence written with "=", not the remainder operator
 _MOD_LABEL = re.compile(r"\(\s*mod(?:ulo)?\s+[\w^]{1,12}\s*\)", re.IGNORECASE)
@@ -133,10 +135,12 @@ def normalize_math(text: str) -> str:
         text = _MATH_DOLLAR.sub(" ", text)
     if "," in text:
         text = _THOUSANDS.sub("", text)
-    text = _TIGHT_TIMES.sub(" * ", text)
+    if "x" in text or "X" in text:
+        text = _TIGHT_TIMES.sub(" * ", text)
     text = _SPACE_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), text)
     if "/" in text:
-        text = _AND_FRACTION.sub(_mixed, text)
+        if " and " in text:
+            text = _AND_FRACTION.sub(_mixed, text)
         text = _MIXED_NUMBER.sub(_mixed, text)
     if "mod" in text.lower():
         text = _congruences(text)

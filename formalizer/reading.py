@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from functools import lru_cache
 
 # how a claim was read; the first five assert, the rest do not ("endpoint": a range's end,
 # "up to x = 5")
@@ -23,7 +24,9 @@ READINGS: tuple[str, ...] = ("annotation", "equation", "chain", "display", "bind
                              "rejected")
 ASSERTED = frozenset(READINGS[:5])
 
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+# "[.!?](?:\s|$)|\n\s*\n", its first character consumed before the branches so that a scan
+# skips to the next candidate character
+_SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])(?:\s|$)|(?<=\n)\s*\n)")
 # where a consequence starts: what follows asserts (under the clause's supposition)
 _CONSEQUENCE = re.compile(
     r"\bthen\b|\bwe (?:get|have|obtain|find|see|know)\b|\bgives?\b|\byields?\b|"
@@ -93,6 +96,38 @@ _MAX_SCAN = 400
 MAX_SCAN_TEXT = 20_000
 
 
+def _absent(hints: tuple[str, ...], text: str, pos: int = 0, endpos: int | None = None) -> bool:
+    """True when no match of a pattern can lie in ``text[pos:endpos]``: the text is ASCII and
+    none of ``hints`` (lower case; every match of the pattern contains one of them) occurs in
+    it, case-insensitively. A cheap test before a scan; False means "run the pattern"."""
+    if not text.isascii():
+        return False  # IGNORECASE folds a few non-ASCII letters onto ASCII ones (ſ, ı, K)
+    low = text[pos:endpos].lower()
+    for hint in hints:
+        if hint in low:
+            return False
+    return True
+
+
+# words one of which every match of a pattern below contains (see _absent)
+_CONSEQUENCE_HINTS = ("then", "we ", "give", "yield", "so", "thus", "hence", "therefore",
+                      "which means", "implies", ":")
+_HYPOTHESIS_HINTS = (
+    "if", "suppos", "assum", "let's ", "we ", "try", "tri", "test", "guess", "plug", "set",
+    "putting", "letting", "for", "e.g.", "say", "consider", "whether", "would", "hypothetical",
+    "choos", "pick", "substitut", "when", "where", "such that", "satisf", "given that",
+    "provided", "from", "range", "between", "condition", "constraint", "find", "solv", "determine")
+_LOCUS_HINTS = ("right", "left", "above", "below", "along", "intersect")
+_REDUCTIO_HINTS = ("not", "contradict", "impossible", "absurd", "n't", "fail", "invalid",
+                   "no solution", "false", "extraneous")
+_REJECTED_BEFORE_HINTS = ("satisf", "meet", "hold", "violat")
+_CONDITION_HINTS = ("if", "suppos", "assum", "in case", "set", "plug", "try", "test", "for",
+                    "consider", "condition", "starting", "ranging", "range", "up to", "until")
+# the longest match of an end-anchored prefix pattern (_OBJECT, _CASE_TAIL), with a margin: a
+# search of the prefix's last _TAIL characters finds what a search of the whole prefix finds
+_TAIL = 32
+
+
 def function_names(texts: Iterable[str]) -> frozenset[str]:
     """Names the text uses as functions: declared (``the function f``, ``polynomials
     f_1, f_2``), defined (``f(x) = ...``), or a conventional function letter applied to a name
@@ -154,6 +189,8 @@ def _clause_start(text: str, start: int) -> tuple[int, int]:
     for m in _SENTENCE_END.finditer(text, lo, start):
         sentence = m.end()
     clause = sentence
+    if _absent(_CONSEQUENCE_HINTS, text, sentence, start):
+        return sentence, clause
     for m in _CONSEQUENCE.finditer(text, sentence, start):
         clause = m.end()
     return sentence, clause
@@ -178,6 +215,8 @@ _STEP_OPENING = re.compile(r"\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|fin
 def _inner_case(text: str, sentence: int, start: int) -> bool:
     """A case label (``for u = 0:``) before ``start`` in its sentence, not at the step's opening
     (a step that opens with its case is scoped as a whole by the checker)."""
+    if text.find(":", sentence, start) < 0 or text.find("=", sentence, start) < 0:
+        return False  # every case label holds both
     for m in _CASE_LABEL.finditer(text, sentence, start):
         if not _STEP_OPENING.fullmatch(text, 0, m.start()):
             return True
@@ -186,7 +225,8 @@ def _inner_case(text: str, sentence: int, start: int) -> bool:
 
 # where a supposition's bindings end: a sentence end, a paragraph break or a new list item (the
 # lexical pass writes a list dash as the stop ";")
-_SCOPE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n|\n[ \t]*(?:;|[-*\u2022]\s|\d+[.)]\s)")
+_SCOPE_END = re.compile(r"[.!?\n](?:(?<=[.!?])(?:\s|$)|(?<=\n)\s*\n"
+                        r"|(?<=\n)[ \t]*(?:;|[-*\u2022]\s|\d+[.)]\s))")
 # a supposition (not a reference to a fact such as "from (1)", "where", "given that"): what the
 # rest of its sentence binds holds under it only
 _CONDITION = re.compile(
@@ -214,13 +254,21 @@ def conditional(text: str, ends: list[int], start: int, reading: str) -> tuple[i
     hypothesis after "from", "where", "given that" keeps its step scope). ``ends`` is
     :func:`sentence_ends` of ``text``."""
     index = bisect_right(ends, start)
-    if _CASE_STEP_LABEL.match(text):
+    if _opens_with_case(text):
         # "Second, for k = 2:\n- 2k = 4\n- ...": the step opens with its case label, so the
         # whole step is one scope (its list items are the case's), restored at the step's end
         index = 0
     sentence = ends[index - 1] if index else 0
-    return index, reading == "case" or bool(_CONDITION.search(text, sentence, start)) or (
+    return index, reading == "case" or (not _absent(_CONDITION_HINTS, text, sentence, start)
+                                        and bool(_CONDITION.search(text, sentence, start))) or (
         reading in SUPPOSED and bool(_CASE_WORD.search(text, sentence, start)))
+
+
+@lru_cache(maxsize=8)
+def _opens_with_case(text: str) -> bool:
+    """Whether the step opens with its case label (:data:`_CASE_STEP_LABEL`); asked once per
+    claim of the same step text, so the last few answers are kept."""
+    return bool(_CASE_STEP_LABEL.match(text))
 
 
 def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
@@ -233,13 +281,16 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     sentence_text = text[sentence:stop.start() if stop else min(len(text), end + _MAX_SCAN)]
     if _rejected(text, sentence, start, end):
         return "rejected"
-    if _REDUCTIO.search(sentence_text):
+    if not _absent(_REDUCTIO_HINTS, sentence_text) and _REDUCTIO.search(sentence_text):
         return "reductio"
-    if _HYPOTHESIS.search(prefix) or _OBJECT.search(prefix) or _LOCUS.search(prefix) or (
+    tail = prefix[-_TAIL:]
+    if (not _absent(_HYPOTHESIS_HINTS, prefix) and _HYPOTHESIS.search(prefix)) or (
+            _OBJECT.search(tail)) or (
+            not _absent(_LOCUS_HINTS, prefix) and _LOCUS.search(prefix)) or (
             _asked(text, sentence, start, end)) or (
             ground and _corrected(text, start, end)):
         return "hypothesis"
-    if _CASE.search(prefix) or (_CASE_TAIL.search(prefix) and (
+    if _CASE.search(prefix) or (_CASE_TAIL.search(tail) and (
             _NAMED_VALUE.match(text, start) or (not ground and _LABEL_COLON.match(text, end)))) or (
             _CASE_OPENING.match(text, sentence)) or (
             not ground and _inner_case(text, sentence, start)):
@@ -293,7 +344,9 @@ def _rejected(text: str, sentence: int, start: int, end: int) -> bool:
     between the claim and it."""
     if _REJECTED_AFTER.match(text, end):
         return True
-    if _REJECTED_BEFORE.search(text, max(sentence, start - 120), start):
+    before = max(sentence, start - 120)
+    if not _absent(_REJECTED_BEFORE_HINTS, text, before, start) and (
+            _REJECTED_BEFORE.search(text, before, start)):
         return True
     window = text[end:end + 300]
     for m in _SENTENCE_END.finditer(window):

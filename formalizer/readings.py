@@ -1,10 +1,12 @@
 """Second readings of a refuted ground claim that CoT text commonly intends.
 
 Two conventions are tried, and only when the text itself signals them: ``%`` used as a unit
-label on a computed result (``(75/100)*100 = 75%``, ``50 - 20 = 30%``; see
-:func:`percent_label_applies`), and integer division where the step speaks
-of a remainder (``13 / 6 = 2 ... with a remainder of 1``). A second reading that holds is
-reported as verified with the reading named in the evidence; otherwise the refutation stands.
+label on a computed result that the text treats as a percentage (``(75/100)*100 = 75%``
+scales by 100, ``100 - 5 = 95%`` takes a complement, ``50 - 20 = 30%`` sits in a step that
+speaks of percentages; see :func:`percent_label_applies` and :func:`percent_is_meant`), and
+integer division where the step speaks of a remainder (``13 / 6 = 2 ... with a remainder
+of 1``). A second reading that holds is reported as verified with the reading named in the
+evidence; otherwise the refutation stands.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from prover.arith.ast import Bin, Expr, Neg, Relation
+from prover.arith.ast import Bin, Expr, Neg, Num, Relation
 from prover.arith.check import check_ground
 from prover.arith.evaluate import evaluate
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
@@ -66,6 +68,42 @@ def percent_label_applies(raw_text: str, index: int) -> bool:
     return False
 
 
+# the step speaks of percentages: a percent word, or a "%" beyond those of the claim itself
+_PERCENT_WORD = re.compile(r"\bper\s?cent|\bpercentage|\bpercentile|\\%|%", re.IGNORECASE)
+
+
+def _on_the_whole(expr: Expr) -> bool:
+    """Does ``expr`` work on 100 as the whole: scale by it (``3/4 * 100``, ``100(x/y)``), take
+    a complement of it (``100 - 5``) or share it out (``100 / 4``)?"""
+    if isinstance(expr, Bin):
+        if (isinstance(expr.left, Num) and expr.left.value == 100 and expr.op in ("*", "-", "/")
+                ) or (expr.op == "*" and isinstance(expr.right, Num) and expr.right.value == 100):
+            return True
+        return _on_the_whole(expr.left) or _on_the_whole(expr.right)
+    if isinstance(expr, Neg):
+        return _on_the_whole(expr.arg)
+    return False
+
+
+def percent_is_meant(plain: Relation, raw_text: str, index: int, step_text: str) -> bool:
+    """Does the text treat the ``%``-labelled number of link ``index`` as a percentage, so that
+    reading ``%`` as its label is faithful? Yes when a side of ``%`` itself is a percentage
+    (``9/27 * 100% = 33.333%``: one ``%`` on each side), when the computation works on 100 as
+    the whole (``(75/100)*100 = 75%``, ``100 - 5 = 95%``, ``100 / 4 = 25%``), or when the
+    step speaks of percentages outside the claim (a percent word, or a ``%`` the claim's chain
+    does not hold: ``the rate is 25%; 100 - 75 = 25%``). A plain sum suddenly followed by
+    ``%`` (``-0 + 798 = 798%``) is not: the label would be a guess that makes a false claim
+    true."""
+    operands = [part.strip() for part in _RELATION.split(raw_text)]
+    pair = operands[index], operands[index + 1]
+    if all("%" in side for side in pair):
+        return True
+    if _on_the_whole(plain.left) or _on_the_whole(plain.right):
+        return True
+    words = [m.group(0) for m in _PERCENT_WORD.finditer(step_text)]
+    return len(words) > raw_text.count("%") or any("%" not in w for w in words)
+
+
 def _with_reading(verdict: Verdict, reading: str) -> Verdict:
     evidence = dict(verdict.evidence)
     evidence["reading"] = reading
@@ -89,6 +127,11 @@ def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text
                     return unknown(UnknownReason.NOT_FORMALIZED,
                                    "'%' as /100 makes the claim false and as a label true; the "
                                    "text does not tell which is meant")
+                if not percent_is_meant(plain[index], raw_text, index, step_text):
+                    return unknown(UnknownReason.NOT_FORMALIZED,
+                                   "'%' read as a label is not supported by the step (no "
+                                   "work on 100 as the whole, no percentage elsewhere); as "
+                                   "/100 the claim is false")
                 return _with_reading(verdict, "% as a unit label (75% meaning the number 75)")
     if rel.op == "=" and _REMAINDER.search(step_text):
         for toward_zero in (False, True):

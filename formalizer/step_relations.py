@@ -124,17 +124,20 @@ class RelationChecker:
     def _check_relation(self, rel: Relation, scope: Scope, ctx: Context) -> Outcome:
         """Decide what one parsed relation is (claim, definition, constraint) and check it."""
         premises = scope.premises
-        undefined = undefined_binding(rel, scope)
-        if undefined is not None:
-            return undefined
-        if scope.imaginary and "i" in variables(rel):
+        # only a binding "x = ..." or a name bound to an undefined value can be one
+        if scope.undefined or (rel.op == "=" and isinstance(rel.left, Var)):
+            undefined = undefined_binding(rel, scope)
+            if undefined is not None:
+                return undefined
+        names = variables(rel)
+        if scope.imaginary and "i" in names:
             return Outcome("claim", unknown(UnknownReason.NOT_FORMALIZED, (
                 "the solution uses i as the imaginary unit; complex numbers are not read")),
                 "none")
         if is_opaque(rel):  # f(x), sin(30), pi: a claim, never a binding or a constraint
             verdict, backend = self._solve(rel, premises)
             return Outcome("claim", verdict, backend)
-        free = variables(rel) - premises.values.keys()
+        free = names - premises.values.keys()
         unknown_names = free.union(*(variables(c) for c in premises.constraints))
         # integers only when every unknown in play is one the text declares integral
         premises.integer = bool(unknown_names) and unknown_names <= premises.integer_names

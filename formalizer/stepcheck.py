@@ -158,13 +158,12 @@ class StepChecker:
         hypothetical = supposed or case_step or step.hypothetical
         chain = len(raw.relations) > 1
         for index, rel in enumerate(raw.relations):
-            if chain:  # each side's names once (their union is the relation's)
+            identity = False  # a chain link between expressions in unknowns (a rewriting)
+            if chain:
                 left_vars, right_vars = variables(rel.left), variables(rel.right)
-                names = left_vars | right_vars
-            else:
-                names = variables(rel)
-            unknowns = scope.unknowns | (names - scope.premises.values.keys())
-            identity = chain and bool(left_vars & unknowns) and bool(right_vars & unknowns)
+                unknowns = scope.unknowns | (
+                    (left_vars | right_vars) - scope.premises.values.keys())
+                identity = bool(left_vars & unknowns) and bool(right_vars & unknowns)
             ctx = Context(raw.text, index, step_text, hypothetical, identity,
                            asserted or supposed)
             start = time.perf_counter()

@@ -26,6 +26,7 @@ _PROSE_TOKEN = re.compile(
     r"|(?P<other>\S)"
 )
 TIMES_WORDS = {"x", "X"}
+_MATH_TOKENS = frozenset(("num", "op", "lp", "rp", "rel"))  # token kinds that are always math
 _NEVER_VARS = {"a", "I"}
 # letters that abbreviate a unit after a number ("10 m", "5 g", "3 h", "2 L", "4 t")
 _UNIT_LETTERS = frozenset("mgshlLtKWVJN")
@@ -53,7 +54,8 @@ _new_tuple = tuple.__new__
 
 def tokenize(text: str) -> list[Tok]:
     """The tokens of ``text`` in order (one pass of the token pattern; white space dropped)."""
-    return [_new_tuple(Tok, (m.lastgroup or "other", m.group(), *m.span()))
+    # every alternative of the pattern is a named group, so lastgroup is never None
+    return [_new_tuple(Tok, (m.lastgroup, m.group(), *m.span()))
             for m in _PROSE_TOKEN.finditer(text)]
 
 
@@ -67,10 +69,11 @@ def _is_var(tokens: list[Tok], i: int, bound: set[str]) -> bool:
     stands next to a relation or operator, or against a number (``2x``), unless it reads as a
     unit after a number (``10 m``, ``ml/L``)."""
     tok = tokens[i]
-    if tok.value in bound or _SUBSCRIPTED.fullmatch(tok.value):
+    value = tok.value
+    if value in bound or ("_" in value and _SUBSCRIPTED.fullmatch(value)):
         return True  # S_14, a_n: a subscript makes a name
-    if len(tok.value) != 1 and tok.value != "pi" and tok.value not in GREEK_NAMES and not (
-            _SEGMENT_NAME.fullmatch(tok.value) and not is_unit_word(tok.value)):
+    if len(value) != 1 and value != "pi" and value not in GREEK_NAMES and not (
+            len(value) <= 3 and _SEGMENT_NAME.fullmatch(value) and not is_unit_word(value)):
         return False  # one letter, pi, a Greek letter, or a segment/point name (AC, ABC)
     prev = tokens[i - 1] if i else None
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -116,54 +119,62 @@ def _enclosed(tokens: list[Tok], i: int) -> bool:
 
 def classify(tokens: list[Tok], bound: set[str], functions: frozenset[str] = frozenset(),
               text: str = "") -> list[str]:
-    """Per token: math, var, times, unit (``/hour``), label, word or stop."""
+    """Per token: math, var, times, unit (``/hour``), label, word or stop. ``text`` is the
+    text the tokens were cut from (:func:`tokenize`), or "" when it is not at hand."""
     kinds: list[str] = []
     n = len(tokens)
     applied: list[bool] = []  # per open parenthesis: is it a function's argument list?
-    bars = sum(t.value == "|" for t in tokens)
+    # each "|" of the text is a token of its own (only the "other" group matches it)
+    bars = text.count("|") if text else sum(t.value == "|" for t in tokens)
+    append = kinds.append
+    prev: Tok | None = None
     for i, tok in enumerate(tokens):
-        prev = tokens[i - 1] if i else None
+        kind, value = tok.kind, tok.value
         nxt = tokens[i + 1] if i + 1 < n else None
-        if tok.kind == "lp":
+        if kind == "lp":
             applied.append(prev is not None and kinds[-1] == "math" and prev.kind == "word"
-                           and touches(prev, tok))
-        elif tok.kind == "rp" and applied:
+                           and prev.end == tok.start)
+        elif kind == "rp" and applied:
             applied.pop()
-        if tok.kind == "num" and prev is not None and prev.value.lower() in _LABEL_WORDS:
-            kinds.append("stop")  # "from step 6 - ...": a reference, not the number 6
-        elif tok.kind == "op" and tok.value == "-" and _list_dash(text, tok):
-            kinds.append("stop")  # a list bullet, not a minus
-        elif tok.kind in ("num", "op", "lp", "rp", "rel") or (
-                tok.kind == "word" and nxt is not None and nxt.kind == "lp"
-                and touches(tok, nxt) and (tok.value in functions or tok.value == "sqrt"
-                                            or tok.value in NAMED_FUNCTIONS)):
-            kinds.append("math")
-        elif tok.value == "," and applied and applied[-1]:
-            kinds.append("math")  # "f(i, j)", "binom(9, 2)": an argument separator
-        elif tok.value == "|" and bars >= 2 and bars % 2 == 0:
-            kinds.append("math")  # |x - 3|: absolute value
-        elif tok.kind == "word":
-            if tok.value in TIMES_WORDS and prev is not None and prev.kind in (
+        if kind == "num" and prev is not None and prev.value.lower() in _LABEL_WORDS:
+            append("stop")  # "from step 6 - ...": a reference, not the number 6
+        elif kind == "op" and value == "-" and _list_dash(text, tok):
+            append("stop")  # a list bullet, not a minus
+        elif kind in _MATH_TOKENS or (
+                kind == "word" and nxt is not None and nxt.kind == "lp"
+                and tok.end == nxt.start and (value in functions or value == "sqrt"
+                                              or value in NAMED_FUNCTIONS)):
+            append("math")
+        elif value == "," and applied and applied[-1]:
+            append("math")  # "f(i, j)", "binom(9, 2)": an argument separator
+        elif value == "|" and bars >= 2 and bars % 2 == 0:
+            append("math")  # |x - 3|: absolute value
+        elif kind == "word":
+            if value in TIMES_WORDS and prev is not None and prev.kind in (
                     "num", "rp", "word") and nxt is not None and nxt.kind in ("num", "lp") and (
-                    not touches(prev, tok)):
-                kinds.append("times")  # "8 x 12"; but "3x(1/3)" is 3·x·(1/3)
-            elif tok.value == "of" and prev is not None and nxt is not None and nxt.kind in (
+                    prev.end != tok.start):
+                append("times")  # "8 x 12"; but "3x(1/3)" is 3·x·(1/3)
+            elif value == "of" and prev is not None and nxt is not None and nxt.kind in (
                     "num", "lp") and (prev.value.endswith("%") or (
                     prev.kind == "num" and i >= 2 and tokens[i - 2].value == "/")):
-                kinds.append("times")  # "20% of 50", "1/3 of 36"
+                append("times")  # "20% of 50", "1/3 of 36"
             elif _is_var(tokens, i, bound):
-                kinds.append("var")
+                append("var")
             else:
-                kinds.append("word")
-        elif tok.value == ":" and _ratio_colon(tokens, i):
-            kinds.append("ratio")
+                append("word")
+        elif value == ":" and _ratio_colon(tokens, i):
+            append("ratio")
         else:
-            kinds.append("stop")
+            append("stop")
+        prev = tok
     # a per-unit such as "/hour" or "/lily" is part of the unit, not a division
-    for i in range(n - 1):
-        if tokens[i].value == "/" and kinds[i + 1] == "word" and touches(tokens[i], tokens[i + 1]):
-            kinds[i] = "unit"
-    _mark_labels(tokens, kinds)
+    if not text or "/" in text:
+        for i in range(n - 1):
+            if tokens[i].value == "/" and kinds[i + 1] == "word" and touches(tokens[i],
+                                                                            tokens[i + 1]):
+                kinds[i] = "unit"
+    if not text or "(" in text:  # a label opens with a parenthesis
+        _mark_labels(tokens, kinds)
     return kinds
 
 

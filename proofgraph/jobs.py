@@ -16,11 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from formalizer.inputs import InputError, read_solutions
 from formalizer.stepcheck import BACKEND_NAME, Solution, StepChecker
 from proofgraph.run_options import RunOptions, count_lines
 from prover.arith.check import Limits
 from prover.records import graph as pg
+from prover.records.graph_layout import solution_layout
 from prover.records.job import FileInputJob
 from prover.records.jsonl import atomic_write_text
 from prover.records.prepared import prepare_item
@@ -211,13 +214,18 @@ class CheckJob(FileInputJob):
             began = time.perf_counter()
             result, verdicts = checker.check(solution)
             mid = time.perf_counter()
-            graph, root = pg.solution_graph(result, backend=BACKEND_NAME)
+            layout = solution_layout(result, backend=BACKEND_NAME)
+            root = layout.root
+            # the rules path keeps the layout (the store's rows come from it, and nothing
+            # else reads an outcome's graph); the LLM path adds its claims to a DiGraph
+            graph: nx.DiGraph | None = None
             rows = [(pg.node_id("claim", text, BACKEND_NAME), v, p) for text, v, p in verdicts]
             claims = len(rows)
             if self.llm is not None:
                 from formalizer.llm_steps import LLM_BACKEND
 
                 rows += self.llm.annotate(result, forms[position])
+                graph = layout.to_graph()
                 pg.add_llm_claims(graph, result, BACKEND_NAME, LLM_BACKEND)
             done = time.perf_counter()
             stats = {"claims": float(claims), "check_s": mid - began, "graph_s": done - mid}
@@ -226,7 +234,8 @@ class CheckJob(FileInputJob):
                 item = batch[position]
                 prepared = prepare_item(
                     self.run_id, item.key, item.seq,
-                    {"key": item.key, "run_id": self.run_id, **result}, graph, root, rows,
+                    {"key": item.key, "run_id": self.run_id, **result},
+                    layout if graph is None else graph, root, rows,
                     line=self.opts.out is not None)
                 stats["prepare_s"] = time.perf_counter() - done
             outcomes.append(Outcome(result, graph, root, rows, stats=stats, prepared=prepared))

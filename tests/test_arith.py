@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from prover.arith.ast import format_number, to_infix, to_smt
 from prover.arith.check import ArithChecker, Limits, Premises, check_ground
-from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain, parse_smt
+from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
+from prover.arith.smt_read import parse_smt
 from prover.records.verdicts import UnknownReason
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from formalizer.inputs import InputError, read_solutions
 from formalizer.stepcheck import BACKEND_NAME, StepChecker
 from prover.arith.check import Limits
 from prover.records import graph as pg
+from prover.records.graph_layout import claim_verdict
 from prover.records.results import ClaimResult, Record, SolutionResult, StepResult
 from prover.records.store import Store
 from prover.records.store_writer import _provenance_key, provenance_id
@@ -116,10 +118,10 @@ def _reference_graph(solution: dict[str, Any]) -> Any:
             formal = claim.get("formal")
             cid = pg.add_node(g, "claim", str(formal or claim.get("source") or ""), be,
                               claim_kind=claim.get("kind"), formal=formal,
-                              verdict=pg._claim_verdict(claim), binds=claim.get("binds"))
+                              verdict=claim_verdict(claim), binds=claim.get("binds"))
             pg._add_edge_once(g, sid, cid, "formalization" if formal else "contains",
                               source_text=claim.get("source"), claim_index=ci)
-            for name in set(pg._IDENT.findall(formal or "")):
+            for name in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formal or "")):
                 if name in bound and bound[name] != cid:
                     pg._add_edge_once(g, bound[name], cid, "entailment", via=name)
             if claim.get("binds"):

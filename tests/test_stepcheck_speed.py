@@ -19,7 +19,8 @@ from formalizer.normalize import normalize_math
 from formalizer.stepcheck import Solution, StepChecker
 from prover.arith.ast import Bin, Relation, is_opaque, num, to_smt, variables
 from prover.arith.check import ArithChecker, Premises, check_ground
-from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain, parse_smt
+from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
+from prover.arith.smt_read import parse_smt
 from prover.z3.arith import Z3ArithBackend
 from prover.z3.gateway import Limits, Watchdog, solve
 

@@ -195,7 +195,10 @@ def is_opaque(node: Expr | Relation) -> bool:
 
 
 def _smt_number(n: Num) -> str:
-    text = n.text.rstrip("…")
+    text = n.text
+    if text.isdigit():  # a plain integer (the common case)
+        return text
+    text = text.rstrip("…")
     if text.startswith("-"):
         return f"(- {text[1:]})"
     if "/" in text:
@@ -206,21 +209,20 @@ def _smt_number(n: Num) -> str:
 
 def to_smt(node: Expr | Relation) -> str:
     """The formal form: an SMT-LIB2 term (``approx`` stands for a stated rounding ``≈``)."""
-    if isinstance(node, Num):
-        return _smt_number(node)
-    if isinstance(node, Var):
-        return node.name
-    if isinstance(node, Const):
-        return node.name
-    if isinstance(node, App):
-        return f"({node.name} {' '.join(to_smt(a) for a in node.args)})"
-    if isinstance(node, Neg):
-        return f"(- {to_smt(node.arg)})"
-    if isinstance(node, Bin):
+    kind = type(node)  # exact types (the node classes have no subclasses)
+    if kind is Num:
+        return _smt_number(node)  # type: ignore[arg-type]
+    if kind is Bin:
         if node.op == "//":  # floor division, spelled in SMT-LIB's Reals_Ints theory
-            return f"(to_int (/ {to_smt(node.left)} {to_smt(node.right)}))"
-        return f"({SMT_BIN[node.op]} {to_smt(node.left)} {to_smt(node.right)})"
-    return f"({SMT_REL[node.op]} {to_smt(node.left)} {to_smt(node.right)})"
+            return f"(to_int (/ {to_smt(node.left)} {to_smt(node.right)}))"  # type: ignore[union-attr]
+        return f"({SMT_BIN[node.op]} {to_smt(node.left)} {to_smt(node.right)})"  # type: ignore[union-attr,index]
+    if kind is Var or kind is Const:
+        return node.name  # type: ignore[union-attr]
+    if kind is App:
+        return f"({node.name} {' '.join(to_smt(a) for a in node.args)})"  # type: ignore[union-attr]
+    if kind is Neg:
+        return f"(- {to_smt(node.arg)})"  # type: ignore[union-attr]
+    return f"({SMT_REL[node.op]} {to_smt(node.left)} {to_smt(node.right)})"  # type: ignore[union-attr,index]
 
 
 _INFIX_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "^": 4}

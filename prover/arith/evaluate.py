@@ -260,8 +260,21 @@ def evaluate(expr: Expr, env: Mapping[str, Fraction] | None = None) -> Fraction:
     Raises DivisionByZeroError, TooLargeError, NotRationalError or UnboundError; never a
     float anywhere.
     """
-    if isinstance(expr, Num):
-        return expr.value
+    kind = type(expr)  # exact types first (the common case, no isinstance chain)
+    if kind is Num:
+        return expr.value  # type: ignore[union-attr]
+    if kind is Bin:
+        left = evaluate(expr.left, env)  # type: ignore[union-attr]
+        right = evaluate(expr.right, env)  # type: ignore[union-attr]
+        op = expr.op  # type: ignore[union-attr]
+        if op in _INTEGER_OPS and left.denominator == 1 and right.denominator == 1:
+            # integers: int arithmetic and one Fraction, the same value as Fraction arithmetic
+            a, b = left.numerator, right.numerator
+            value = a + b if op == "+" else a - b if op == "-" else a * b
+            if value.bit_length() > MAX_BITS:
+                raise TooLargeError(f"intermediate value exceeds {MAX_BITS} bits")
+            return Fraction(value)
+        return _binary(expr, op, left, right)  # type: ignore[arg-type]
     if isinstance(expr, Var):
         if env is None or expr.name not in env:
             raise UnboundError(expr.name)
@@ -272,9 +285,14 @@ def evaluate(expr: Expr, env: Mapping[str, Fraction] | None = None) -> Fraction:
         return _apply(expr, env)
     if isinstance(expr, Const):
         raise UninterpretedError(f"the constant {expr.name} has no exact rational value")
-    left = evaluate(expr.left, env)
-    right = evaluate(expr.right, env)
-    op = expr.op
+    return _binary(expr, expr.op, evaluate(expr.left, env), evaluate(expr.right, env))
+
+
+_INTEGER_OPS = ("+", "-", "*")
+
+
+def _binary(expr: Bin, op: str, left: Fraction, right: Fraction) -> Fraction:
+    """``left op right`` exactly (bounded); ``expr`` names a zero divisor in the error."""
     if op == "+":
         return _bounded(left + right)
     if op == "-":

@@ -1,6 +1,7 @@
-"""Parsers for arithmetic claims: infix text (``48/2 = 24``) and the SMT-LIB2 formal form.
+"""The parser of arithmetic claims in infix text (``48/2 = 24``); the SMT-LIB2 formal form is
+read back by :mod:`prover.arith.smt_read`.
 
-Both are hand-written and bounded: at most :data:`MAX_TOKENS` tokens, :data:`MAX_DEPTH`
+It is hand-written and bounded: at most :data:`MAX_TOKENS` tokens, :data:`MAX_DEPTH`
 nested parentheses and :data:`MAX_LITERAL_DIGITS` digits in a literal. Exceeding a bound raises
 :class:`TooLargeError` at once (never a hang or a RecursionError); any other malformed input
 raises :class:`ArithSyntaxError` with the character position.
@@ -13,9 +14,6 @@ from fractions import Fraction
 from functools import lru_cache
 
 from prover.arith.ast import (
-    REL_OPS,
-    SMT_BIN,
-    SMT_REL,
     App,
     Bin,
     Const,
@@ -26,7 +24,6 @@ from prover.arith.ast import (
     Var,
     format_number,
 )
-from prover.sexpr import SExpr, SExprError, read_one
 
 MAX_TOKENS = 600
 MAX_DEPTH = 48
@@ -45,11 +42,15 @@ class TooLargeError(ValueError):
     """The input exceeds a size bound (literal digits, tokens, nesting, magnitude)."""
 
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.\d+…|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<ident>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|//|<=|>=|!=|==|~=|[-+*/^%()=<>!,|]))"
-)
+_NUM = r"(?:\d+\.\d+…|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
+_IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
+_OP = r"\*\*|//|<=|>=|!=|==|~=|[-+*/^%()=<>!,|]"
+_TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUM})|(?P<ident>{_IDENT})|(?P<op>{_OP}))")
+# the same scan in one pass: each token is what ``_TOKEN.match`` reads at that point (an atomic
+# group keeps the first alternative that matches, as ``match`` does); a text is all tokens when
+# ``_ALL_TOKENS`` matches it whole, and ``_TOKEN_TEXT.findall`` then lists their spellings
+_ALL_TOKENS = re.compile(rf"(?:\s*(?>{_NUM}|{_IDENT}|{_OP}))*+\s*")
+_TOKEN_TEXT = re.compile(rf"\s*((?>{_NUM}|{_IDENT}|{_OP}))")
 _REL_SPELLINGS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
                   "~=": "~="}
 _FUNCTIONS = {"sqrt"}
@@ -59,16 +60,36 @@ NAMED_FUNCTIONS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "arcsin",
                              "abs", "factorial", "gcd", "lcm", "floor",
                              "ceil", "residue"))
 CONSTANTS = frozenset(("pi",))
+# a token's kind by its first character: operators and names start with these, numbers with a
+# digit or a point (the token patterns above never overlap there)
+_OP_START = frozenset("*/<>!=~-+^%(),|")
+_IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_END = ""  # the token after the last one (no operator, name or number is spelled so)
+_ADDITIVE = ("+", "-")
+_MULTIPLICATIVE = ("*", "/", "//")
+_SIGNS = ("-", "+")
+_POWER = ("^", "**")
 
 
 def make_number(digits: str, position: int = 0) -> Num:
     """Literal from a decimal spelling (``12``, ``0.50``, ``.5``, ``1.5e3``), size bounded.
 
     Scientific notation is spelled out as a plain decimal (``1.5e3`` -> ``1500``) so the
-    stated precision of the formal form is what the number means.
-    """
+    stated precision of the formal form is what the number means. ``position`` is not used
+    (kept for callers). Literals are remembered: the same spelling gives the same (immutable)
+    node."""
+    return _number(digits)
+
+
+@lru_cache(maxsize=4096)
+def _number(digits: str) -> Num:
+    """:func:`make_number` (a pure function of the spelling; errors are not remembered)."""
+    if digits.isdigit() and digits.isascii():  # a plain integer (the common case)
+        if len(digits) > MAX_LITERAL_DIGITS:
+            raise TooLargeError(f"number literal with more than {MAX_LITERAL_DIGITS} digits")
+        return Num(Fraction(int(digits)), digits)
     if digits.endswith("…"):  # "3.363...": truncated digits, the value as written
-        plain = make_number(digits[:-1], position)
+        plain = _number(digits[:-1])
         return Num(plain.value, plain.text + "…")
     mantissa, _, exponent = digits.lower().partition("e")
     if len(mantissa) - mantissa.count(".") > MAX_LITERAL_DIGITS or (
@@ -85,6 +106,9 @@ def make_number(digits: str, position: int = 0) -> Num:
 
 
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    """``(kind, spelling, start)`` of every token; a character no token starts with raises
+    :class:`ArithSyntaxError` at its position, more than :data:`MAX_TOKENS` tokens (read before
+    such a character) :class:`TooLargeError`."""
     tokens: list[tuple[str, str, int]] = []
     pos, end = 0, len(text)
     while pos < end:
@@ -104,50 +128,77 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
+def _token_texts(text: str) -> list[str]:
+    """The spellings of :func:`_tokenize`'s tokens (same errors), in one regex pass when the
+    text is all tokens, which nearly every text is."""
+    if _ALL_TOKENS.fullmatch(text) is None:
+        return [value for _, value, _ in _tokenize(text)]  # raises at the bad character
+    values = _TOKEN_TEXT.findall(text)
+    if len(values) > MAX_TOKENS:
+        raise TooLargeError(f"expression longer than {MAX_TOKENS} tokens")
+    return values
+
+
 class _InfixParser:
-    """Precedence climbing over tokens: relations < + - < * / implicit < unary - < ^ < %."""
+    """Precedence climbing over tokens: relations < + - < * / implicit < unary - < ^ < %.
+
+    Tokens are their spellings (``vals``, ended by :data:`_END`); a token's kind is read from
+    its first character and its position (only error messages need it) from :func:`_tokenize`.
+    """
+
+    __slots__ = ("text", "functions", "vals", "n", "i", "depth", "percents", "has_percent",
+                 "_starts")
 
     def __init__(self, text: str, functions: frozenset[str] = frozenset()) -> None:
         self.text = text
-        self.functions = functions | NAMED_FUNCTIONS
-        self.tokens = _tokenize(text)
+        self.functions = functions  # besides NAMED_FUNCTIONS
+        self.vals = _token_texts(text)
+        self.n = len(self.vals)
+        self.vals.append(_END)
         self.i = 0
         self.depth = 0
         self.percents: set[int] = set()  # ids of nodes written as a bare ``p%``
         self.has_percent: set[int] = set()  # ids of nodes with a percent anywhere below
+        self._starts: list[int] | None = None
 
-    def _peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
+    def _start(self, index: int) -> int:
+        """Character offset of token ``index`` (the text's length past the last token)."""
+        if index >= self.n:
+            return len(self.text)
+        if self._starts is None:
+            self._starts = [start for _, _, start in _tokenize(self.text)]
+        return self._starts[index]
 
     def _pos(self) -> int:
-        tok = self._peek()
-        return tok[2] if tok else len(self.text)
+        return self._start(self.i)
 
     def _accept(self, *values: str) -> str | None:
-        tok = self._peek()
-        if tok and tok[0] == "op" and tok[1] in values:
+        value = self.vals[self.i]
+        if value in values:
             self.i += 1
-            return tok[1]
+            return value
         return None
 
     def chain(self) -> list[Relation]:
-        first = self.expr()
+        left = self.expr()
         rels: list[Relation] = []
-        left = first
-        while (tok := self._peek()) and tok[0] == "op" and tok[1] in _REL_SPELLINGS:
+        vals = self.vals
+        while (value := vals[self.i]) in _REL_SPELLINGS:
             self.i += 1
             right = self.expr()
-            rels.append(Relation(_REL_SPELLINGS[tok[1]], left, right))  # type: ignore[arg-type]
+            rels.append(Relation(_REL_SPELLINGS[value], left, right))  # type: ignore[arg-type]
             left = right
-        if self._peek() is not None:
-            raise ArithSyntaxError(f"unexpected {self._peek()[1]!r}", self._pos())  # type: ignore[index]
+        if self.i < self.n:
+            raise ArithSyntaxError(f"unexpected {vals[self.i]!r}", self._pos())
         if not rels:
             raise ArithSyntaxError("expected a relation (=, <, ≤, ...)", len(self.text))
         return rels
 
     def expr(self) -> Expr:
         node = self.term()
-        while (op := self._accept("+", "-")) is not None:
+        vals = self.vals
+        while (op := vals[self.i]) in _ADDITIVE:
+            self.i += 1
             right = self.term()
             if id(right) in self.percents and id(node) not in self.has_percent:
                 # CoT usage: "1000 - 20%" is 1000 less 20% of itself, i.e. 1000 * (1 - 20/100);
@@ -162,16 +213,18 @@ class _InfixParser:
         return node
 
     def term(self) -> Expr:
-        node = self.unary()
+        vals = self.vals
+        node = self.unary() if vals[self.i] in _SIGNS else self.power()
         divided = False  # the last operator was an explicit division
         while True:
-            op = self._accept("*", "/", "//")
-            if op is not None:
-                node = Bin(op, node, self.unary())  # type: ignore[arg-type]
+            op = vals[self.i]
+            if op in _MULTIPLICATIVE:
+                self.i += 1
+                right = self.unary() if vals[self.i] in _SIGNS else self.power()
+                node = Bin(op, node, right)  # type: ignore[arg-type]
                 divided = op != "*"
                 continue
-            tok = self._peek()
-            if tok and (tok[0] == "ident" or (tok[0] == "op" and tok[1] == "(")):
+            if op == "(" or (op and op[0] in _IDENT_START):
                 if divided:  # 4√3/6√3, 1/2x: (a/b)c by precedence, a/(bc) as often meant
                     raise ArithSyntaxError("a product written after '/' is ambiguous "
                                            "(a/bc: (a/b)c or a/(bc))", self._pos())
@@ -180,53 +233,63 @@ class _InfixParser:
             return node
 
     def unary(self) -> Expr:
-        if self._accept("-") is not None:
+        sign = self.vals[self.i]
+        if sign == "-":
+            self.i += 1
             return Neg(self.unary())
-        if self._accept("+") is not None:
+        if sign == "+":
+            self.i += 1
             return self.unary()
         return self.power()
 
     def power(self) -> Expr:
-        base = self.postfix()
-        if self._accept("^", "**") is not None:
-            return Bin("^", base, self.unary())
-        return base
-
-    def postfix(self) -> Expr:
-        node = self.atom()
+        """An atom, its postfix ``!`` and ``%`` (in the order written), then ``^ unary``."""
+        vals = self.vals
+        value = vals[self.i]
+        if value and value[0] not in _OP_START and value[0] not in _IDENT_START:
+            self.i += 1
+            node: Expr = _number(value)
+        else:
+            node = self.atom()
         while True:
-            if self._accept("!") is not None:
+            value = vals[self.i]
+            if value == "!":
+                self.i += 1
                 node = App("factorial", (node,))
-                continue
-            if self._accept("%") is None:
+            elif value == "%":
+                self.i += 1
+                node = Bin("/", node, Num(Fraction(100), "100"))
+                self.percents.add(id(node))
+                self.has_percent.add(id(node))
+            elif value in _POWER:
+                self.i += 1
+                return Bin("^", node, self.unary())
+            else:
                 return node
-            node = Bin("/", node, Num(Fraction(100), "100"))
-            self.percents.add(id(node))
-            self.has_percent.add(id(node))
 
     def atom(self) -> Expr:
-        tok = self._peek()
-        if tok is None:
+        index = self.i
+        if index >= self.n:
             raise ArithSyntaxError("expected a number, a name or '('", len(self.text))
-        kind, value, pos = tok
-        if kind == "num":
-            self.i += 1
-            return make_number(value, pos)
-        if kind == "ident":
+        value = self.vals[index]
+        first = value[0]
+        if first in _IDENT_START:
             self.i += 1
             if value in _FUNCTIONS and self._accept("(") is not None:
-                arg = self._parenthesised(pos)
+                arg = self._parenthesised()
                 return Bin("^", arg, Num(Fraction(1, 2), "0.5"))
             if value.lower() in ("nan", "inf", "infinity"):
-                raise ArithSyntaxError(f"{value!r} is not a number", pos)
+                raise ArithSyntaxError(f"{value!r} is not a number", self._start(index))
             if value in CONSTANTS:
                 return Const(value)
-            nxt = self._peek()
-            if nxt is not None and nxt[1] == "(" and (value in self.functions
-                                                       or self._comma_follows()):
+            if self.vals[self.i] == "(" and (value in NAMED_FUNCTIONS or value in self.functions
+                                              or self._comma_follows()):
                 self.i += 1
-                return App(value, self._arguments(pos))
+                return App(value, self._arguments())
             return Var(value)
+        if first not in _OP_START:
+            self.i += 1
+            return _number(value)
         if value == "|":
             self.i += 1
             self.depth += 1
@@ -239,15 +302,14 @@ class _InfixParser:
             return App("abs", (inner,))
         if value == "(":
             self.i += 1
-            return self._parenthesised(pos)
-        raise ArithSyntaxError(f"expected a number, a name or '(' but found {value!r}", pos)
+            return self._parenthesised()
+        raise ArithSyntaxError(f"expected a number, a name or '(' but found {value!r}",
+                               self._start(index))
 
     def _comma_follows(self) -> bool:
         """Does the parenthesis at the cursor hold a top-level comma (``C(9, 2)``)?"""
         depth = 0
-        for kind, value, _ in self.tokens[self.i:]:
-            if kind != "op":
-                continue
+        for value in self.vals[self.i:self.n]:
             if value == "(":
                 depth += 1
             elif value == ")":
@@ -258,7 +320,7 @@ class _InfixParser:
                 return True
         return False
 
-    def _arguments(self, pos: int) -> tuple[Expr, ...]:
+    def _arguments(self) -> tuple[Expr, ...]:
         """Comma-separated arguments up to the closing ``)`` (the ``(`` is consumed)."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -271,7 +333,7 @@ class _InfixParser:
         self.depth -= 1
         return tuple(args)
 
-    def _parenthesised(self, pos: int) -> Expr:
+    def _parenthesised(self) -> Expr:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise TooLargeError(f"more than {MAX_DEPTH} nested parentheses")
@@ -302,13 +364,15 @@ def parse_expr(text: str) -> Expr:
     _check_depth(text)
     parser = _InfixParser(text)
     node = parser.expr()
-    if parser._peek() is not None:
-        raise ArithSyntaxError(f"unexpected {parser._peek()[1]!r}", parser._pos())  # type: ignore[index]
+    if parser.i < parser.n:
+        raise ArithSyntaxError(f"unexpected {parser.vals[parser.i]!r}", parser._pos())
     return node
 
 
 def _check_depth(text: str) -> None:
     """Reject deep nesting before parsing, so the recursive parser never nears the stack limit."""
+    if text.count("(") <= MAX_DEPTH:  # the nesting cannot be deeper than the count
+        return
     depth = peak = 0
     for ch in text:
         if ch == "(":
@@ -318,60 +382,3 @@ def _check_depth(text: str) -> None:
                 raise TooLargeError(f"more than {MAX_DEPTH} nested parentheses")
         elif ch == ")":
             depth -= 1
-
-
-# ---------------------------------------------------------------- SMT-LIB2 formal form
-
-_SMT_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
-_SMT_REL_INV = {v: k for k, v in SMT_REL.items()}
-_SMT_BIN_INV = {v: k for k, v in SMT_BIN.items()}
-_DECIMAL = re.compile(r"\d+(\.\d+)?")
-
-
-def _read_sexpr(text: str) -> SExpr:
-    """The one term of ``text`` by :func:`prover.sexpr.read_one`; too many tokens or too deep
-    a nesting is :class:`TooLargeError`, any other malformed text :class:`ArithSyntaxError`."""
-    if len(_SMT_TOKEN.findall(text)) > 4 * MAX_TOKENS:
-        raise TooLargeError("formal form too long")
-    try:
-        return read_one(text)
-    except SExprError as err:
-        if "nested deeper" in str(err):
-            raise TooLargeError("formal form nested too deeply") from None
-        raise ArithSyntaxError(str(err), len(text)) from None
-
-
-def _from_sexpr(node: SExpr) -> Expr:
-    if isinstance(node, str):
-        if _DECIMAL.fullmatch(node):
-            return make_number(node)
-        if node in CONSTANTS:
-            return Const(node)
-        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", node):
-            return Var(node)
-        raise ArithSyntaxError(f"bad atom {node!r}", 0)
-    assert isinstance(node, list)
-    if not node or not isinstance(node[0], str):
-        raise ArithSyntaxError("expected an operator", 0)
-    head, args = node[0], node[1:]
-    if head == "-" and len(args) == 1:
-        return Neg(_from_sexpr(args[0]))
-    if head == "to_int" and len(args) == 1:
-        inner = args[0]
-        if isinstance(inner, list) and len(inner) == 3 and inner[0] == "/":
-            return Bin("//", _from_sexpr(inner[1]), _from_sexpr(inner[2]))
-    if head in _SMT_BIN_INV and len(args) == 2:
-        return Bin(_SMT_BIN_INV[head], _from_sexpr(args[0]), _from_sexpr(args[1]))  # type: ignore[arg-type]
-    if args and re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", head) and head not in _SMT_REL_INV:
-        return App(head, tuple(_from_sexpr(a) for a in args))
-    raise ArithSyntaxError(f"unsupported term ({head} ...) with {len(args)} arguments", 0)
-
-
-def parse_smt(text: str) -> Relation:
-    """Read a formal form printed by :func:`prover.arith.ast.to_smt` back into a Relation."""
-    node = _read_sexpr(text)
-    if not isinstance(node, list) or len(node) != 3 or node[0] not in _SMT_REL_INV:
-        raise ArithSyntaxError("expected (rel lhs rhs)", 0)
-    op = _SMT_REL_INV[node[0]]  # type: ignore[index]
-    assert op in REL_OPS
-    return Relation(op, _from_sexpr(node[1]), _from_sexpr(node[2]))  # type: ignore[arg-type]

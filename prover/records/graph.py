@@ -11,19 +11,21 @@ Merging is last-writer-wins per attribute key.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+# re-exported: the ids and the solution layout live in their own modules
+from prover.records.graph_ids import NODE_KINDS as NODE_KINDS
+from prover.records.graph_ids import node_id as node_id
+from prover.records.graph_ids import normalize_text as normalize_text
+from prover.records.graph_layout import solution_layout
 from prover.records.verdicts import Provenance, Verdict
 
-NODE_KINDS: frozenset[str] = frozenset({"statement", "step", "claim", "goal"})
 EDGE_TYPES: frozenset[str] = frozenset({"contains", "entailment", "formalization", "tactic"})
 CORE_NODE_ATTRS: tuple[str, ...] = ("kind", "text", "backend")
 #: Attribute names that would collide with the node-link JSON layout.
@@ -32,22 +34,6 @@ _RESERVED_EDGE_ATTRS = frozenset({"source", "target", "etype"})
 _GRAPHML_META = "proofgraph_graphml"
 # Characters that XML cannot carry verbatim (or that parsers normalise, like \r).
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def normalize_text(text: str) -> str:
-    """Collapse every run of whitespace to one space and strip the ends."""
-    return " ".join(text.split())
-
-
-@lru_cache(maxsize=1 << 16)
-def node_id(kind: str, text: str, backend: str) -> str:
-    """Content address of a node: sha256 hex of (kind, normalised text, backend); stable forever.
-
-    Memoised (a pure function of its arguments): a check run asks for the id of each claim
-    twice, once for its graph node and once for its verdict row."""
-    _check_kind(kind)
-    payload = _ID_JSON([kind, normalize_text(text), backend])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def new_graph(**graph_attrs: Any) -> nx.DiGraph:
@@ -183,53 +169,8 @@ def solution_graph(solution: Mapping[str, Any], *, backend: str | None = None) -
     source); definition claim -entailment-> later claims whose formal form uses the bound name.
     Context-dependent data (``source_text``, step ``index``) sit on edges, verdicts on nodes.
     """
-    prov = solution.get("provenance") or {}
-    be = backend or str(prov.get("backend") or "z3")
-    g = nx.DiGraph()
-    root = _put_node(g, "statement", str(solution.get("problem") or ""), be, {})
-    bound: dict[str, str] = {}  # name -> definition claim node id
-    for step in solution.get("steps") or []:
-        sid = _put_node(g, "step", str(step.get("text", "")), be,
-                        {"verdict": step.get("verdict")})
-        _put_edge(g, root, sid, "contains", {"index": step.get("index")})
-        for ci, claim in enumerate(step.get("claims") or []):
-            formal = claim.get("formal")
-            cid = _put_node(g, "claim", str(formal or claim.get("source") or ""), be, {
-                "claim_kind": claim.get("kind"), "formal": formal,
-                "verdict": _claim_verdict(claim), "binds": claim.get("binds")})
-            etype = "formalization" if formal else "contains"
-            _put_edge(g, sid, cid, etype, {"source_text": claim.get("source"), "claim_index": ci})
-            if formal and bound:
-                for name in set(_IDENT.findall(formal)):
-                    if name in bound and bound[name] != cid:
-                        _put_edge(g, bound[name], cid, "entailment", {"via": name})
-            if claim.get("binds"):
-                bound[str(claim["binds"])] = cid
-    return g, root
-
-
-def _put_node(g: nx.DiGraph, kind: str, text: str, backend: str, attrs: dict[str, Any]) -> str:
-    """:func:`add_node` for attributes taken from a result row (fixed, non-reserved names;
-    JSON values, since the row itself is written as JSON), without re-checking them."""
-    nid = node_id(kind, text, backend)
-    data = g._node.get(nid)
-    if data is not None:
-        data.update(attrs)
-    else:
-        g.add_node(nid, kind=kind, text=text, backend=backend, **attrs)
-    return nid
-
-
-def _put_edge(g: nx.DiGraph, src: str, dst: str, etype: str, attrs: dict[str, Any]) -> None:
-    """:func:`_add_edge_once` between two nodes of ``g``, for attributes taken from a result
-    row: keeps the first edge of a pair that already has another etype, merges on the same."""
-    if src == dst:
-        return
-    data = g._succ[src].get(dst)
-    if data is None:
-        g.add_edge(src, dst, etype=etype, **attrs)
-    elif data.get("etype") == etype:
-        data.update(attrs)
+    layout = solution_layout(solution, backend=backend)
+    return layout.to_graph(), layout.root
 
 
 def entailment_graph(result: Mapping[str, Any], *, backend: str = "z3-fol"
@@ -254,21 +195,6 @@ def entailment_graph(result: Mapping[str, Any], *, backend: str = "z3-fol"
     return graph, conclusion, [(conclusion, verdict, Provenance.from_dict(result["provenance"]))]
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _claim_verdict(claim: Mapping[str, Any]) -> dict[str, Any] | None:
-    if claim.get("verdict") is None:
-        return None
-    out: dict[str, Any] = {"verdict": claim["verdict"]}
-    for key in ("reason", "tolerance"):
-        if claim.get(key) is not None:
-            out[key] = claim[key]
-    if claim.get("evidence"):
-        out["evidence"] = claim["evidence"]
-    return out
-
-
 def _add_edge_once(g: nx.DiGraph, src: str, dst: str, etype: str, **attrs: Any) -> None:
     """Like :func:`add_edge` but keeps the first edge when the pair already has another etype."""
     if src == dst:
@@ -276,11 +202,6 @@ def _add_edge_once(g: nx.DiGraph, src: str, dst: str, etype: str, **attrs: Any) 
     if g.has_edge(src, dst) and g.edges[src, dst].get("etype") != etype:
         return
     add_edge(g, src, dst, etype, **attrs)
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in NODE_KINDS:
-        raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_KINDS)}")
 
 
 def _check_etype(etype: str) -> None:
@@ -301,9 +222,6 @@ def _check_jsonable(attrs: Mapping[str, Any]) -> None:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-#: the encoder of node ids (built once: ``json.dumps(..., ensure_ascii=False)`` would build a
-#: new encoder per call); the bytes are the same, so ids are stable
-_ID_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _scalar_type(v: Any) -> type | None:

@@ -22,6 +22,7 @@ from typing import Any
 import networkx as nx
 
 from prover.records.graph import CORE_NODE_ATTRS
+from prover.records.graph_layout import SolutionLayout
 from prover.records.jsonl import dump_line
 from prover.records.store_schema import canonical_json
 from prover.records.verdicts import Provenance, Verdict
@@ -31,7 +32,7 @@ VOLATILE_PROVENANCE_FIELDS: tuple[str, ...] = ("wall_time_s", "utc_time")
 #: distinct provenances memoised per process before the memo starts over
 _MEMO_MAX = 4096
 
-NodeRow = tuple[str, str, str, str, dict[str, Any], str]
+NodeRow = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class PreparedItem:
     ``result_json`` is the canonical JSON of the stored result (``key`` and ``run_id``
     included); ``line`` is the same result as its JSONL line (:func:`prover.records.jsonl.dump_line`, key order
     kept), or None when the run writes no JSONL file. ``nodes`` are ``(node_id, kind, text,
-    backend, extra attributes, their canonical JSON)``; ``graph_nodes`` ``(node_id,
+    backend, canonical JSON of the extra attributes)`` (the JSON alone: a dict per node would
+    cost the parent more to unpickle than anything else in the rows); ``graph_nodes`` ``(node_id,
     attrs_json)``; ``edges`` ``(src, dst, etype, attrs_json)``; ``verdicts`` ``(node_id,
     verdict_json, prov_id, wall_time_s, utc_time)``; ``provenance`` ``(prov_id, json)``."""
 
@@ -68,27 +70,32 @@ class PreparedItem:
 
 
 def prepare_item(run_id: str, key: str, seq: int, result: dict[str, Any],
-                 graph: nx.DiGraph | None = None, root: str | None = None,
+                 graph: nx.DiGraph | SolutionLayout | None = None, root: str | None = None,
                  verdicts: Sequence[tuple[str, Verdict, Provenance]] = (), *,
                  line: bool = False) -> PreparedItem:
     """The store rows of one item whose stored ``result`` is final (``key`` and ``run_id``
-    already in it); ``line``: also its JSONL line. Raises ValueError for a root that is not a
+    already in it); ``line``: also its JSONL line. ``graph`` may be a
+    :class:`~prover.records.graph_layout.SolutionLayout` (the rows are those of its
+    ``DiGraph``, made without building one). Raises ValueError for a root that is not a
     node of the graph, a node without the core attributes or an edge without an etype (the
     checks the store makes)."""
-    if root is not None and (graph is None or root not in graph):
+    if root is not None and (graph is None or root not in (
+            graph.nodes if isinstance(graph, SolutionLayout) else graph)):
         raise ValueError(f"root {root!r} is not a node of the item graph")
     err = result.get("error")
     nodes: list[NodeRow] = []
     graph_nodes: list[tuple[str, str]] = []
     edges: list[tuple[str, str, str, str]] = []
-    if graph is not None:
+    if isinstance(graph, SolutionLayout):  # built by us: every node and edge is whole
+        _layout_rows(graph, nodes, graph_nodes, edges)
+    elif graph is not None:
         core = _CORE
         for n, d in graph.nodes(data=True):
             if not core.issubset(d):
                 missing = [k for k in CORE_NODE_ATTRS if k not in d]
                 raise ValueError(f"node {n!r} lacks {missing}; build graphs with graph.add_node")
             extras = {k: v for k, v in d.items() if k not in core}
-            nodes.append((n, d["kind"], d["text"], d["backend"], extras, canonical_json(extras)))
+            nodes.append((n, d["kind"], d["text"], d["backend"], canonical_json(extras)))
             graph_nodes.append((n, canonical_json(d)))
         for u, v, d in graph.edges(data=True):
             etype = d.get("etype")
@@ -109,6 +116,22 @@ def prepare_item(run_id: str, key: str, seq: int, result: dict[str, Any],
         error=err if isinstance(err, str) and err else None, has_graph=graph is not None,
         root=root, nodes=tuple(nodes), graph_nodes=tuple(graph_nodes), edges=tuple(edges),
         verdicts=tuple(verdict_rows), provenance=tuple(provenance.items()))
+
+
+def _layout_rows(layout: SolutionLayout, nodes: list[NodeRow],
+                 graph_nodes: list[tuple[str, str]],
+                 edges: list[tuple[str, str, str, str]]) -> None:
+    """The node, graph-node and edge rows of a layout, in the order (and with the text) of
+    the rows of the ``DiGraph`` built from it."""
+    core = _CORE
+    for n, d in layout.nodes.items():
+        extras = {k: v for k, v in d.items() if k not in core}
+        nodes.append((n, d["kind"], d["text"], d["backend"], canonical_json(extras)))
+        graph_nodes.append((n, canonical_json(d)))
+    for u, v, d in layout.edges():
+        attrs = d.copy()
+        etype = attrs.pop("etype")
+        edges.append((u, v, etype, canonical_json(attrs)))
 
 
 def provenance_id(prov: Provenance | dict[str, Any]) -> tuple[str, str]:

@@ -14,6 +14,8 @@ import json
 import sqlite3
 import urllib.parse
 from collections.abc import Callable
+from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _encode_basestring
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -89,13 +91,28 @@ class StoreLockedError(StoreError):
 
 
 def canonical_json(obj: Any) -> str:
-    """Deterministic JSON (sorted keys, no spaces, UTF-8 kept) used for hashing and comparing."""
-    return _CANONICAL(obj)
+    """Deterministic JSON (sorted keys, no spaces, UTF-8 kept) used for hashing and comparing.
+
+    The text of ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)``, written by one C encoder built once (``JSONEncoder.encode`` builds
+    one per call). That encoder keeps no circular-reference marks (they would outlive an
+    encoding that raised): a value that contains itself, or nests past the recursion limit, is
+    encoded again by ``JSONEncoder``, which raises its own error for it."""
+    if _C_CANONICAL is None:
+        return _CANONICAL(obj)
+    try:
+        return "".join(_C_CANONICAL(obj, 0))
+    except RecursionError:
+        return _CANONICAL(obj)
 
 
-#: the canonical encoder, built once: ``json.dumps`` with these options builds a new encoder on
-#: every call; the text is the same
+#: the canonical encoder of the standard library (the reference, and the fallback)
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+#: the same encoding as one reusable C encoder (None where the C accelerator is missing):
+#: (markers, default, string encoder, indent, key separator, item separator, sort_keys,
+#: skipkeys, allow_nan), as ``JSONEncoder.iterencode`` passes them for the options above
+_C_CANONICAL = (None if _c_make_encoder is None else _c_make_encoder(
+    None, json.JSONEncoder().default, _encode_basestring, None, ":", ",", True, False, True))
 
 
 def now_utc() -> str:

@@ -179,8 +179,9 @@ class StoreWriter:
     def _upsert_nodes(self, nodes: dict[str, list[Any]]) -> None:
         """Insert new nodes and merge extra attributes into existing ones (last writer wins per
         key), reading the existing rows with one ``IN`` query per chunk of ids. ``nodes`` maps
-        an id to ``[kind, text, backend, extras, extras_json or None]`` (None: extras merged
-        within the group, their JSON not made yet)."""
+        an id to ``[kind, text, backend, extras, extras_json]``: the canonical JSON of the
+        extras (``extras`` unused), or None when they were merged within the group (then
+        ``extras`` is the merged dict)."""
         if not nodes:
             return
         ids = list(nodes)
@@ -196,6 +197,8 @@ class StoreWriter:
             if extras_json is not None and (before is None or before == extras_json):
                 merged = extras_json  # {**before, **extras} == extras when they are equal
             else:
+                if extras_json is not None:
+                    extras = json.loads(extras_json)
                 merged = canonical_json({**json.loads(before), **extras} if before else extras)
             if merged != before:
                 rows.append((nid, kind, text, backend, merged))
@@ -222,14 +225,16 @@ class _GroupRows:
         self.items.append((run_id, key, item.seq, "error" if item.error else "done",
                            item.result_json, item.error, now))
         if item.has_graph:
-            for nid, kind, text, backend, extras, extras_json in item.nodes:
+            for nid, kind, text, backend, extras_json in item.nodes:
                 known = nodes.get(nid)
                 if known is not None:
-                    if extras and extras_json != known[4]:
-                        known[3] = {**known[3], **extras}
+                    if extras_json != "{}" and extras_json != known[4]:
+                        # merged in the group (rare): last writer wins per key, as a dict
+                        before = known[3] if known[4] is None else json.loads(known[4])
+                        known[3] = {**before, **json.loads(extras_json)}
                         known[4] = None
                 else:
-                    nodes[nid] = [kind, text, backend, extras, extras_json]
+                    nodes[nid] = [kind, text, backend, None, extras_json]
             self.graph_nodes.extend((run_id, key, nid, attrs) for nid, attrs in item.graph_nodes)
             self.graphs.append((run_id, key, item.root))
             self.edges.extend((run_id, key, *edge) for edge in item.edges)
