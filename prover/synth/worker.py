@@ -85,11 +85,7 @@ def serve(conn: Connection, fn: Any) -> None:
 def warm_up(modules: list[str]) -> None:
     """Import ``modules`` and call each one's ``warm_up()`` if it has one (a task module's
     hook that loads what its first item would load lazily). Best effort: a failure here is
-    ignored, and loading the item function or running the item reports it properly. Then what
-    the imports built is moved out of the collector's reach (``gc.freeze``: never scanned
-    again, pages shared with a fork server stay shared) and young collections are made rarer:
-    items build many short-lived small objects (about 7% less CPU on check rows)."""
-    import gc
+    ignored, and loading the item function or running the item reports it properly."""
     import importlib
 
     for name in modules:
@@ -99,8 +95,6 @@ def warm_up(modules: list[str]) -> None:
                 hook()
         except Exception:  # noqa: BLE001 - best effort, see the docstring
             continue
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
 
 
 def main(argv: list[str]) -> None:

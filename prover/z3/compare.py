@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import z3
 
 from prover.fol import syntax as S
+from prover.z3.contexts import new_context
 from prover.z3.fol_encode import Encoder
 from prover.z3.gateway import Limits, SatResult, solve
 from prover.z3.theorem import Theorem
@@ -99,7 +100,7 @@ def theorems_equivalent(ta: Theorem, tb: Theorem, timeout_ms: int) -> tuple[bool
 def fol_sort_check(formulas: Sequence[S.Formula]) -> None:
     """Infer the sorts of ``formulas`` together; raises FolSortError (``.formula`` names the
     1-based formula) when a name is used both as an entity and as a number."""
-    encoder = Encoder(z3.Context())
+    encoder = Encoder(new_context())
     for i, f in enumerate(formulas):
         encoder.label = f"formula {i + 1}"
         encoder.infer(f, {})
@@ -110,7 +111,7 @@ def fol_equivalent(premises_a: Sequence[S.Formula], conclusion_a: S.Formula,
                    timeout_ms: int) -> tuple[bool, str]:
     """Premise conjunctions and conclusions proved equivalent (raises FolSyntaxError when the
     sorts of the two translations disagree)."""
-    ctx = z3.Context()
+    ctx = new_context()
     encoder = Encoder(ctx)
     formulas = [*premises_a, conclusion_a, *premises_b, conclusion_b]
     for f in formulas:

@@ -9,23 +9,67 @@ work, and starts making the next. What a caller gets is indistinguishable from `
 
 Forking while the background thread is inside Z3 could leave the child with a lock held: a fork
 hook waits for the thread first (a context made in the parent is a fresh one in the child).
+
+Z3's memory is invisible to Python's collector: a context that is garbage only through a
+reference cycle keeps its (often tens of megabytes of) Z3 memory until a full collection,
+which Python schedules by its own allocations. Over hundreds of Z3-heavy solutions in one
+process those contexts add up to Z3's process-wide cap (``memory_max_size``), where
+``Z3_mk_context`` fails and z3py crashes the process. So every new context
+(:func:`fresh_context`, :func:`new_context`) first checks Z3's allocation against the cap
+(:func:`set_memory_cap`, kept by :func:`prover.z3.gateway.configure_memory`): past
+:data:`PRESSURE_SHARE` of it, Python's garbage is collected; still near the cap, the context
+is refused with :class:`MemoryError` (a clean error for the row) instead of a crash.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 
 import z3
+
+#: the share of Z3's memory cap past which a new context first collects Python's garbage
+PRESSURE_SHARE = 0.25
+#: the share past which (after collecting) no new context is made
+REFUSE_SHARE = 0.9
+_cap_bytes = 2048 * 2**20  # set by prover.z3.gateway.configure_memory
 
 _LOCK = threading.Lock()
 _READY: list[z3.Context] = []
 _MAKER: threading.Thread | None = None
 
 
+def set_memory_cap(memory_mb: int) -> None:
+    """Z3's process-wide memory cap in megabytes, as just set (``memory_max_size``)."""
+    global _cap_bytes
+    _cap_bytes = int(memory_mb) * 2**20
+
+
+def relieve_pressure() -> None:
+    """Collect Python's garbage when Z3's allocation passed :data:`PRESSURE_SHARE` of its cap
+    (unreachable contexts give their Z3 memory back); raise MemoryError when it is still past
+    :data:`REFUSE_SHARE` of the cap, where a new context could not be made."""
+    if z3.Z3_get_estimated_alloc_size() <= PRESSURE_SHARE * _cap_bytes:
+        return
+    gc.collect()
+    used = z3.Z3_get_estimated_alloc_size()
+    if used > REFUSE_SHARE * _cap_bytes:
+        raise MemoryError(f"Z3 holds {used // 2**20} MB of its {_cap_bytes // 2**20} MB cap in "
+                          "this process; no new context is made")
+
+
+def new_context() -> z3.Context:
+    """``z3.Context()`` after :func:`relieve_pressure` (for callers that need no made-ahead
+    context)."""
+    relieve_pressure()
+    return z3.Context()
+
+
 def fresh_context() -> z3.Context:
     """A new, never used Z3 context (made ahead when one is ready, else now); starts making the
-    next one in the background."""
+    next one in the background. Raises MemoryError as :func:`relieve_pressure` does."""
+    relieve_pressure()
     with _LOCK:
         ctx = _READY.pop() if _READY else None
     if ctx is None:
@@ -45,7 +89,7 @@ def _make_next() -> None:
 
 def _make() -> None:
     try:
-        ctx = z3.Context()
+        ctx = new_context()
     except Exception:  # noqa: BLE001 - the caller makes its own context then
         return
     with _LOCK:

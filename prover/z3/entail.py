@@ -34,6 +34,7 @@ from prover.fol import syntax as S
 from prover.fol.parser import parse_formula
 from prover.fol.syntax import FolSortError, FolSyntaxError
 from prover.records.verdicts import Provenance, UnknownReason, Verdict
+from prover.z3.contexts import new_context
 from prover.z3.fol_encode import Encoder, model_json
 from prover.z3.gateway import Limits, solve, z3_version
 
@@ -179,7 +180,7 @@ def check_entailment(
         guard = S.well_definedness(f)
         if guard is not None:
             items.append((f"g{i}" if is_premise else "w", label, guard))
-    ctx = z3.Context()
+    ctx = new_context()
     enc = Encoder(ctx)
     for _, label, f in items:
         enc.label = label

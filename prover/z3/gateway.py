@@ -36,6 +36,7 @@ from typing import Any
 import z3
 
 from prover.records.verdicts import UnknownReason
+from prover.z3 import contexts
 from prover.z3 import meter as _meter
 from prover.z3.terms import (
     MAX_SAFE_EXPONENT,
@@ -73,6 +74,7 @@ def allow_concurrent_dec_ref(ctx: z3.Context) -> None:
 def configure_memory(memory_mb: int) -> None:
     """Cap Z3's memory in this process (global ``memory_max_size``, in megabytes)."""
     z3.set_param("memory_max_size", int(memory_mb))
+    contexts.set_memory_cap(memory_mb)
 
 
 configure_memory(DEFAULT_MEMORY_MB)

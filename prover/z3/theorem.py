@@ -29,6 +29,7 @@ from prover.sexpr import (  # re-exported: the one S-expression reader
     show,
     unquote_symbol,
 )
+from prover.z3.contexts import new_context
 from prover.z3.gateway import error_text
 
 __all__ = ["MAX_SEXPR_DEPTH", "RecDef", "SExpr", "SExprError", "Theorem", "TheoremError",
@@ -225,7 +226,7 @@ def parse_theorem(row: Mapping[str, Any]) -> Theorem:
         probes = _collect(cmds)
     except SExprError as exc:
         raise TheoremError(tid, f"SMT-LIB syntax: {exc}") from None
-    ctx = z3.Context()
+    ctx = new_context()
     text = " ".join([smt2, *probes.texts, f"(assert {show(goal_sx)})"])
     try:
         parsed = list(z3.parse_smt2_string(text, ctx=ctx))

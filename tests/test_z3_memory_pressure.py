@@ -1,0 +1,75 @@
+"""Z3 memory held by garbage contexts is returned before a new context is made, and a context
+past the cap is refused with MemoryError, never a crash (prover.z3.contexts).
+
+An empty ``z3.Context`` holds about 16 MB of Z3 memory. A context that is garbage only through
+a reference cycle keeps it until Python's collector runs a full collection; Python schedules
+those by its own allocations and never sees Z3's. Over hundreds of solutions in one process
+the dead contexts reached Z3's process-wide cap, and ``z3.Context()`` then crashed the process
+(SIGSEGV: z3py uses the NULL context ``Z3_mk_context`` returns). Each case runs in its own
+process, under a 256 MB cap, with the collector off (the worst case of its schedule).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_SCRIPT = textwrap.dedent("""
+    import gc, sys, z3
+    from prover.z3 import gateway
+    from prover.z3.contexts import fresh_context, new_context
+    gateway.configure_memory(256)
+    gc.disable()
+    make = {"new": new_context, "fresh": fresh_context, "raw": z3.Context}[sys.argv[1]]
+    if sys.argv[2] == "cycles":  # 60 contexts, each garbage only through a cycle
+        peak = 0
+        for _ in range(60):
+            holder = {"ctx": make()}
+            holder["self"] = holder
+            del holder
+            peak = max(peak, z3.Z3_get_estimated_alloc_size())
+        print("peak", peak // 2**20)
+    else:  # contexts kept alive until none can be made
+        live = []
+        try:
+            for _ in range(60):
+                live.append(make())
+        except MemoryError as err:
+            print("refused", len(live), err)
+""")
+
+
+def _run(maker: str, case: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _SCRIPT, maker, case], cwd=ROOT, text=True,
+                          capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize("maker", ["new", "fresh"])
+def test_garbage_contexts_give_their_memory_back_before_a_new_one(maker: str) -> None:
+    proc = _run(maker, "cycles")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak = int(proc.stdout.split()[-1])
+    assert peak < 256 * 0.9, proc.stdout  # 60 x ~16 MB never accumulated
+
+
+@pytest.mark.parametrize("maker", ["new", "fresh"])
+def test_live_contexts_past_the_cap_are_refused_with_memory_error(maker: str) -> None:
+    proc = _run(maker, "live")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("refused "), proc.stdout
+    assert "no new context is made" in proc.stdout
+
+
+@pytest.mark.parametrize("case", ["cycles", "live"])
+def test_plain_z3_context_crashes_there(case: str) -> None:
+    """The failure the guard prevents: the same runs with ``z3.Context()`` die by a signal."""
+    proc = _run("raw", case)
+    assert proc.returncode in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS), (
+        proc.returncode, proc.stdout, proc.stderr[-500:])
