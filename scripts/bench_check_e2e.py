@@ -59,12 +59,15 @@ def end_to_end(data: Path, workdir: Path, workers: int = 1) -> dict[str, Any]:
     """Run the CLI on ``data`` with a fresh store (``--workers``); its summary plus the outside
     wall time."""
     store = workdir / f"e2e-{workers}.sqlite"
-    cmd = [sys.executable, "-c", _PARENT_CPU, "check", str(data), "--store", str(store),
+    cmd = [sys.executable, "-c", _PARENT_CPU, "check", str(data.resolve()), "--store",
+           str(store.resolve()),
            "--json", "--no-progress", "--workers", str(workers)]
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    # run in the work folder: ``python -c`` puts its working directory first on sys.path, so
+    # from a checkout's root it would import that checkout, not PYTHONPATH's tree
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=workdir)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 3):
