@@ -36,6 +36,21 @@ _SCRIPT = textwrap.dedent("""
             del holder
             peak = max(peak, z3.Z3_get_estimated_alloc_size())
         print("peak", peak // 2**20)
+    elif sys.argv[2] == "threads":  # four threads keep contexts alive until none can be made
+        import threading
+        live, refused = [], []
+        def grab():
+            try:
+                for _ in range(60):
+                    live.append(make())
+            except MemoryError as err:
+                refused.append(err)
+        threads = [threading.Thread(target=grab) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print("refused", len(refused), len(live), z3.Z3_get_estimated_alloc_size() // 2**20)
     else:  # contexts kept alive until none can be made
         live = []
         try:
@@ -65,6 +80,19 @@ def test_live_contexts_past_the_cap_are_refused_with_memory_error(maker: str) ->
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("refused "), proc.stdout
     assert "no new context is made" in proc.stdout
+    held = int(proc.stdout.split("holds ")[1].split()[0])
+    assert held + 16 < 256, proc.stdout  # the refused context would still have fit
+
+
+@pytest.mark.parametrize("maker", ["new", "fresh"])
+def test_threads_making_contexts_at_once_never_pass_the_cap(maker: str) -> None:
+    """The pressure check and the creation it allows are one step: two threads never both pass
+    the check and then both allocate past the cap (five rounds, each a new process)."""
+    for _ in range(5):
+        proc = _run(maker, "threads")
+        assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+        refused, live, held = (int(word) for word in proc.stdout.split()[1:4])
+        assert refused == 4 and live >= 10 and held < 256, proc.stdout
 
 
 @pytest.mark.parametrize("case", ["cycles", "live"])

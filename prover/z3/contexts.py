@@ -18,7 +18,10 @@ process those contexts add up to Z3's process-wide cap (``memory_max_size``), wh
 (:func:`fresh_context`, :func:`new_context`) first checks Z3's allocation against the cap
 (:func:`set_memory_cap`, kept by :func:`prover.z3.gateway.configure_memory`): past
 :data:`PRESSURE_SHARE` of it, Python's garbage is collected; still near the cap, the context
-is refused with :class:`MemoryError` (a clean error for the row) instead of a crash.
+is refused with :class:`MemoryError` (a clean error for the row) instead of a crash. The check
+and the creation it allows happen under one lock, so two threads (the caller and the background
+maker) never both pass the check and then both allocate past the cap, and the check keeps room
+for two contexts below the cap.
 """
 
 from __future__ import annotations
@@ -33,9 +36,13 @@ import z3
 PRESSURE_SHARE = 0.25
 #: the share past which (after collecting) no new context is made
 REFUSE_SHARE = 0.9
+#: what one empty context allocates in Z3 (16.4 MB measured with z3-solver 5.4, rounded up);
+#: the refusal keeps at least two of these free below the cap
+CONTEXT_BYTES = 17 * 2**20
 _cap_bytes = 2048 * 2**20  # set by prover.z3.gateway.configure_memory
 
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # guards _READY and _MAKER
+_CREATE_LOCK = threading.Lock()  # one pressure check and the creation it allows at a time
 _READY: list[z3.Context] = []
 _MAKER: threading.Thread | None = None
 
@@ -46,15 +53,22 @@ def set_memory_cap(memory_mb: int) -> None:
     _cap_bytes = int(memory_mb) * 2**20
 
 
+def _refuse_above() -> int:
+    """Z3 allocation in bytes past which no new context is made: :data:`REFUSE_SHARE` of the
+    cap, or less so that two contexts still fit below it."""
+    return int(min(REFUSE_SHARE * _cap_bytes, _cap_bytes - 2 * CONTEXT_BYTES))
+
+
 def relieve_pressure() -> None:
     """Collect Python's garbage when Z3's allocation passed :data:`PRESSURE_SHARE` of its cap
     (unreachable contexts give their Z3 memory back); raise MemoryError when it is still past
-    :data:`REFUSE_SHARE` of the cap, where a new context could not be made."""
+    :func:`_refuse_above`, where a new context might not fit. Call it holding
+    ``_CREATE_LOCK`` when a context is made on its word."""
     if z3.Z3_get_estimated_alloc_size() <= PRESSURE_SHARE * _cap_bytes:
         return
     gc.collect()
     used = z3.Z3_get_estimated_alloc_size()
-    if used > REFUSE_SHARE * _cap_bytes:
+    if used > _refuse_above():
         raise MemoryError(f"Z3 holds {used // 2**20} MB of its {_cap_bytes // 2**20} MB cap in "
                           "this process; no new context is made")
 
@@ -62,18 +76,21 @@ def relieve_pressure() -> None:
 def new_context() -> z3.Context:
     """``z3.Context()`` after :func:`relieve_pressure` (for callers that need no made-ahead
     context)."""
-    relieve_pressure()
-    return z3.Context()
+    with _CREATE_LOCK:
+        relieve_pressure()
+        return z3.Context()
 
 
 def fresh_context() -> z3.Context:
     """A new, never used Z3 context (made ahead when one is ready, else now); starts making the
     next one in the background. Raises MemoryError as :func:`relieve_pressure` does."""
-    relieve_pressure()
     with _LOCK:
         ctx = _READY.pop() if _READY else None
     if ctx is None:
-        ctx = z3.Context()
+        ctx = new_context()
+    else:
+        with _CREATE_LOCK:
+            relieve_pressure()  # the made-ahead context exists; near the cap it is refused too
     _make_next()
     return ctx
 
