@@ -91,6 +91,41 @@ def test_only_the_z3_gateway_package_imports_z3() -> None:
     assert not offenders, f"import z3 outside prover/z3/: {offenders}"
 
 
+def _context_constructions(path: Path) -> list[int]:
+    """Lines where ``path`` calls ``z3.Context(...)``, ``Context(...)`` imported from z3, or
+    ``Z3_mk_context``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    from_z3 = {alias.asname or alias.name for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) and node.module == "z3"
+               for alias in node.names if alias.name in ("Context", "Z3_mk_context")}
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (isinstance(func, ast.Attribute) and func.attr in ("Context", "Z3_mk_context")
+                and isinstance(func.value, ast.Name) and func.value.id == "z3"):
+            lines.append(node.lineno)
+        elif isinstance(func, ast.Name) and func.id in from_z3:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_contexts_module_makes_z3_contexts() -> None:
+    """Every Z3 context in our packages is made by prover/z3/contexts.py, whose memory check
+    refuses one that would not fit under Z3's cap (a plain ``z3.Context()`` there crashes the
+    process)."""
+    offenders = []
+    for package in PACKAGES:
+        for path in _modules(package):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel != "prover/z3/contexts.py":
+                offenders += [f"{rel}:{line}" for line in _context_constructions(path)]
+    assert not offenders, f"Z3 contexts made outside prover/z3/contexts.py: {offenders}"
+    own = _context_constructions(ROOT / "prover" / "z3" / "contexts.py")
+    assert own, "the rule found no construction in contexts.py: it no longer sees them"
+
+
 def test_arith_checker_and_z3_backend_form_no_import_circle() -> None:
     """prover/arith/* is syntax + the exact checker: it may call the Z3 backend, never the
     reverse (the backend imports only arith's syntax modules)."""

@@ -82,6 +82,36 @@ def test_signal_stops_check_commits_and_resumes(tmp_path: Path, sig: int, code: 
     assert keys == [str(i) for i in range(1200)]
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_stops_a_ray_check_run_the_same_way(tmp_path: Path, sig: int, code: int) -> None:
+    """``ray.init`` replaces the driver's SIGTERM handler with ``sys.exit``: the run used to end
+    with status 15 and a Ray crash dump, its store left ``running``. The run's own stop holds
+    on Ray too: exit 130/143, status ``stopped``, the message, and an exact resume."""
+    pytest.importorskip("ray")
+    src = big_input(tmp_path / "in.jsonl", 3000)
+    out, db = tmp_path / "out.jsonl", tmp_path / "s.db"
+    argv = cli("check", src, "--out", out, "--store", db, "--no-progress", "--json", "--ray",
+               "--workers", "2")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV, cwd=tmp_path)
+    wait_for(lambda: lines(out) >= 1, proc, timeout=120)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr[-3000:]
+    assert "Traceback" not in stderr and stdout == ""
+    assert f"stopped by {signal.Signals(sig).name}" in stderr
+    with Store(db) as store:
+        (run,) = store.runs()
+        done = store.done_keys(run["run_id"])
+        assert run["status"] == "stopped"
+    assert 0 < len(done) < 3000 and lines(out) == len(done)
+    again = subprocess.run(argv, capture_output=True, text=True, env=ENV, cwd=tmp_path,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    keys = [json.loads(line)["key"] for line in out.read_text().splitlines()]
+    assert keys == [str(i) for i in range(3000)]
+
+
 def test_sigint_interrupts_a_long_z3_call_in_prove(tmp_path: Path) -> None:
     """Z3's own Ctrl-C handler used to swallow SIGINT: the run went on and exited 0."""
     theorems = tmp_path / "t.jsonl"

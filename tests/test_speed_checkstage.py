@@ -69,7 +69,7 @@ def test_literals_are_remembered_and_exact() -> None:
     for spelling, value, text in [("12", 12, "12"), ("0012", 12, "0012"), ("0.50", "1/2", "0.50"),
                                   (".5", "1/2", "0.5"), ("1.5e3", 1500, "1500"),
                                   ("3.363…", "3363/1000", "3.363…"), ("٣", 3, "٣")]:
-        first, again = make_number(spelling), make_number(spelling, 7)
+        first, again = make_number(spelling), make_number(spelling)
         assert first == Num(Fraction(value), text) and again is first
     with pytest.raises(TooLargeError):
         make_number("1" * 401)

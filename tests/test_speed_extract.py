@@ -54,6 +54,29 @@ def test_absent_scans_only_ascii_text() -> None:
     assert reading._absent(reading._HYPOTHESIS_HINTS, "x = 1 hypothetically", 0, 5)
 
 
+@pytest.mark.parametrize("pattern", [reading._OBJECT, reading._CASE_TAIL])
+def test_tail_window_holds_every_match_of_the_end_anchored_patterns(
+        pattern: re.Pattern[str]) -> None:
+    """``_TAIL`` is derived, not guessed: the longest match of each end-anchored prefix pattern
+    (the compiled pattern's width) plus the character its word boundary looks at fits in the
+    window, and a search of the window answers as a search of the whole prefix."""
+    parsed = re._parser.parse(pattern.pattern, pattern.flags)  # type: ignore[attr-defined]
+    low, high = parsed.getwidth()
+    assert 0 < low <= high < 64  # bounded: an unbounded pattern has no safe window
+    assert high + 1 < reading._TAIL, (pattern.pattern[:40], high)
+    words = re.findall(r"[a-z]{2,}", pattern.pattern)
+    assert len(words) >= 8
+    compared = 0
+    for word, glue, pad in itertools.product(words, ["", "x", " ", "-"], [" ", " :  ", " " * 8,
+                                                                      " " * 9, "( "]):
+        for lead in range(0, reading._TAIL + 4, 3):
+            prefix = "Then " + "y" * lead + glue + word + pad
+            assert bool(pattern.search(prefix[-reading._TAIL:])) == bool(
+                pattern.search(prefix)), prefix
+            compared += 1
+    assert compared > 1000
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("The line y = 3 is drawn", "hypothesis"),
     ("Natalia sold 48 / 2 = 24 clips.", "equation"),

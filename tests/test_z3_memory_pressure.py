@@ -36,6 +36,14 @@ _SCRIPT = textwrap.dedent("""
             del holder
             peak = max(peak, z3.Z3_get_estimated_alloc_size())
         print("peak", peak // 2**20)
+    elif sys.argv[2] == "live-high":  # 6 live contexts (past the pressure share), 40 made and freed
+        collections = []
+        gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(1))
+        live = [make() for _ in range(6)]
+        for _ in range(40):
+            ctx = make()
+            del ctx
+        print("collections", len(collections), z3.Z3_get_estimated_alloc_size() // 2**20)
     elif sys.argv[2] == "threads":  # four threads keep contexts alive until none can be made
         import threading
         live, refused = [], []
@@ -82,6 +90,17 @@ def test_live_contexts_past_the_cap_are_refused_with_memory_error(maker: str) ->
     assert "no new context is made" in proc.stdout
     held = int(proc.stdout.split("holds ")[1].split()[0])
     assert held + 16 < 256, proc.stdout  # the refused context would still have fit
+
+
+@pytest.mark.parametrize("maker", ["new", "fresh"])
+def test_live_memory_past_the_pressure_share_is_not_collected_again_and_again(maker: str) -> None:
+    """Live contexts holding more than the pressure share are no reason to collect before every
+    new context: a collection runs again only once Z3's allocation grew since the last one."""
+    proc = _run(maker, "live-high")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    collections, held = (int(word) for word in proc.stdout.split()[1:3])
+    assert held > 256 * 0.25, proc.stdout  # the case really is past the pressure share
+    assert collections <= 3, proc.stdout  # not one per context (40)
 
 
 @pytest.mark.parametrize("maker", ["new", "fresh"])

@@ -71,12 +71,11 @@ _SIGNS = ("-", "+")
 _POWER = ("^", "**")
 
 
-def make_number(digits: str, position: int = 0) -> Num:
+def make_number(digits: str) -> Num:
     """Literal from a decimal spelling (``12``, ``0.50``, ``.5``, ``1.5e3``), size bounded.
 
     Scientific notation is spelled out as a plain decimal (``1.5e3`` -> ``1500``) so the
-    stated precision of the formal form is what the number means. ``position`` is not used
-    (kept for callers). Literals are remembered: the same spelling gives the same (immutable)
+    stated precision of the formal form is what the number means. Literals are remembered: the same spelling gives the same (immutable)
     node."""
     return _number(digits)
 

@@ -164,8 +164,10 @@ def run_job(job: Job, settings: RunSettings) -> tuple[dict[str, Any], list[dict[
             native_setup()
             try:
                 driver.drive()
-            except Signalled as sig:
-                stopped = sig
+            except KeyboardInterrupt as exc:
+                stopped = guard.stop(exc)
+                if stopped is None:
+                    raise
     finally:
         note = driver.stop_note(stopped) if stopped is not None else None
         try:

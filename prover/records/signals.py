@@ -51,18 +51,30 @@ def _interrupt_native() -> None:
 
 
 class SignalGuard:
-    """The installed handlers; :meth:`deferred` holds a signal back during a commit."""
+    """The installed handlers; :meth:`deferred` holds a signal back during a commit.
+    :meth:`stop` names the stop behind a ``KeyboardInterrupt`` that reached the run loop."""
 
     def __init__(self, active: bool) -> None:
         self.active = active
         self.pending: int | None = None
+        self.received: int | None = None  # the last signal handled, whatever became of it
         self.depth = 0
 
     def handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
         if self.depth:
             self.pending = signum
             return
         raise Signalled(signum)
+
+    def stop(self, exc: KeyboardInterrupt) -> Signalled | None:
+        """The :class:`Signalled` that ``exc`` stands for: ``exc`` itself, or, when native
+        code that caught ours raised a plain ``KeyboardInterrupt`` in its place (Ray's core
+        worker does), the signal this guard handled; None when no handled signal is behind
+        it."""
+        if isinstance(exc, Signalled):
+            return exc
+        return Signalled(self.received) if self.received is not None else None
 
     @contextmanager
     def deferred(self) -> Iterator[None]:

@@ -150,12 +150,14 @@ class RayPool:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "configure_logging": False}
         if self.address is not None:
-            ray.init(address=self.address, runtime_env=runtime_env(self.address), **kwargs)
+            with ray_local.own_sigterm_kept():
+                ray.init(address=self.address, runtime_env=runtime_env(self.address), **kwargs)
             self._owns_ray = True
             return
         if self.state_dir is not None:
             self.reaped = reap_leftovers(self.state_dir, name=self.record_name)
-        with ray_local.environ_set("PYTHONPATH", ray_local.import_path()):
+        with ray_local.environ_set("PYTHONPATH", ray_local.import_path()), \
+                ray_local.own_sigterm_kept():
             ray.init(num_cpus=self.opts.workers, **kwargs)
         self._owns_ray = True
         if self.state_dir is not None:

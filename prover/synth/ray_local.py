@@ -10,7 +10,8 @@ to that recorded cluster (the node id in their environment, the session folder o
 line or among their open files), but only when the recorded driver is dead; a cluster given by
 ``--ray-address`` is never recorded, so never touched. Linux only (``/proc``); elsewhere both
 are no-ops apart from the record itself. :func:`import_path` and :func:`environ_set` give a
-local cluster our import path as its processes' environment (see ``RayPool._init``).
+local cluster our import path as its processes' environment (see ``RayPool._init``), and
+:func:`own_sigterm_kept` keeps the run's SIGTERM handler across ``ray.init``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +52,21 @@ def environ_set(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = before
+
+
+@contextmanager
+def own_sigterm_kept() -> Iterator[None]:
+    """Inside the block ``ray.init`` may run: the SIGTERM handler in place before it is put back
+    after it. ``ray.init`` in the main thread replaces the driver's handler with one that calls
+    ``sys.exit`` (documented in its docstring), which would bypass a run's own stop: the run
+    would end with status 15 mid-call, its store left as ``running``."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def start_ticks(pid: int) -> int | None:

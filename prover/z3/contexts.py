@@ -39,7 +39,11 @@ REFUSE_SHARE = 0.9
 #: what one empty context allocates in Z3 (16.4 MB measured with z3-solver 5.4, rounded up);
 #: the refusal keeps at least two of these free below the cap
 CONTEXT_BYTES = 17 * 2**20
+#: past the pressure share, Python's garbage is collected again only once Z3's allocation grew
+#: by this many contexts since the last collection (live contexts are not collected over and over)
+REGROWTH_CONTEXTS = 2
 _cap_bytes = 2048 * 2**20  # set by prover.z3.gateway.configure_memory
+_after_collect = 0  # Z3's allocation right after the last collection relieve_pressure ran
 
 _LOCK = threading.Lock()  # guards _READY and _MAKER
 _CREATE_LOCK = threading.Lock()  # one pressure check and the creation it allows at a time
@@ -61,13 +65,19 @@ def _refuse_above() -> int:
 
 def relieve_pressure() -> None:
     """Collect Python's garbage when Z3's allocation passed :data:`PRESSURE_SHARE` of its cap
-    (unreachable contexts give their Z3 memory back); raise MemoryError when it is still past
-    :func:`_refuse_above`, where a new context might not fit. Call it holding
-    ``_CREATE_LOCK`` when a context is made on its word."""
-    if z3.Z3_get_estimated_alloc_size() <= PRESSURE_SHARE * _cap_bytes:
-        return
-    gc.collect()
+    and grew by :data:`REGROWTH_CONTEXTS` contexts since the last collection, or is past
+    :func:`_refuse_above` (unreachable contexts give their Z3 memory back); raise MemoryError
+    when it is still past :func:`_refuse_above`, where a new context might not fit. Call it
+    holding ``_CREATE_LOCK`` when a context is made on its word."""
+    global _after_collect
     used = z3.Z3_get_estimated_alloc_size()
+    if used <= PRESSURE_SHARE * _cap_bytes:
+        return
+    _after_collect = min(_after_collect, used)  # memory freed since counts as collected
+    if used - _after_collect < REGROWTH_CONTEXTS * CONTEXT_BYTES and used <= _refuse_above():
+        return  # little new since the last collection: what is held is mostly live
+    gc.collect()
+    used = _after_collect = z3.Z3_get_estimated_alloc_size()
     if used > _refuse_above():
         raise MemoryError(f"Z3 holds {used // 2**20} MB of its {_cap_bytes // 2**20} MB cap in "
                           "this process; no new context is made")
