@@ -227,6 +227,8 @@ class _Driver:
         tick = getattr(self.run, "tick", None)
         for entry in executor.run(self.job, self._batches(pending),
                                   tick_s=self.job.group.max_s or None):
+            if self.guard is not None:
+                self.guard.reinstate()  # a library the batch started may have replaced them
             if entry is None:  # time passed without a result: commit a group that is due
                 if tick is not None:
                     with self.guard.deferred() if self.guard is not None else _nothing():

@@ -67,6 +67,16 @@ class SignalGuard:
             return
         raise Signalled(signum)
 
+    def reinstate(self) -> None:
+        """Put the run's handlers back where code the run called replaced them (``ray.init``
+        sets its own SIGTERM handler, ``sys.exit``): the runner calls this between batches,
+        in the main thread."""
+        if not self.active:
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) != self.handle:
+                signal.signal(sig, self.handle)
+
     def stop(self, exc: KeyboardInterrupt) -> Signalled | None:
         """The :class:`Signalled` that ``exc`` stands for: ``exc`` itself, or, when native
         code that caught ours raised a plain ``KeyboardInterrupt`` in its place (Ray's core
