@@ -112,6 +112,46 @@ def test_signal_stops_a_ray_check_run_the_same_way(tmp_path: Path, sig: int, cod
     assert keys == [str(i) for i in range(3000)]
 
 
+def _child_names(pid: int) -> set[str]:
+    """The command names of ``pid``'s direct children (Linux ``/proc``)."""
+    names = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:]
+        if int(rest.split()[1]) == pid:
+            names.add(name)
+    return names
+
+
+def test_sigterm_while_ray_starts_stops_the_run_the_same_way(tmp_path: Path) -> None:
+    """``ray.init`` sets its SIGTERM handler first and starts the cluster after: a SIGTERM then
+    used to end the run with status 15 and its store left ``running``."""
+    pytest.importorskip("ray")
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to see Ray's processes start")
+    src = big_input(tmp_path / "in.jsonl", 300)
+    out, db = tmp_path / "out.jsonl", tmp_path / "s.db"
+    argv = cli("check", src, "--out", out, "--store", db, "--no-progress", "--json", "--ray",
+               "--workers", "2")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV, cwd=tmp_path)
+    wait_for(lambda: "gcs_server" in _child_names(proc.pid), proc, timeout=120)
+    proc.send_signal(signal.SIGTERM)  # inside ray.init: its head node is starting
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "Traceback" not in stderr and "stopped by SIGTERM" in stderr
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["status"] == "stopped"
+    again = subprocess.run(argv, capture_output=True, text=True, env=ENV, cwd=tmp_path,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert lines(out) == 300
+
+
 def test_sigint_interrupts_a_long_z3_call_in_prove(tmp_path: Path) -> None:
     """Z3's own Ctrl-C handler used to swallow SIGINT: the run went on and exited 0."""
     theorems = tmp_path / "t.jsonl"

@@ -59,11 +59,20 @@ def own_sigterm_kept() -> Iterator[None]:
     """Inside the block ``ray.init`` may run: the SIGTERM handler in place before it is put back
     after it. ``ray.init`` in the main thread replaces the driver's handler with one that calls
     ``sys.exit`` (documented in its docstring), which would bypass a run's own stop: the run
-    would end with status 15 mid-call, its store left as ``running``."""
+    would end with status 15 mid-call, its store left as ``running``. A SIGTERM that Ray's
+    handler turned into ``SystemExit(15)`` inside the block is handed to the handler in place
+    before it."""
     main = threading.current_thread() is threading.main_thread()
     before = signal.getsignal(signal.SIGTERM) if main else None
     try:
         yield
+    except SystemExit as exc:
+        # SIGTERM while the block ran, turned into SystemExit(15) by Ray's handler: it goes to
+        # the handler in place before (a run's stop raises there) instead
+        if exc.code == signal.SIGTERM and callable(before):
+            signal.signal(signal.SIGTERM, before)
+            before(signal.SIGTERM, None)
+        raise
     finally:
         if main and before is not None:
             signal.signal(signal.SIGTERM, before)
