@@ -74,6 +74,17 @@ def add_limit_options(p: argparse.ArgumentParser, row: str) -> None:
                         "limit: a native hang that ignores Z3's interrupt is not stopped)")
 
 
+def command_line(text: str) -> str:
+    """A ``--repl-command`` for argparse: it must shell-split (else a usage error)."""
+    from prover.lean.process import ReplCommandError, split_command
+
+    try:
+        split_command(text)
+    except ReplCommandError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="input file (JSON Lines; for check also plain text)")
     p.add_argument("--out", type=Path, help="write one JSON result per row here (resumable)")
@@ -173,9 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--fresh", action="store_true",
                        help="replace an --out file that holds another run's results")
     prove.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
-    prove.add_argument("--repl-command", help="lean: the whole Lean REPL command line, e.g. "
-                       "\"docker run -i img repl\" (overrides `lake env <repl>` and "
-                       "PROOFGRAPH_LEAN_REPL_CMD)")
+    prove.add_argument("--repl-command", type=command_line,
+                       help="lean: the whole Lean REPL command line, e.g. \"docker run -i img "
+                       "repl\" (overrides `lake env <repl>` and PROOFGRAPH_LEAN_REPL_CMD)")
     prove.add_argument("--dojo-startup-timeout", type=float, default=600.0,
                        help="leandojo: seconds for a Dojo to start (apart from --tactic-timeout)")
     prove.add_argument("--lean-processes", type=positive,
@@ -227,6 +238,10 @@ def _job(args: argparse.Namespace) -> int:
         return fail("--in-process cannot be combined with --workers, --ray or --row-timeout")
     if row_timeout == 0:
         return fail("--row-timeout must be > 0 seconds")
+    from proofgraph.run_options import check_workers
+
+    if (too_many := check_workers(args.workers, args.ray or in_process)) is not None:
+        return fail(too_many)
     import contextlib
 
     ahead: Any = contextlib.nullcontext()
@@ -294,6 +309,11 @@ def _prove(args: argparse.Namespace) -> int:
         args.backend = "leandojo"
     if (args.input is None) == (args.row is None):
         return fail("give either an input file or --row JSON (not both)")
+    from proofgraph.run_options import check_workers
+
+    too_many = check_workers(args.workers, args.ray or args.ray_address is not None)
+    if too_many is not None:
+        return fail(too_many)
     try:
         search = SearchConfig(batch_size=args.batch_size, num_candidates=args.candidates,
                               tactic_timeout_s=args.tactic_timeout,
@@ -338,6 +358,7 @@ def _prove(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``proofgraph`` console script; returns the exit code."""
     from formalizer.inputs import BadInputFile
+    from prover.lean.process import ReplCommandError
     from prover.policy.openai_client import PolicyRequestError
     from prover.records.files import LockedError, OutputPathError
     from prover.records.runner import RunInterrupted
@@ -355,7 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _prove(args)
         print(_EXAMPLES / "gsm8k_sample.jsonl")
         return EXIT_OK
-    except (BadInputFile, RunConflict, StoreError, OutputPathError, LockedError) as err:
+    except (BadInputFile, RunConflict, StoreError, OutputPathError, LockedError,
+            ReplCommandError) as err:
         return fail(str(err))
     except RunInterrupted as stop:  # SIGINT/SIGTERM: what was done is committed
         return fail(stop.message, stop.exit_code)

@@ -7,6 +7,7 @@ pipeline.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,21 @@ from prover.records.job import report_nothing
 from prover.records.runner import ROW_TIMEOUT_S, RunSettings
 
 Reporter = Callable[[str], None]
+
+
+def local_worker_cap() -> int:
+    """Most worker processes a command starts on this machine (4 per core, at least 8): more
+    only fight for the cores, and a typo such as ``--workers 100000`` must not fork-bomb it
+    (every worker is started before the input is read)."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_workers(workers: int, ray: bool) -> str | None:
+    """The usage error for ``--workers`` past :func:`local_worker_cap` without Ray, else None."""
+    if ray or workers <= local_worker_cap():
+        return None
+    return (f"--workers {workers}: at most {local_worker_cap()} local worker processes on this "
+            f"machine ({os.cpu_count()} cores); use --ray for more")
 
 
 

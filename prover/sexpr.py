@@ -28,6 +28,8 @@ def read_sexprs(text: str) -> list[SExpr]:
     """The S-expressions of ``text`` (atoms keep their quoting: ``|a b|``, ``"s"``); comments
     are dropped. Iterative, and nesting deeper than :data:`MAX_SEXPR_DEPTH` is an
     :class:`SExprError`, so no input can overflow the stack here or downstream."""
+    if "\x00" in text:  # Z3's C API reads a string only up to its first NUL
+        raise SExprError(f"NUL character at offset {text.index(chr(0))}")
     stack: list[list[SExpr]] = [[]]
     pos = 0
     while pos < len(text):

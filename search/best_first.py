@@ -32,6 +32,10 @@ from search.tree import (
 STOP_REASONS = ("proved", "failed", "frontier_empty", "max_expansions", "wall_time")
 
 
+MAX_TIMEOUT_S = 1e7
+"""Longest accepted tactic or wall timeout (~116 days): larger ones overflow select() and waits."""
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Search budgets and knobs; ``concurrency`` is capped by ``env.max_concurrency``.
@@ -60,8 +64,9 @@ class SearchConfig:
                 raise ValueError(f"SearchConfig.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("tactic_timeout_s", "wall_timeout_s"):
             value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(f"SearchConfig.{name} must be > 0, got {value}")
+            if not 0 < value <= MAX_TIMEOUT_S:  # also NaN, inf: they reach select() and waits
+                raise ValueError(f"SearchConfig.{name} must be > 0 and at most "
+                                 f"{MAX_TIMEOUT_S:.0f} seconds, got {value}")
 
 
 @dataclass

@@ -219,12 +219,36 @@ def test_division_by_zero_premise_is_inconsistent_through_its_guard() -> None:
     assert result.evidence["core_indices"] == [1]
 
 
-def test_division_by_zero_conclusion_is_refuted_never_true() -> None:
-    # without the guard Z3 may pick 1/0 = 5 and both "1/y = 5" and its negation are possible
-    for conclusion in ("1/y = 5", "¬(1/y = 5)"):
-        result = check_entailment(["y = 0"], conclusion)
-        assert result.answer == "False"
-        assert result.evidence["conclusion_guard"] == "y ≠ 0"
+@pytest.mark.parametrize(("premises", "conclusion"), [
+    (["y = 0"], "1/y = 5"),
+    (["y = 0"], "¬(1/y = 5)"),  # the negation too: neither is refuted
+    (["x = 3", "y = 0"], "(x/y = 1) ∨ ¬(x/y = 1)"),  # a tautology where defined
+    (["y ≥ 0"], "1/y > 0"),  # true wherever defined; the only counter-model is y = 0
+])
+def test_a_conclusion_undefined_where_it_fails_is_unknown_never_refuted(
+        premises: list[str], conclusion: str) -> None:
+    """Without the guard Z3 may pick 1/0 = 5, and both "1/y = 5" and its negation look
+    possible; with it as a plain conjunct, both were refuted ("the premises entail the negation
+    of the conclusion", which is false). A conclusion that fails only where it divides by zero
+    is undecided, with that reason."""
+    result = check_entailment(premises, conclusion)
+    assert result.answer == "Unknown", result.to_dict()
+    assert result.reason == UnknownReason.DIVISION_BY_ZERO
+    assert result.verdict.kind == "unknown" and "divides by zero" in result.verdict.detail
+
+
+@pytest.mark.parametrize(("premises", "conclusion", "answer"), [
+    (["y = 2"], "1/y = 5", "False"),  # defined, and false
+    (["y = 2"], "1/y = 1/2", "True"),
+    (["y ≥ 0"], "1/y < 1", "Uncertain"),  # a counter-model where it is defined: y = 1/2
+])
+def test_a_conclusion_defined_where_it_fails_is_decided(premises: list[str], conclusion: str,
+                                                        answer: str) -> None:
+    result = check_entailment(premises, conclusion)
+    assert result.answer == answer, result.to_dict()
+    if answer == "Uncertain":
+        point = result.evidence["models"]["conclusion_false"]
+        assert point, result.evidence
 
 
 @pytest.mark.parametrize(

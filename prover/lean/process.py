@@ -30,6 +30,11 @@ class ReplError(RuntimeError):
     """Broken infrastructure around the REPL (never a verdict about a proof)."""
 
 
+class ReplCommandError(ValueError):
+    """A REPL command line (``--repl-command``, ``PROOFGRAPH_LEAN_REPL_CMD``) that cannot be
+    shell-split: a usage error, not a row's failure."""
+
+
 class LeanUnavailable(ReplError):
     """The REPL command could not be started (no ``lake``, no project, no binary)."""
 
@@ -112,7 +117,8 @@ class ReplConfig:
             values["command"] = ("lake", "env", binary)
         whole = repl_command if repl_command is not None else os.environ.get(REPL_CMD_ENV)
         if whole is not None and whole.strip():
-            values["command"] = tuple(shlex.split(whole))
+            origin = "--repl-command" if repl_command is not None else REPL_CMD_ENV
+            values["command"] = split_command(whole, origin)
         values.update(overrides)
         return cls(**values)
 
@@ -166,4 +172,13 @@ def with_command(config: ReplConfig, repl_command: str | None) -> ReplConfig:
     """``config`` with its command replaced by the shell-split ``repl_command`` (if given)."""
     if repl_command is None or not repl_command.strip():
         return config
-    return replace(config, command=tuple(shlex.split(repl_command)))
+    return replace(config, command=split_command(repl_command))
+
+
+def split_command(text: str, origin: str = "--repl-command") -> tuple[str, ...]:
+    """``text`` shell-split into a command line; :class:`ReplCommandError` (one clear line
+    naming ``origin``) when it cannot be split, e.g. an unclosed quote."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as err:
+        raise ReplCommandError(f"{origin} {text!r} is not a command line: {err}") from None

@@ -6,7 +6,6 @@ a v1/v2 store that is not upgraded: missing v3 columns are simply left out of :m
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import networkx as nx
 
 from prover.records.graph import merge
-from prover.records.store_schema import v3_run_columns
+from prover.records.store_schema import load_json, v3_run_columns
 from prover.records.verdicts import VERDICT_KINDS, Provenance, Verdict
 
 
@@ -22,6 +21,10 @@ class StoreReader:
     """The read half of :class:`prover.records.store.Store` (a mixin over its connection)."""
 
     _conn: sqlite3.Connection
+
+    def _json(self, text: Any, what: str) -> Any:
+        """Stored JSON, or a :class:`StoreError` naming the store and ``what``."""
+        return load_json(text, getattr(self, "path", "store"), what)
 
     # ------------------------------------------------------------------ runs
     def run_wall_s(self, run_id: str) -> float:
@@ -41,7 +44,7 @@ class StoreReader:
         ).fetchall()
         out = []
         for r in rows:
-            run = {"run_id": r[0], "command": r[1], "config": json.loads(r[2]),
+            run = {"run_id": r[0], "command": r[1], "config": self._json(r[2], f"config of run {r[0]!r}"),
                    "created_utc": r[3], "finished_utc": r[4], "status": r[5], "n_items": r[6]}
             run.update(zip(extra, r[7:], strict=True))
             out.append(run)
@@ -60,7 +63,7 @@ class StoreReader:
         for key, rj in self._conn.execute(
                 "SELECT item_key, result_json FROM items WHERE run_id=? AND status='error'",
                 (run_id,)).fetchall():
-            yield key, json.loads(rj)
+            yield key, self._json(rj, f"result of item {key!r}")
 
     def item_results(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(item_key, result)`` for every committed item of the run, in ``seq`` order."""
@@ -69,7 +72,7 @@ class StoreReader:
             (run_id,),
         )
         for key, rj in cur.fetchall():
-            yield key, json.loads(rj)
+            yield key, self._json(rj, f"result of item {key!r}")
 
     def item_verdicts(self, run_id: str, item_key: str) -> list[tuple[str, Verdict, Provenance]]:
         """The verdicts committed for one item, with their full provenance (time fields restored)."""
@@ -81,8 +84,9 @@ class StoreReader:
         ).fetchall()
         out = []
         for nid, vj, pj, wall, utc in rows:
-            pdata = {**json.loads(pj), "wall_time_s": wall, "utc_time": utc}
-            out.append((nid, Verdict.from_dict(json.loads(vj)), Provenance.from_dict(pdata)))
+            pdata = {**self._json(pj, "a provenance"), "wall_time_s": wall, "utc_time": utc}
+            out.append((nid, Verdict.from_dict(self._json(vj, "a verdict")),
+                        Provenance.from_dict(pdata)))
         return out
 
     def verdict_counts(self, run_id: str) -> dict[str, int]:
@@ -91,7 +95,7 @@ class StoreReader:
         for (vj,) in self._conn.execute(
             "SELECT verdict_json FROM verdicts WHERE run_id=?", (run_id,)
         ):
-            kind = json.loads(vj)["verdict"]
+            kind = self._json(vj, "a verdict")["verdict"]
             counts[kind] = counts.get(kind, 0) + 1
         return counts
 
@@ -108,12 +112,12 @@ class StoreReader:
             "SELECT node_id, attrs_json FROM graph_nodes WHERE run_id=? AND item_key=?"
             " ORDER BY rowid", (run_id, item_key)
         ):
-            g.add_node(n, **json.loads(aj))
+            g.add_node(n, **self._json(aj, f"node {n!r}"))
         for u, v, et, aj in self._conn.execute(
             "SELECT src, dst, etype, attrs_json FROM edges WHERE run_id=? AND item_key=?"
             " ORDER BY rowid", (run_id, item_key)
         ):
-            g.add_edge(u, v, etype=et, **json.loads(aj))
+            g.add_edge(u, v, etype=et, **self._json(aj, f"edge {u!r} -> {v!r}"))
         return g
 
     def graph_root(self, run_id: str, item_key: str) -> str | None:

@@ -82,6 +82,15 @@ class SchemaVersionError(StoreError):
     """The database was written by a different (usually newer) schema version."""
 
 
+def load_json(text: Any, path: object, what: str) -> Any:
+    """``json.loads`` of a value read from the store; a :class:`StoreError` naming the store
+    and ``what`` (never a Python traceback) when the stored text is not JSON."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"{path}: corrupt store: {what} is not JSON ({err})") from None
+
+
 class ConfigMismatchError(StoreError):
     """A run id was reused with a different configuration."""
 
@@ -146,6 +155,17 @@ def connect(path: Path, busy_timeout_s: float, readonly: bool) -> sqlite3.Connec
                            isolation_level=None, check_same_thread=True)
 
 
+def _stored_version(conn: sqlite3.Connection, path: Path) -> int | None:
+    """The ``meta`` table's schema version (None when unrecorded); a value that is not a
+    number is a :class:`SchemaVersionError`, never a ValueError traceback."""
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else None
+    except (TypeError, ValueError):
+        raise SchemaVersionError(f"{path}: corrupt store: schema version {row[0]!r} is not "
+                                 "a number") from None
+
+
 def read_version(conn: sqlite3.Connection, path: Path) -> int | None:
     """The schema version of a store opened read-only (None when unrecorded); raises
     :class:`StoreError` for a database without ``meta`` and :class:`SchemaVersionError` for a
@@ -154,8 +174,7 @@ def read_version(conn: sqlite3.Connection, path: Path) -> int | None:
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
     if not has_meta:
         raise StoreError(f"{path}: not a proofgraph store (no meta table)")
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    found = int(row[0]) if row else None
+    found = _stored_version(conn, path)
     if found is not None and found > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{path} has store schema version {found}, this proofgraph understands "
@@ -172,8 +191,7 @@ def init_schema(conn: sqlite3.Connection, path: Path, tx: Callable[[], Transacti
         ).fetchone()
         found = None
         if has_meta:
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            found = int(row[0]) if row else None
+            found = _stored_version(conn, path)
             if found in _MIGRATABLE:  # older schema: upgraded below, in place
                 conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                              (str(SCHEMA_VERSION),))

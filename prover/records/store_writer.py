@@ -30,6 +30,7 @@ from prover.records.store_schema import (
     ConfigMismatchError,
     Transaction,
     canonical_json,
+    load_json,
     now_utc,
 )
 from prover.records.verdicts import Provenance, Verdict
@@ -77,7 +78,8 @@ class StoreWriter:
                 )
                 return False
             if row[0] != cfg:
-                old = json.loads(row[0])
+                old = load_json(row[0], getattr(self, "path", "store"),
+                                f"config of run {run_id!r}")
                 keys = sorted(
                     k for k in set(old) | set(config)
                     if canonical_json(old.get(k)) != canonical_json(config.get(k))

@@ -203,6 +203,20 @@ def check_entailment(
         if not (queries[0].status == "sat" and queries[1].status == "unsat"):
             queries.append(_run("premises ∧ conclusion", [*tracked, ("c", goal)], ctx, guard))
     answer, reason, evidence = _decide(queries, texts, enc)
+    undefined = ""  # why a division by zero leaves the conclusion undecided
+    if answer in ("False", "Uncertain") and "w" in z:
+        # refuted only where the conclusion divides by zero? look for a point where it is
+        # defined (False) or defined and false (Uncertain); none means not decided
+        extra = [("w", z["w"])] + ([("c", z3.Not(z["c"]))] if answer == "Uncertain" else [])
+        defined = _run("premises ∧ conclusion defined", [*tracked, *extra], ctx, guard)
+        if defined.status != "sat":
+            undefined = ("the conclusion divides by zero wherever the premises hold"
+                         if answer == "False" else "the conclusion holds wherever it is "
+                         "defined, and divides by zero somewhere the premises hold")
+            answer, reason = "Unknown", defined.reason or UnknownReason.DIVISION_BY_ZERO
+            evidence = {"query": defined.name, "z3_reason": defined.raw_reason}
+        elif answer == "Uncertain":  # a counter-model where the conclusion is defined
+            evidence["models"]["conclusion_false"] = model_json(defined.model, enc)
     guards = [(tag, text) for tag, text in texts.items() if tag[0] == "g"]
     if guards:
         evidence["implicit_premises"] = [
@@ -210,7 +224,9 @@ def check_entailment(
         ]
     if "w" in texts:
         evidence["conclusion_guard"] = texts["w"]
-    if reason is not None:
+    if reason is UnknownReason.DIVISION_BY_ZERO:
+        verdict = Verdict("unknown", reason=reason, evidence=evidence, detail=undefined)
+    elif reason is not None:
         detail = f"z3 returned unknown on {evidence['query']}"
         verdict = Verdict("unknown", reason=reason, evidence=evidence, detail=detail)
     elif answer == "Inconsistent":  # vacuous: neither verified nor a counter-example

@@ -33,7 +33,8 @@ def smt2_text(formulas: Sequence[z3.BoolRef], ctx: z3.Context) -> str:
     asts = (z3.Ast * len(formulas))(*(f.as_ast() for f in formulas))
     text = z3.Z3_benchmark_to_smtlib_string(ctx.ref(), "proofgraph isolate", "", "unknown", "",
                                             len(formulas), asts, z3.BoolVal(True, ctx).as_ast())
-    return text.replace("(check-sat)", "")
+    body, sep, tail = text.rpartition("(check-sat)")  # the closing command only: a quoted
+    return body + tail if sep else text  # symbol may hold the same letters
 
 
 def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str, z3.BoolRef]],
@@ -48,7 +49,7 @@ def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str
         name = f"eval!{i}"
         formulas.append(z3.Const(name, term.sort()) == term)
         names.append(name)
-    payload = {"smt2": smt2_text(formulas, ctx), "assume": [tag for tag, _ in tracked],
+    payload = {"smt2": smt2_text(formulas, ctx), "n": len(formulas), "assume": [tag for tag, _ in tracked],
                "eval": names, "timeout_ms": limits.timeout_ms, "rlimit": limits.rlimit,
                "wall_s": limits.wall, "cpu_s": limits.cpu_s, "options": options}
     key = _answer_key(payload, limits.memory_mb)
@@ -142,6 +143,8 @@ def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
     """Worker side of :func:`solve_isolated` (a fresh context per request)."""
     ctx = fresh_context()
     assertions = list(z3.parse_smt2_string(payload["smt2"], ctx=ctx))
+    if len(assertions) != payload.get("n", len(assertions)):  # the text must say what was sent
+        raise ValueError(f"the worker read {len(assertions)} assertions of {payload['n']} sent")
     consts = _consts_by_name(assertions)
     assume = [consts[name] for name in payload["assume"] if name in consts]
     evaluate = [consts[name] for name in payload["eval"] if name in consts]

@@ -93,7 +93,7 @@ class Theorem:
                    bool_only: bool = False) -> z3.ExprRef:
         """Parse one SMT-LIB term against the theorem's declarations plus ``extra`` constants
         (e.g. fresh ones a goal introduced). Raises :class:`SExprError` / ``ValueError``."""
-        read_one(text)  # exactly one term: no smuggled commands
+        text = show(read_one(text))  # exactly one term, as read: no smuggled commands
         decls: dict[str, Any] = dict(self.symbols)
         for name, const in (extra or {}).items():
             decls.setdefault(name, const.decl())
@@ -227,14 +227,19 @@ def parse_theorem(row: Mapping[str, Any]) -> Theorem:
     except SExprError as exc:
         raise TheoremError(tid, f"SMT-LIB syntax: {exc}") from None
     ctx = new_context()
-    text = " ".join([smt2, *probes.texts, f"(assert {show(goal_sx)})"])
+    # Z3 parses exactly the commands read above (never the raw text: a comment, a NUL or any
+    # other spot where its reader and ours could disagree cannot hide or add an assertion)
+    text = " ".join([*map(show, cmds), *probes.texts, f"(assert {show(goal_sx)})"])
     try:
         parsed = list(z3.parse_smt2_string(text, ctx=ctx))
     except z3.Z3Exception as exc:
         raise TheoremError(tid, f"z3 parse error: {z3_message(exc)}") from None
     n_hyps = len(parsed) - len(probes.texts) - 1
-    if n_hyps < 0:
-        raise TheoremError(tid, "z3 returned fewer assertions than the row declares")
+    asserted = sum(1 for cmd in cmds if _head(cmd) == "assert")
+    if n_hyps != asserted:  # our reading and Z3's disagree: no verdict may rest on either
+        expected = asserted + len(probes.texts) + 1
+        raise TheoremError(tid, f"z3 read {len(parsed)} assertions where the row, its "
+                                f"declarations and the goal give {expected}")
     hyps, probe_terms, goal = parsed[:n_hyps], parsed[n_hyps:-1], parsed[-1]
     if not z3.is_bool(goal):
         raise TheoremError(tid, f"the goal is not Bool (sort {goal.sort()})")

@@ -45,8 +45,8 @@ class _Alarms:
                     self._cond.wait()
                     continue
                 wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
+                if wait > 0:  # capped: a far deadline (a huge --timeout-ms) must not kill
+                    self._cond.wait(min(wait, threading.TIMEOUT_MAX))  # this thread
                     continue
                 _, _, dog = heapq.heappop(self._heap)
                 again = dog.fire()
