@@ -81,6 +81,25 @@ def _holds(link: str) -> bool:
     return verdict is not None and verdict.is_verified
 
 
+def _fails(link: str) -> bool:
+    """True when ``link`` parses and is refuted as ground arithmetic."""
+    parsed = _parse("equation", link)
+    if parsed.error is not None or len(parsed.relations) != 1:
+        return False
+    verdict = check_ground(parsed.relations[0])
+    return verdict is not None and verdict.kind == "refuted"
+
+
+_UNIT_WORD = re.compile(r"[A-Za-z¢]+")
+
+
+def _unit_then_plain(left: str, right: str) -> bool:
+    """The left side of a link names a unit of the registry and the right side none."""
+    def united(side: str) -> bool:
+        return any(is_unit_word(w) for w in _UNIT_WORD.findall(side))
+    return united(left) and not united(right)
+
+
 def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi: int,
                      span: str) -> RawClaim | None:
     """The run as :mod:`formalizer.lexical` and :mod:`formalizer.units` read it: an unknown
@@ -121,6 +140,14 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
         if isinstance(pair, UnitsProblem):
             return RawClaim("equation", span, error=pair.reason)
         left, right = rendered[k], rendered[k + 1]
+        if pair is None and len(raw) == 2 and _unit_then_plain(raw[k], raw[k + 1]) and _fails(
+                f"{left} {op} {right}"):
+            # "2 weeks = 14" (days), "2 dozen + 4 = 28": one link, a side with units, then a
+            # bare number whose unit is not stated; compared as labels the link fails, but the
+            # number may be in another unit or a count, so it is not read as an error
+            return RawClaim("equation", span, error=(
+                f"'{raw[k].strip()}' carries a unit and '{raw[k + 1].strip()}' none: the "
+                "number may be in another unit or a count, not compared"))
         if pair is not None and pair.fallback and _holds(f"{left} {op} {right}"):
             pair = None  # "16 + 12 = 28 million": the counting word is a label
         converted |= pair is not None

@@ -120,7 +120,8 @@ _HYPOTHESIS_HINTS = (
 _LOCUS_HINTS = ("right", "left", "above", "below", "along", "intersect")
 _REDUCTIO_HINTS = ("not", "contradict", "impossible", "absurd", "n't", "fail", "invalid",
                    "no solution", "false", "extraneous")
-_REJECTED_BEFORE_HINTS = ("satisf", "meet", "hold", "violat")
+_REJECTED_BEFORE_HINTS = ("satisf", "meet", "hold", "violat", "mistake", "error", "wrong",
+                          "incorrect")
 _CONDITION_HINTS = ("if", "suppos", "assum", "in case", "set", "plug", "try", "test", "for",
                     "consider", "condition", "starting", "ranging", "range", "up to", "until")
 # the longest match of an end-anchored prefix pattern (_OBJECT, _CASE_TAIL), with a margin: a
@@ -317,14 +318,21 @@ _OR_AFTER = re.compile(r"(?:[\s;)]*,[\s;]*[A-Za-z](?:_\w+)?\s*=\s*-?\s*\d+(?:\.\
 # "... is not true") or right before it ("does not satisfy the condition 6 <= 41 < 6^2")
 _REJECTED_AFTER = re.compile(
     r"[\s;)\]]*(?:[:,(\u2014\u2013-]\s*)?(?:(?:which\s+)?(?:is|are)\s+)?(?:false|untrue|not true|"
-    r"invalid|not valid|incorrect|not satisfied|does not hold|doesn't hold|never holds)\b",
+    r"invalid|not valid|incorrect|not satisfied|does not hold|doesn't hold|never holds|wrong|"
+    r"not correct|not right|mistaken|erroneous|(?:a|an)\s+(?:mistake|error))\b",
     re.IGNORECASE)
 _REJECTED_BEFORE = re.compile(
     r"\b(?:(?:does|do|did)\s*n[o']t|cannot|can't|fails?\s+to|never)\s+(?:satisf\w*|meet|hold)"
     r"(?:\s+(?:the|this|that|its|our)(?:\s+\w+)?\s+(?:conditions?|inequalit\w+|equations?|"
     r"constraints?|requirements?|relations?))?[\s:;]*$"
     r"|\bviolat(?:es?|ed|ing)(?:\s+(?:the|this|that|its|our)(?:\s+\w+)?\s+(?:conditions?|inequalit\w+|"
-    r"equations?|constraints?))?[\s:;]*$", re.IGNORECASE)
+    r"equations?|constraints?))?[\s:;]*$"
+    # "A common mistake is to write 5 + 3 = 9", "one might wrongly conclude that": the text
+    # reports a wrong claim, it does not make it
+    r"|\b(?:mistakes?|errors?|wrong(?:ly)?|incorrect(?:ly)?|mistakenly)\b[^.;!?]{0,40}?\b(?:"
+    r"writ(?:e|es|ing|ten)|wrote|say(?:s|ing)?|said|claim(?:s|ed|ing)?|think(?:s|ing)?|"
+    r"thought|conclud(?:e|es|ed|ing)|get(?:s|ting)?|got|assum(?:e|es|ed|ing))\b"
+    r"(?:\s+that)?[\s:;]*$", re.IGNORECASE)
 # a later sentence that denies what was just shown ("This inequality does not hold true."), not
 # what it speaks of ("This case doesn't satisfy the condition": the case fails, not the claim)
 _DENIAL = re.compile(

@@ -32,6 +32,7 @@ from formalizer.step_scope import (
     Scope,
     fresh_definition,
     ground_value,
+    holds_as_supposed,
     literal,
     reuses,
     states_a_value,
@@ -171,6 +172,10 @@ class RelationChecker:
                 # "x = 10^{100} and x = 10^{0.01}": a value with no rational form given to a
                 # letter this sentence defined lists solutions (a rational one rebinds above)
                 return Outcome("claim", LISTED_VALUE, backend)
+            if verdict.kind == "refuted" and holds_as_supposed(rel, scope):
+                # "x = 3", then "consider the case x = 7", then "x + 2 = 9": true of the value
+                # the letter was last supposed to have, so it may speak of that case
+                return Outcome("claim", NEW_MEANING, backend)
             return Outcome("claim", verdict, backend)
         if rel.op == "=" and isinstance(rel.left, Var) and rel.left.name in free and (
                 rel.left.name not in scope.unknowns):

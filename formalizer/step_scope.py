@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from prover.arith.ast import Expr, Neg, Num, Relation, Var, variables
-from prover.arith.check import Premises
+from prover.arith.check import Premises, check_ground
 from prover.arith.evaluate import DivisionByZeroError, evaluate
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 
@@ -30,6 +30,8 @@ class Scope:
     reused: set[str] = field(default_factory=set)  # letters bound to two different values
     imaginary: bool = False  # the solution uses i as the imaginary unit
     undefined: set[str] = field(default_factory=set)  # bound to an undefined value (1/0)
+    # the values a supposition gave a letter that holds another value outside it
+    supposed: dict[str, set[Fraction]] = field(default_factory=dict)
     sentence: int = -1  # the sentence of the claim checked last (RawClaim.sentence)
     saved: Snapshot | None = None  # the scope before this sentence's first supposition
 
@@ -86,6 +88,9 @@ class Snapshot:
         a later binding of it holds for its step only (as a case step's bindings do)."""
         values = scope.premises.values
         scope.reused |= {name for name in values if self.values.get(name) != values[name]}
+        for name, value in values.items():
+            if name in self.values and self.values[name] != value:
+                scope.supposed.setdefault(name, set()).add(value)
         scope.premises.values.clear()  # in place: the premises object may be shared
         scope.premises.values.update(self.values)
         scope.premises.constraints[:] = self.constraints
@@ -166,6 +171,22 @@ def undefined_binding(rel: Relation, scope: Scope) -> Outcome | None:
             f"{', '.join(sorted(used))} was bound to an undefined value (a zero denominator)")),
             "exact")
     return None
+
+
+def holds_as_supposed(rel: Relation, scope: Scope) -> bool:
+    """Does a ground relation hold when one of its letters takes, instead of its value in
+    scope, a value a supposition gave it (``x = 3``; ``consider the case x = 7``; ``x + 2 =
+    9``)? Such a claim may speak of the supposed case, so its refutation is no error."""
+    values = scope.premises.values
+    for name in sorted(variables(rel) & scope.supposed.keys()):
+        for value in scope.supposed[name]:
+            try:
+                verdict = check_ground(rel, {**values, name: value})
+            except (ArithmeticError, ValueError):
+                continue
+            if verdict is not None and verdict.is_verified:
+                return True
+    return False
 
 
 NEW_MEANING = unknown(UnknownReason.NOT_CHECKED, (

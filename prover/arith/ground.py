@@ -22,7 +22,7 @@ from prover.arith.evaluate import (
     evaluate,
 )
 from prover.arith.parse import TooLargeError
-from prover.arith.premises import stated_tolerance
+from prover.arith.premises import rounded_place, stated_tolerance
 from prover.arith.surds import check_radical
 from prover.records.verdicts import UnknownReason, Verdict, unknown
 
@@ -58,6 +58,11 @@ def compare_values(rel: Relation, lhs: Fraction, rhs: Fraction) -> Verdict:
             if abs(lhs - rhs) <= tol:
                 return Verdict("verified_approx", evidence=evidence, tolerance=format_number(tol))
             evidence["tolerance"] = format_number(tol)
+        place = rounded_place(rel)
+        if place is not None and abs(lhs - rhs) <= place / 2:  # "3456 ≈ 3500": to the hundred?
+            return unknown(UnknownReason.NOT_CHECKED,
+                           f"within rounding to the nearest {format_number(place)}, which the "
+                           "stated value may mean, but beyond the tolerance checked")
         return Verdict("refuted", evidence=evidence)
     if _COMPARE[rel.op](lhs, rhs):
         return VERIFIED_EXACT

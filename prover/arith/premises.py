@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from prover.arith.ast import Neg, Num, Relation, variables
+from prover.arith.ast import Bin, Neg, Num, Relation, variables
 
 
 @dataclass
@@ -51,6 +51,30 @@ def _literal(node: object) -> tuple[Fraction, int] | None:
     if isinstance(node, Num):
         d = node.decimals
         return (node.value, d) if d is not None else None
+    return None
+
+
+def rounded_place(rel: Relation) -> Fraction | None:
+    """The place an ``≈`` value may be rounded to when its spelling suggests it: ``10^k`` for a
+    whole literal ending in k zeros (``≈ 1200``: 100) or for a power ``10^k`` itself; None
+    for ``=`` and otherwise. Such a claim is not checked against that place (``√50 ≈ 10`` is
+    within it and still a poor approximation), only kept from being refuted within it."""
+    if rel.op != "~=":
+        return None
+    return _rounded_place(rel.right) or _rounded_place(rel.left)
+
+
+def _rounded_place(node: object) -> Fraction | None:
+    if isinstance(node, Neg):
+        return _rounded_place(node.arg)
+    if isinstance(node, Num) and node.decimals == 0 and node.value:
+        digits = node.text.lstrip("-")
+        zeros = len(digits) - len(digits.rstrip("0"))
+        return Fraction(10**zeros) if zeros else None
+    if isinstance(node, Bin) and node.op == "^" and isinstance(node.left, Num) and (
+            node.left.value == 10) and isinstance(node.right, Num) and (
+            node.right.value.denominator == 1 and 1 <= node.right.value <= 400):
+        return Fraction(10**int(node.right.value))
     return None
 
 

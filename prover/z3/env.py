@@ -133,9 +133,11 @@ class Z3Env:
         if answer is None or answer.get("kind") not in ("vacuous", "refuted"):
             return None
         if answer["kind"] == "vacuous":
+            detail = ("the recursive definitions contradict themselves, so any goal follows"
+                      if answer.get("definitions") else
+                      "the hypotheses contradict each other, so any goal follows")
             return Verdict("unknown", reason=UnknownReason.VACUOUS,
-                           evidence={"unsat_core": answer["core"]},
-                           detail="the hypotheses contradict each other, so any goal follows")
+                           evidence={"unsat_core": answer["core"]}, detail=detail)
         model = answer["counter_model"]
         shown = ", ".join(f"{k} = {v}" for k, v in model.items()) or "(no constants)"
         return Verdict("refuted", evidence={"counter_model": model, "recheck": answer["recheck"]},

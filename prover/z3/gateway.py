@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -232,8 +232,57 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
 
 
 
+def _symbol_names(terms: Sequence[z3.ExprRef]) -> set[str]:
+    """The names of every uninterpreted symbol applied in ``terms`` (quantifier bodies too)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack = list(terms)
+    while stack:
+        term = stack.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        if z3.is_quantifier(term):
+            stack.append(term.body())
+        elif z3.is_app(term):
+            if term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                names.add(term.decl().name())
+            stack.extend(term.children())
+    return names
+
+
+def _own_tags(query: _Query) -> tuple[_Query, dict[str, str]]:
+    """``query`` with tracking tags renamed away from the symbols of its formulas (a row may
+    declare ``|hyp!0|``: the tag literal would then BE that constant, and assuming it true
+    changes the query), and the map from the tags used back to the caller's tags."""
+    if not query.tracked:
+        return query, {}
+    taken = _symbol_names([*query.assertions, *(e for _, e in query.tracked),
+                           *query.evaluate])
+    back: dict[str, str] = {}
+    pairs = []
+    for tag, expr in query.tracked:
+        used, i = tag, 0
+        while used in taken or used in back:
+            i += 1
+            used = f"{tag}!t{i}"
+        back[used] = tag
+        pairs.append((used, expr))
+    return _Query(query.assertions, pairs, query.evaluate), back
+
+
 def _dispatch(query: _Query, ctx: z3.Context, limits: Limits, options: Mapping[str, Any] | None,
               isolate: bool | None, want_model: bool) -> SatResult:
+    query, back = _own_tags(query)
+    result = _dispatch_tagged(query, ctx, limits, options, isolate, want_model)
+    if back and result.core:
+        result = replace(result, core=tuple(back.get(tag, tag) for tag in result.core))
+    return result
+
+
+def _dispatch_tagged(query: _Query, ctx: z3.Context, limits: Limits,
+                     options: Mapping[str, Any] | None, isolate: bool | None,
+                     want_model: bool) -> SatResult:
     pairs = query.tracked
     if IN_WORKER:
         isolate = False

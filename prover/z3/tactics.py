@@ -82,6 +82,32 @@ def uninterpreted(theorem: Theorem, terms: Sequence[z3.ExprRef]) -> list[z3.Expr
     return [z3.substitute_funs(t, *pairs) for t in terms] if pairs else list(terms)
 
 
+def mentions_recursive(theorem: Theorem, terms: Sequence[z3.ExprRef]) -> bool:
+    """Whether ``terms`` apply one of the theorem's recursive functions."""
+    names = set(theorem.rec_defs)
+    return bool(names) and any(
+        z3.is_app(t) and t.decl().name() in names and t.decl().kind() == z3.Z3_OP_RECURSIVE
+        for t in walk(terms))
+
+
+def definitions_contradict(theorem: Theorem, terms: Sequence[z3.ExprRef],
+                           limits: Limits) -> bool:
+    """Whether the recursive definitions contradict themselves on one of ``terms``.
+
+    A ``define-fun-rec`` is an axiom (``f(x) = body``); one without a solution (``f(x) =
+    f(x) + 1``) makes every goal that mentions ``f`` follow, so such a closure is vacuous, not
+    a proof. A Bool term ``t`` mentioning a recursive function for which both ``t`` and
+    ``¬t`` are unsat (nothing else asserted) shows it: with consistent definitions one of them
+    is satisfiable. ``unknown`` is not taken as a contradiction."""
+    suspects = [t for t in terms if z3.is_bool(t) and mentions_recursive(theorem, [t])]
+    if not suspects:
+        return False
+    part = limits.part(1.0 / (2 * len(suspects)))
+    return any(solve([t], ctx=theorem.ctx, limits=part, want_model=False).unsat and
+               solve([z3.Not(t)], ctx=theorem.ctx, limits=part, want_model=False).unsat
+               for t in suspects)
+
+
 def close_by_z3(goal: Goal, theorem: Theorem, limits: Limits,
                 abstract: bool = True) -> dict[str, Any]:
     """Close ``goal`` by an unsat check of hyps ∧ ¬concl; the closure record, or raise
@@ -185,6 +211,8 @@ def preflight(theorem: Theorem, limits: Limits) -> dict[str, Any]:
     ``refuted`` (a counter-model of hyps ∧ ¬goal, confirmed by substituting it back), or
     ``open``. Plain JSON."""
     hyps = list(theorem.hypotheses)
+    if definitions_contradict(theorem, [*hyps, theorem.conclusion], limits.part(0.25)):
+        return {"kind": "vacuous", "core": [], "definitions": True}
     if hyps:
         tracked = [(f"hyp!{i}", h) for i, h in enumerate(hyps)]
         base = solve([], ctx=theorem.ctx, limits=limits.part(0.5), tracked=tracked,
@@ -278,6 +306,9 @@ def serve(payload: Mapping[str, Any]) -> dict[str, Any]:
         goal = goal_from_payload(theorem, payload["goal"])
         call = parse_tactic(payload["tactic"], NAMED_TACTICS)
         with Watchdog(theorem.ctx, limits.wall):
+            if definitions_contradict(theorem, goal.terms(), limits.part(0.25)):
+                raise TacticError("the recursive definitions contradict themselves on this "
+                                  "goal's terms: any conclusion would follow (vacuous)")
             if call.kind == "z3":
                 new = []
                 record = close_by_z3(goal, theorem, limits, payload.get("abstract", True))
