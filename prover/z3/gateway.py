@@ -44,6 +44,7 @@ from prover.z3.terms import (
     model_value,
     needs_isolation,
     safe_exponent,
+    uninterpreted,
 )
 from prover.z3.watchdog import Watchdog
 
@@ -232,33 +233,14 @@ def solve(assertions: Sequence[z3.BoolRef], *, ctx: z3.Context, limits: Limits,
 
 
 
-def _symbol_names(terms: Sequence[z3.ExprRef]) -> set[str]:
-    """The names of every uninterpreted symbol applied in ``terms`` (quantifier bodies too)."""
-    names: set[str] = set()
-    seen: set[int] = set()
-    stack = list(terms)
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        if z3.is_quantifier(term):
-            stack.append(term.body())
-        elif z3.is_app(term):
-            if term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                names.add(term.decl().name())
-            stack.extend(term.children())
-    return names
-
-
 def _own_tags(query: _Query) -> tuple[_Query, dict[str, str]]:
     """``query`` with tracking tags renamed away from the symbols of its formulas (a row may
     declare ``|hyp!0|``: the tag literal would then BE that constant, and assuming it true
     changes the query), and the map from the tags used back to the caller's tags."""
     if not query.tracked:
         return query, {}
-    taken = _symbol_names([*query.assertions, *(e for _, e in query.tracked),
-                           *query.evaluate])
+    taken = uninterpreted([*query.assertions, *(e for _, e in query.tracked),
+                           *query.evaluate]).keys()
     back: dict[str, str] = {}
     pairs = []
     for tag, expr in query.tracked:

@@ -25,6 +25,7 @@ from typing import Any
 
 import z3
 
+from prover.z3.terms import uninterpreted, walk
 from prover.z3.theorem import (
     SExprError,
     Theorem,
@@ -34,6 +35,8 @@ from prover.z3.theorem import (
     show,
     unquote_symbol,
 )
+
+__all__ = ["walk"]  # re-exported: the tactic modules take it from here
 
 MAX_TACTIC_CHARS = 4000
 _HYP = re.compile(r"h?(\d+)\Z")
@@ -143,29 +146,9 @@ class Z3Goals:
     closed: tuple[dict[str, Any], ...] = ()
 
 
-def walk(terms: Iterable[z3.ExprRef]) -> Iterable[z3.ExprRef]:
-    """Every sub-term once (quantifier bodies included), pre-order."""
-    seen: set[int] = set()
-    stack = list(terms)[::-1]
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        yield term
-        if z3.is_quantifier(term):
-            stack.append(term.body())
-        elif z3.is_app(term):
-            stack.extend(reversed(term.children()))
-
-
 def constants(terms: Iterable[z3.ExprRef]) -> dict[str, z3.ExprRef]:
     """The free uninterpreted constants of ``terms`` by name, in first-occurrence order."""
-    found: dict[str, z3.ExprRef] = {}
-    for term in walk(terms):
-        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            found.setdefault(term.decl().name(), term)
-    return found
+    return uninterpreted(terms, consts_only=True)
 
 
 def mentions(term: z3.ExprRef, const: z3.ExprRef) -> bool:

@@ -22,6 +22,7 @@ from prover.records.verdicts import UnknownReason
 from prover.z3 import isolate
 from prover.z3.contexts import fresh_context
 from prover.z3.gateway import Limits, SatResult, classify_unknown, new_solver, run_check
+from prover.z3.terms import uninterpreted
 
 _LOCK = threading.Lock()
 
@@ -121,31 +122,13 @@ def _remember(key: str | None, answer: dict[str, Any] | None) -> None:
         _ANSWERS[key] = answer
 
 
-def _consts_by_name(terms: Sequence[z3.ExprRef]) -> dict[str, z3.ExprRef]:
-    found: dict[str, z3.ExprRef] = {}
-    seen: set[int] = set()
-    stack = list(terms)
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        if z3.is_quantifier(term):
-            stack.append(term.body())
-        elif z3.is_app(term):
-            if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                found.setdefault(term.decl().name(), term)
-            stack.extend(term.children())
-    return found
-
-
 def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
     """Worker side of :func:`solve_isolated` (a fresh context per request)."""
     ctx = fresh_context()
     assertions = list(z3.parse_smt2_string(payload["smt2"], ctx=ctx))
     if len(assertions) != payload.get("n", len(assertions)):  # the text must say what was sent
         raise ValueError(f"the worker read {len(assertions)} assertions of {payload['n']} sent")
-    consts = _consts_by_name(assertions)
+    consts = uninterpreted(assertions, consts_only=True)
     assume = [consts[name] for name in payload["assume"] if name in consts]
     evaluate = [consts[name] for name in payload["eval"] if name in consts]
     limits = Limits(payload["timeout_ms"], payload["rlimit"], wall_s=payload["wall_s"],

@@ -12,7 +12,7 @@ Part of :mod:`prover.z3.gateway`, which re-exports every public name here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import z3
 
@@ -90,19 +90,33 @@ def safe_exponent(exponent: z3.ExprRef) -> bool:
 
 def _has_opaque_power(root: z3.ExprRef) -> bool:
     """Whether ``root`` holds a power :func:`safe_exponent` does not accept."""
-    stack = [root]
+    return any(z3.is_app(term) and term.decl().kind() == z3.Z3_OP_POWER
+               and not safe_exponent(term.arg(1)) for term in walk([root]))
+
+
+def walk(terms: Iterable[z3.ExprRef]) -> Iterator[z3.ExprRef]:
+    """Every sub-term once (quantifier bodies included), pre-order."""
     seen: set[int] = set()
+    stack = list(terms)[::-1]
     while stack:
         term = stack.pop()
         if term.get_id() in seen:
             continue
         seen.add(term.get_id())
+        yield term
         if z3.is_quantifier(term):
             stack.append(term.body())
-            continue
-        if not z3.is_app(term):
-            continue
-        if term.decl().kind() == z3.Z3_OP_POWER and not safe_exponent(term.arg(1)):
-            return True
-        stack.extend(term.children())
-    return False
+        elif z3.is_app(term):
+            stack.extend(reversed(term.children()))
+
+
+def uninterpreted(terms: Iterable[z3.ExprRef], consts_only: bool = False
+                  ) -> dict[str, z3.ExprRef]:
+    """The first application in ``terms`` (quantifier bodies too) of each uninterpreted symbol,
+    by name; with ``consts_only``, of the 0-ary ones only."""
+    found: dict[str, z3.ExprRef] = {}
+    for term in walk(terms):
+        if z3.is_app(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED and (
+                not consts_only or z3.is_const(term)):
+            found.setdefault(term.decl().name(), term)
+    return found
