@@ -1,8 +1,9 @@
 """Red-team regressions for the CLI's trust contract.
 
-Each test below failed before its fix, for the defect named in its comment. Contract: a false theorem is never
-``proved``; bad input (a store, an option, an environment variable) is one ``proofgraph:
-error:`` line with exit code 2, never a Python traceback; a limit never disarms the safety net.
+Each test below failed before its fix, for the defect named in its comment. Contract: a false
+theorem is never ``proved``; bad input (a store, an option, an environment variable) is one
+``proofgraph: error:`` line with exit code 2, never a Python traceback; a limit never disarms
+the safety net.
 """
 
 from __future__ import annotations

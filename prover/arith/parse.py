@@ -75,8 +75,8 @@ def make_number(digits: str) -> Num:
     """Literal from a decimal spelling (``12``, ``0.50``, ``.5``, ``1.5e3``), size bounded.
 
     Scientific notation is spelled out as a plain decimal (``1.5e3`` -> ``1500``) so the
-    stated precision of the formal form is what the number means. Literals are remembered: the same spelling gives the same (immutable)
-    node."""
+    stated precision of the formal form is what the number means. Literals are remembered:
+    the same spelling gives the same (immutable) node."""
     return _number(digits)
 
 

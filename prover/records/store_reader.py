@@ -44,7 +44,8 @@ class StoreReader:
         ).fetchall()
         out = []
         for r in rows:
-            run = {"run_id": r[0], "command": r[1], "config": self._json(r[2], f"config of run {r[0]!r}"),
+            config = self._json(r[2], f"config of run {r[0]!r}")
+            run = {"run_id": r[0], "command": r[1], "config": config,
                    "created_utc": r[3], "finished_utc": r[4], "status": r[5], "n_items": r[6]}
             run.update(zip(extra, r[7:], strict=True))
             out.append(run)

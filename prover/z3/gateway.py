@@ -44,7 +44,7 @@ from prover.z3.terms import (
     model_value,
     needs_isolation,
     safe_exponent,
-    uninterpreted,
+    uninterpreted_symbols,
 )
 from prover.z3.watchdog import Watchdog
 
@@ -239,8 +239,8 @@ def _own_tags(query: _Query) -> tuple[_Query, dict[str, str]]:
     changes the query), and the map from the tags used back to the caller's tags."""
     if not query.tracked:
         return query, {}
-    taken = uninterpreted([*query.assertions, *(e for _, e in query.tracked),
-                           *query.evaluate]).keys()
+    taken = uninterpreted_symbols(
+        [*query.assertions, *(e for _, e in query.tracked), *query.evaluate]).keys()
     back: dict[str, str] = {}
     pairs = []
     for tag, expr in query.tracked:

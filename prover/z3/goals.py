@@ -25,7 +25,7 @@ from typing import Any
 
 import z3
 
-from prover.z3.terms import uninterpreted, walk
+from prover.z3.terms import uninterpreted_symbols, walk
 from prover.z3.theorem import (
     SExprError,
     Theorem,
@@ -148,7 +148,7 @@ class Z3Goals:
 
 def constants(terms: Iterable[z3.ExprRef]) -> dict[str, z3.ExprRef]:
     """The free uninterpreted constants of ``terms`` by name, in first-occurrence order."""
-    return uninterpreted(terms, consts_only=True)
+    return uninterpreted_symbols(terms, consts_only=True)
 
 
 def mentions(term: z3.ExprRef, const: z3.ExprRef) -> bool:

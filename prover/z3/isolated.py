@@ -22,7 +22,7 @@ from prover.records.verdicts import UnknownReason
 from prover.z3 import isolate
 from prover.z3.contexts import fresh_context
 from prover.z3.gateway import Limits, SatResult, classify_unknown, new_solver, run_check
-from prover.z3.terms import uninterpreted
+from prover.z3.terms import uninterpreted_symbols
 
 _LOCK = threading.Lock()
 
@@ -46,13 +46,17 @@ def solve_isolated(assertions: Sequence[z3.BoolRef], tracked: Sequence[tuple[str
     formulas = list(assertions)
     formulas.extend(z3.Implies(z3.Bool(tag, ctx), expr) for tag, expr in tracked)
     names = []
+    taken = uninterpreted_symbols(formulas).keys() if evaluate else set()
     for i, term in enumerate(evaluate):
         name = f"eval!{i}"
+        while name in taken:  # never one of the query's own constants
+            name += "!"
         formulas.append(z3.Const(name, term.sort()) == term)
         names.append(name)
-    payload = {"smt2": smt2_text(formulas, ctx), "n": len(formulas), "assume": [tag for tag, _ in tracked],
-               "eval": names, "timeout_ms": limits.timeout_ms, "rlimit": limits.rlimit,
-               "wall_s": limits.wall, "cpu_s": limits.cpu_s, "options": options}
+    payload = {"smt2": smt2_text(formulas, ctx), "n": len(formulas),
+               "assume": [tag for tag, _ in tracked], "eval": names,
+               "timeout_ms": limits.timeout_ms, "rlimit": limits.rlimit, "wall_s": limits.wall,
+               "cpu_s": limits.cpu_s, "options": options}
     key = _answer_key(payload, limits.memory_mb)
     answer = _remembered(key, limits.rlimit)
     if answer is not None:
@@ -128,7 +132,7 @@ def serve_solve(payload: dict[str, Any]) -> dict[str, Any]:
     assertions = list(z3.parse_smt2_string(payload["smt2"], ctx=ctx))
     if len(assertions) != payload.get("n", len(assertions)):  # the text must say what was sent
         raise ValueError(f"the worker read {len(assertions)} assertions of {payload['n']} sent")
-    consts = uninterpreted(assertions, consts_only=True)
+    consts = uninterpreted_symbols(assertions, consts_only=True)
     assume = [consts[name] for name in payload["assume"] if name in consts]
     evaluate = [consts[name] for name in payload["eval"] if name in consts]
     limits = Limits(payload["timeout_ms"], payload["rlimit"], wall_s=payload["wall_s"],

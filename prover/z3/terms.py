@@ -110,7 +110,7 @@ def walk(terms: Iterable[z3.ExprRef]) -> Iterator[z3.ExprRef]:
             stack.extend(reversed(term.children()))
 
 
-def uninterpreted(terms: Iterable[z3.ExprRef], consts_only: bool = False
+def uninterpreted_symbols(terms: Iterable[z3.ExprRef], consts_only: bool = False
                   ) -> dict[str, z3.ExprRef]:
     """The first application in ``terms`` (quantifier bodies too) of each uninterpreted symbol,
     by name; with ``consts_only``, of the 0-ary ones only."""
