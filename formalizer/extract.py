@@ -72,22 +72,24 @@ _EMPTY_SIDE = re.compile(r"^\s*(?:~=|<=|>=|!=|==|=|<|>)+|(?:~=|<=|>=|!=|==|=|<|>
 _REL_IN = re.compile(r"~=|<=|>=|!=|==|=|<|>")
 
 
-def _holds(link: str) -> bool:
-    """True when ``link`` parses and holds as ground arithmetic (False when unknown)."""
+def _ground_kind(link: str) -> str | None:
+    """The verdict kind of ``link`` as ground arithmetic; None when it does not parse as one
+    relation or needs more than exact evaluation."""
     parsed = _parse("equation", link)
     if parsed.error is not None or len(parsed.relations) != 1:
-        return False
+        return None
     verdict = check_ground(parsed.relations[0])
-    return verdict is not None and verdict.is_verified
+    return None if verdict is None else verdict.kind
+
+
+def _holds(link: str) -> bool:
+    """True when ``link`` parses and holds as ground arithmetic (False when unknown)."""
+    return _ground_kind(link) in ("verified", "verified_approx")
 
 
 def _fails(link: str) -> bool:
     """True when ``link`` parses and is refuted as ground arithmetic."""
-    parsed = _parse("equation", link)
-    if parsed.error is not None or len(parsed.relations) != 1:
-        return False
-    verdict = check_ground(parsed.relations[0])
-    return verdict is not None and verdict.kind == "refuted"
+    return _ground_kind(link) == "refuted"
 
 
 _UNIT_WORD = re.compile(r"[A-Za-z¢]+")

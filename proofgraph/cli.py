@@ -238,10 +238,6 @@ def _job(args: argparse.Namespace) -> int:
         return fail("--in-process cannot be combined with --workers, --ray or --row-timeout")
     if row_timeout == 0:
         return fail("--row-timeout must be > 0 seconds")
-    from proofgraph.run_options import check_workers
-
-    if (too_many := check_workers(args.workers, args.ray or in_process)) is not None:
-        return fail(too_many)
     import contextlib
 
     ahead: Any = contextlib.nullcontext()
@@ -309,11 +305,6 @@ def _prove(args: argparse.Namespace) -> int:
         args.backend = "leandojo"
     if (args.input is None) == (args.row is None):
         return fail("give either an input file or --row JSON (not both)")
-    from proofgraph.run_options import check_workers
-
-    too_many = check_workers(args.workers, args.ray or args.ray_address is not None)
-    if too_many is not None:
-        return fail(too_many)
     try:
         search = SearchConfig(batch_size=args.batch_size, num_candidates=args.candidates,
                               tactic_timeout_s=args.tactic_timeout,
@@ -366,6 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from prover.records.store import StoreError
 
     args = build_parser().parse_args(argv)
+    from proofgraph.run_options import check_workers
+
+    too_many = check_workers(getattr(args, "workers", None) or 1, bool(
+        getattr(args, "ray", False) or getattr(args, "ray_address", None)))
+    if too_many is not None:  # every command with --workers, before any worker starts
+        return fail(too_many)
     try:
         handler = getattr(args, "handler", None)
         if handler is not None:

@@ -99,11 +99,6 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{args.input}: no such file")
     if args.out.exists() and not args.out.is_dir():
         return fail(f"--out {args.out}: not a folder")
-    from proofgraph.run_options import check_workers
-
-    too_many = check_workers(args.workers, args.ray or bool(args.ray_address))
-    if too_many is not None:
-        return fail(too_many)
     from prover.eval.job import EvalOptions
     from prover.eval.run import run_eval
     from prover.proving import ProveError

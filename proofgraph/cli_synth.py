@@ -147,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from proofgraph.cli import EXIT_OK, EXIT_REJECTED, fail
-    from proofgraph.run_options import check_workers
     from proofgraph.synth_api import SynthError, make_task
     from prover.records.runs import RunConflict
     from prover.records.store import StoreError
@@ -159,9 +158,6 @@ def run(args: argparse.Namespace) -> int:
         run_synth,
     )
 
-    too_many = check_workers(args.workers or 1, args.ray or bool(args.ray_address))
-    if too_many is not None:
-        return fail(too_many)
     try:
         opts = SynthOptions(
             out=args.out, store=args.store, workers=args.workers,

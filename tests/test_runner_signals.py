@@ -16,6 +16,9 @@ import pytest
 
 from prover.records.store import Store
 
+sys.path.insert(0, str(Path(__file__).parent))
+import policy_fixtures as pf  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data"
@@ -83,17 +86,11 @@ def test_signal_stops_check_commits_and_resumes(tmp_path: Path, sig: int, code: 
 
 
 def _child_names(pid: int) -> set[str]:
-    """The command names of ``pid``'s direct children (Linux ``/proc``)."""
-    names = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:]
-        if int(rest.split()[1]) == pid:
-            names.add(name)
-    return names
+    """The command names of ``pid``'s direct children (``ps``: Linux and macOS alike)."""
+    listing = subprocess.run(["ps", "-A", "-o", "ppid=,comm="], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+    return {Path(parts[1]).name for parts in (line.split(None, 1) for line in listing.splitlines())
+            if len(parts) == 2 and parts[0] == str(pid)}
 
 
 @pytest.mark.parametrize(("sig", "code", "when"), [
@@ -106,9 +103,7 @@ def test_signal_stops_a_ray_check_run_the_same_way(tmp_path: Path, sig: int, cod
     the run used to end with status 15 and a Ray crash dump, its store left ``running``. The
     run's own stop holds on Ray too, mid-run and while the head node starts: exit 130/143,
     status ``stopped``, the message, and an exact resume."""
-    pytest.importorskip("ray")
-    if when == "starting" and not Path("/proc/self/stat").exists():
-        pytest.skip("needs /proc to see Ray's processes start")
+    pf.require("ray", "the Ray executor tests need ray")
     rows = 3000 if when == "running" else 300
     src = big_input(tmp_path / "in.jsonl", rows)
     out, db = tmp_path / "out.jsonl", tmp_path / "s.db"

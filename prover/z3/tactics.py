@@ -98,14 +98,23 @@ def definitions_contradict(theorem: Theorem, terms: Sequence[z3.ExprRef],
     f(x) + 1``) makes every goal that mentions ``f`` follow, so such a closure is vacuous, not
     a proof. A Bool term ``t`` mentioning a recursive function for which both ``t`` and
     ``¬t`` are unsat (nothing else asserted) shows it: with consistent definitions one of them
-    is satisfiable. ``unknown`` is not taken as a contradiction."""
-    suspects = [t for t in terms if z3.is_bool(t) and mentions_recursive(theorem, [t])]
+    is satisfiable. ``unknown`` is not taken as a contradiction. Each term is checked once per
+    theorem (the search and the replay meet the same hypotheses at every step)."""
+    checked = theorem.definitions_checked
+    if any(checked[t.get_id()][1] for t in terms if t.get_id() in checked):
+        return True
+    suspects = [t for t in terms if t.get_id() not in checked and z3.is_bool(t)
+                and mentions_recursive(theorem, [t])]
     if not suspects:
         return False
     part = limits.part(1.0 / (2 * len(suspects)))
-    return any(solve([t], ctx=theorem.ctx, limits=part, want_model=False).unsat and
-               solve([z3.Not(t)], ctx=theorem.ctx, limits=part, want_model=False).unsat
-               for t in suspects)
+    for t in suspects:
+        contradict = (solve([t], ctx=theorem.ctx, limits=part, want_model=False).unsat and
+                      solve([z3.Not(t)], ctx=theorem.ctx, limits=part, want_model=False).unsat)
+        checked[t.get_id()] = (t, contradict)
+        if contradict:
+            return True
+    return False
 
 
 def close_by_z3(goal: Goal, theorem: Theorem, limits: Limits,

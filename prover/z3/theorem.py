@@ -88,6 +88,11 @@ class Theorem:
     rec_defs: dict[str, RecDef]
     macros: str = ""
     reserved: frozenset[str] = field(default_factory=frozenset)
+    #: Bool terms already checked against the recursive definitions, by AST id: the term (held
+    #: so its id is never reused) and whether the definitions contradict themselves on it
+    #: (see prover.z3.tactics.definitions_contradict)
+    definitions_checked: dict[int, tuple[z3.ExprRef, bool]] = field(default_factory=dict,
+                                                                    repr=False)
 
     def parse_term(self, text: str, extra: Mapping[str, z3.ExprRef] | None = None,
                    bool_only: bool = False) -> z3.ExprRef:
