@@ -110,9 +110,43 @@ def _with_reading(verdict: Verdict, reading: str) -> Verdict:
     return Verdict(verdict.kind, evidence=evidence, tolerance=verdict.tolerance)
 
 
+def _whole(expr: Expr) -> int | None:
+    """The value of a whole-number literal written with digits only, else None."""
+    if isinstance(expr, Num) and expr.value.denominator == 1 and expr.text.isdigit():
+        return int(expr.value)
+    return None
+
+
+def _range_count(rel: Relation, step_text: str) -> bool:
+    """``Pages 10-20 = 11``, ``in 2020-2021 = 1 year``: one side is two whole numbers glued by a
+    hyphen, the smaller first (``10-20``, no spaces), the other a whole number that is the
+    range's length or its inclusive count. As a subtraction the claim is false; as a range it
+    may hold, and the text alone cannot tell which is meant."""
+    if rel.op != "=":
+        return False
+    for side, other in ((rel.left, rel.right), (rel.right, rel.left)):
+        stated = _whole(other)
+        if stated is None or not (isinstance(side, Bin) and side.op == "-"):
+            continue
+        low, high = _whole(side.left), _whole(side.right)
+        if low is None or high is None or low >= high or stated not in (high - low,
+                                                                         high - low + 1):
+            continue
+        glued = re.compile(rf"(?<![\w.^/*+\-]){low}-{high}(?![\w.])")
+        if glued.search(step_text):  # the claim's own text is re-spaced ("10 - 20")
+            return True
+    return False
+
+
 def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text: str,
            values: dict[str, Fraction]) -> Verdict:
-    """Return a verified verdict under a signalled second reading, else ``refuted`` unchanged."""
+    """Return a verified verdict under a signalled second reading, ``unknown`` where a reading
+    the text may intend makes the claim true (a glued range), else ``refuted`` unchanged."""
+    if _range_count(rel, step_text):
+        return unknown(UnknownReason.NOT_FORMALIZED,
+                       "two whole numbers glued by '-' with the smaller first may name a range "
+                       "(its length or count is the stated value); as a subtraction the claim "
+                       "is false")
     if "%" in raw_text:
         try:
             plain = parse_chain(raw_text.replace("%", ""))

@@ -186,8 +186,8 @@ def prove_row(row: Mapping[str, Any], backend: Backend, policy: Policy, policy_i
         data = search.to_dict()
         stage = "recheck"
         if search.status == "proved" and search.proof is not None:
-            verdict = backend.recheck(row, list(search.proof), opts,
-                                      deadline=getattr(env, "deadline", None))
+            verdict = theorem_verdict(backend.recheck(row, list(search.proof), opts,
+                                                      deadline=getattr(env, "deadline", None)))
         elif search.status == "failed":
             verdict = unknown(UnknownReason.BUDGET, "every candidate tactic failed")
         else:
@@ -211,6 +211,20 @@ def prove_row(row: Mapping[str, Any], backend: Backend, policy: Policy, policy_i
         "error": None,
     }
     return result, graph, root, [(root, verdict, provenance)]
+
+
+def theorem_verdict(recheck: Verdict) -> Verdict:
+    """The theorem's verdict from the re-check of the proof its search found: a proof the
+    re-check rejects (a tactic that fails on replay, goals left open, a Lean cheat) says nothing
+    of the theorem, so it is ``unknown: recheck-failed``, its evidence the re-check's with
+    ``recheck`` set to the re-check's verdict; only a counter-model (the preflight's) may call
+    a theorem refuted."""
+    if recheck.kind != "refuted":
+        return recheck
+    detail = "the search's proof failed its re-check" + (f": {recheck.detail}"
+                                                          if recheck.detail else "")
+    return Verdict("unknown", reason=UnknownReason.RECHECK_FAILED, detail=detail,
+                   evidence={**recheck.evidence, "recheck": recheck.kind})
 
 
 def _close(env: Any) -> None:

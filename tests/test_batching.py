@@ -199,6 +199,7 @@ def test_hf_searches_are_the_same_whatever_k(tiny_llama: Path, tmp_path: Path) -
     assert applied >= 8  # sampled tactics were applied
 
 
+@pytest.mark.slow
 def test_symbolic_searches_are_the_same_whatever_k_even_in_a_gc_storm(tmp_path: Path) -> None:
     """8 searches at once, each in its own thread and Z3 context, while another thread forces
     garbage collection (z3py objects freed off their thread): the same searches as one at a
@@ -301,6 +302,7 @@ def _prove_view(results: list[dict]) -> list[tuple]:
              r["counts"]["expansions"], r["counts"]["env_calls"]) for r in results]
 
 
+@pytest.mark.slow
 def test_prove_concurrency_gives_the_same_results_and_run_as_one_at_a_time(
         tmp_path: Path) -> None:
     from proofgraph.prove_job import ProveOptions, ScaleOptions, run_prove
@@ -320,6 +322,7 @@ def test_prove_concurrency_gives_the_same_results_and_run_as_one_at_a_time(
     assert [_prove_view(r1)[i] for i in steady] == [_prove_view(r4)[i] for i in steady]
 
 
+@pytest.mark.slow
 def test_prove_on_ray_with_two_workers(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     from proofgraph.cli import main

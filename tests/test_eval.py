@@ -93,6 +93,7 @@ FAST = ["--max-expansions", "8", "--tactic-timeout", "3", "--wall-timeout", "120
         "--no-progress"]
 
 
+@pytest.mark.slow
 def test_eval_cli_writes_results_summary_and_a_strict_offline_report(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = _bench(tmp_path)
@@ -131,6 +132,7 @@ def test_eval_cli_writes_results_summary_and_a_strict_offline_report(
     assert again["pass_at_k"] == summary["pass_at_k"] and again["run_id"] == summary["run_id"]
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_does_every_attempt_exactly_once(tmp_path: Path) -> None:
     bench = _bench(tmp_path)
     out = tmp_path / "run"

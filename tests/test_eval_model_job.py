@@ -162,6 +162,7 @@ def test_parent_of_a_worker_run_builds_no_model(tmp_path: Path, built: list[str]
     assert one.config == two.config  # the same run in one process and on workers
 
 
+@pytest.mark.slow
 def test_tiny_model_is_built_only_in_the_workers(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

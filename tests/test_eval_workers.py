@@ -52,6 +52,7 @@ def test_eval_on_two_worker_processes_matches_one_process(
     assert again["attempts_this_session"] == 0 and again["resumed"] is True
 
 
+@pytest.mark.slow
 def test_eval_on_ray_with_two_workers(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     require("ray", "ray is not installed")

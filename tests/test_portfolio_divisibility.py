@@ -172,6 +172,7 @@ def test_portfolio_proposes_residues_then_mod_eval_alone() -> None:
     assert not any(t.startswith("residues") for t in policy.tactics(state))  # n only in pow4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", HELD_OUT, ids=ids(HELD_OUT))
 def test_held_out_theorems_are_proved_and_replayed(row: dict[str, Any]) -> None:
     result = best_first_search(Z3Env(row), SymbolicPolicy("z3"), CONFIG)

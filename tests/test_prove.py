@@ -22,6 +22,7 @@ GAUSS = {"id": "gauss", "smt2": "(define-fun-rec sum ((n Int)) Int (ite (<= n 0)
 FALSE = {"id": "false", "smt2": "(declare-const x Int)", "goal": "(> (* x x) 0)"}
 
 
+@pytest.mark.slow
 def test_cli_proves_rechecks_and_stores_the_search_graph(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
     theorems = tmp_path / "t.jsonl"
@@ -120,3 +121,30 @@ def test_replay_verifies_only_complete_proofs() -> None:
     assert replay(_Counter(), ["+1", "+1"], 1.0).kind == "refuted"
     assert replay(_Counter(), ["+1", "x", "+1"], 1.0).kind == "refuted"
     assert replay(_Counter(), ["+1", "+1", "+1", "+1"], 1.0).kind == "refuted"
+
+
+def test_a_proof_that_fails_its_recheck_never_refutes_the_theorem(tmp_path: Path) -> None:
+    """The search proves GAUSS; a re-check that replays the proof without its last tactic
+    (the real Z3 replay, goals left open) rejects the PROOF. That says nothing of the theorem:
+    the row is unknown: recheck-failed, the re-check's evidence kept."""
+    from prover import proving
+    from prover.backends import BACKENDS
+    from prover.records.verdicts import Verdict
+    from prover.z3.env import check_proof
+
+    z3_backend = BACKENDS["z3"]
+
+    def truncated(row: dict, proof: list[str], opts: object, deadline: float | None = None
+                  ) -> Verdict:
+        return check_proof(row, proof[:-1])
+
+    backend = proving.Backend("z3", z3_backend.make_env, truncated, z3_backend.statement,
+                              z3_backend.version)
+    opts = proving.ProveOptions()
+    policy = make_policy("symbolic", backend.family)
+    result, *_ = proving.prove_row(GAUSS, backend, policy, {"spec": "symbolic"}, opts, "r")
+    assert result["status"] == "proved" and result["proof"]
+    assert (result["verdict"], result["reason"]) == ("unknown", "recheck-failed")
+    assert result["evidence"]["recheck"] == "refuted" and result["evidence"]["open_goals"]
+    honest, *_ = proving.prove_row(GAUSS, z3_backend, policy, {"spec": "symbolic"}, opts, "r")
+    assert honest["verdict"] == "verified"

@@ -61,3 +61,17 @@ def test_an_approximation_rounded_to_its_trailing_zeros_is_not_refuted() -> None
     assert refuted(["2^10 = 1024, so 2^10 ≈ 10^3"]) == []
     # farther off than the rounded place allows: still an error
     assert refuted(["1234 ≈ 2000"]) == ["1234 ~= 2000"]
+
+
+# Defect 5: two whole numbers glued by a hyphen, the smaller first ("pages 10-20", "2020-2021"),
+# were read only as a subtraction, and the range's length or count stated after them refuted.
+def test_a_glued_range_with_its_count_is_not_refuted() -> None:
+    for text in ("She read pages 10-20 = 11 pages.", "In 2020-2021 = 1 year.",
+                 "Ages 5-7 = 3 age groups", "$10-20=11$"):
+        assert refuted([text]) == [], text
+    # spaced, the larger first, a value neither the length nor the count: still subtractions
+    assert refuted(["3 - 5 = 2"]) == ["3 - 5 = 2"]
+    assert refuted(["He has 20-5 = 14 left."]) == ["20 - 5 = 14"]
+    assert refuted(["x: 10-20 = 50"]) == ["10 - 20 = 50"]
+    assert refuted(["So 2*10-20 = 10."]) == ["2 * 10 - 20 = 10"]
+    assert verdicts(["10-20 = -10"]) == [[("10 - 20 = - 10", "verified")]]

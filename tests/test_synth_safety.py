@@ -101,6 +101,7 @@ def _synth(inp: Path, out: Path, port: int, *extra: str) -> tuple[int, dict[str,
 _CAPTURE: Any = None
 
 
+@pytest.mark.slow
 def test_infra_failures_are_retried_content_failures_kept(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     global _CAPTURE

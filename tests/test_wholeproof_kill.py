@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).parent / "whole_kill_driver.py"
 DATA = Path(__file__).parent / "data" / "z3_theorems.jsonl"
@@ -53,6 +55,7 @@ def _view(row: dict[str, Any]) -> tuple[Any, ...]:
             json.dumps(row.get("proof")), row["stop_reason"], rounds)
 
 
+@pytest.mark.slow
 def test_kill_9_in_whole_mode_then_rerun_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     bench = _bench(tmp_path)
     total = ATTEMPTS * len(IDS)

@@ -253,6 +253,18 @@ def test_intro_forall_uses_fresh_names() -> None:
     assert state.goals == ("h0: (> x_1 y)\n⊢ (>= x_1 y)",)
 
 
+def test_a_quoted_sort_name_is_read_and_carried_to_the_worker() -> None:
+    """``|S T|`` (a sort name with a space) parses, and a fresh constant of that sort made by
+    ``intro`` crosses to the solver worker and back; it was a parse error."""
+    row = {"id": "quoted", "smt2": "(declare-sort |S T| 0) (declare-fun p (|S T|) Bool) "
+           "(assert (forall ((x |S T|)) (p x)))", "goal": "(forall ((y |S T|)) (p y))"}
+    assert set(parse_theorem(row).sorts) == {"S T"}
+    verdict = check_proof(row, ["intro", "z3"])
+    assert verdict.kind == "verified", verdict
+    false_row = {**row, "smt2": "(declare-sort |S T| 0) (declare-fun p (|S T|) Bool)"}
+    assert check_proof(false_row, ["intro", "z3"]).kind == "refuted"
+
+
 def test_named_tactics() -> None:
     env = Z3Env({"id": "nl", "smt2": "(declare-const x Real) (declare-const y Real) "
                  "(assert (> x 0.0)) (assert (> y 0.0))", "goal": "(> (* x y) 0.0)"})

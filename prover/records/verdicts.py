@@ -34,6 +34,7 @@ class UnknownReason(str, Enum):
     VACUOUS = "vacuous-premises"
     NOT_CHECKED = "not-checked"
     NOT_AUDITED = "not-audited"
+    RECHECK_FAILED = "recheck-failed"
 
 
 @cache

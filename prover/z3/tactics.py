@@ -36,7 +36,7 @@ from prover.z3.goals import (
     smt,
     walk,
 )
-from prover.z3.theorem import Theorem, parse_theorem, quote_symbol
+from prover.z3.theorem import Theorem, parse_theorem, quote_symbol, unquote_symbol
 
 NAMED_TACTICS: dict[str, str] = {
     "simplify": "simplify", "solve-eqs": "solve-eqs", "propagate-values": "propagate-values",
@@ -274,7 +274,7 @@ def _declare(theorem: Theorem, name: str, sort_text: str) -> z3.ExprRef:
     builtin = {"Int": z3.IntSort(ctx), "Real": z3.RealSort(ctx), "Bool": z3.BoolSort(ctx)}
     sort = builtin.get(sort_text)
     if sort is None:
-        sort = theorem.sorts.get(sort_text)
+        sort = theorem.sorts.get(unquote_symbol(sort_text))
     if sort is None:
         probe = f"{theorem.macros} (declare-const |c!sort| {sort_text}) (assert (= |c!sort| |c!sort|))"
         sort = z3.parse_smt2_string(probe, sorts=theorem.sorts, ctx=ctx)[-1].arg(0).sort()

@@ -205,8 +205,9 @@ def _collect(cmds: list[SExpr]) -> _Probes:
         elif head == "declare-sort":
             if cmd[2:] not in ([], ["0"]):
                 raise SExprError(f"only 0-ary sorts are supported: {show(cmd)}")
+            probe = quote_symbol(f"sort!{unquote_symbol(name)}")  # |S T| -> |sort!S T|
             probes.add("sort", name, 0,
-                       f"(declare-const |sort!{name}| {name}) (assert (= |sort!{name}| |sort!{name}|))")
+                       f"(declare-const {probe} {name}) (assert (= {probe} {probe}))")
     return probes
 
 
@@ -254,7 +255,7 @@ def parse_theorem(row: Mapping[str, Any]) -> Theorem:
     for (kind, name, arity), term in zip(probes.kinds, probe_terms, strict=True):
         inner = term.body() if z3.is_quantifier(term) else term
         if kind == "sort":
-            sorts[name] = inner.arg(0).sort()
+            sorts[unquote_symbol(name)] = inner.arg(0).sort()  # Z3's name: no bars
             continue
         decl = inner.arg(0).decl()
         symbols[decl.name()] = decl
