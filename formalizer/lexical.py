@@ -178,9 +178,14 @@ def _ends_a_relation(tokens: Sequence[Token], i: int) -> bool:
     return i >= 0 and tokens[i].kind == "rel"
 
 
+_LETTER_NAME = re.compile(r"[A-Za-z](?:_\w{1,3})?")
+
+
 def _starts_a_relation(tokens: Sequence[Token], i: int) -> bool:
-    """``so 5 * 2 = 10``: the math from ``i`` on reaches a relation of its own."""
-    while i < len(tokens) and tokens[i].kind in ("num", "op", "lp", "rp"):
+    """``so 5 * 2 = 10``, ``and 2x = 6``: the math from ``i`` on (numbers, operators,
+    parentheses, one-letter names) reaches a relation of its own."""
+    while i < len(tokens) and (tokens[i].kind in ("num", "op", "lp", "rp") or (
+            tokens[i].kind == "word" and _LETTER_NAME.fullmatch(tokens[i].value))):
         i += 1
     return i < len(tokens) and tokens[i].kind == "rel"
 

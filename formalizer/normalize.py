@@ -99,6 +99,8 @@ def _congruences(text: str) -> str:
 
 
 _DIGIT_BANG_EQ = re.compile(r"(?<=\d)!=(?!=)")
+# "5!!", "(2n-1)!!": a double factorial (5·3·1 = 15), never (5!)!; also "= 7!!!" (emphasis)
+_DOUBLE_BANG = re.compile(r"(?<=[\w)\]])\s?!(?:\s?!)+")
 
 
 def normalize_math(text: str) -> str:
@@ -148,6 +150,8 @@ def normalize_math(text: str) -> str:
         text = _PLAIN_DERIVATIVE.sub(_UNREAD, text)
     if "^" in text:
         text = _PLAIN_INVERSE.sub(_UNREAD, text)
+    if "!!" in text or "! !" in text:
+        text = _DOUBLE_BANG.sub(_UNREAD, text)
     if "!=" in text and not latex:  # "3*2!=6": a factorial then "=", or "≠"? not read
         text = _DIGIT_BANG_EQ.sub(_UNREAD, text)
     if "=" in text:

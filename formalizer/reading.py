@@ -88,6 +88,13 @@ _FUNCTION_LETTERS = frozenset("fghFGHPQTSNLRDEM")
 # a function's name: a letter, optionally with a subscript ("f_1", "f_{2}", "P_n")
 _NAME = r"([A-Za-z])(?:_\{?\s*(\w{1,3})\s*\}?)?"
 _APPLIED = re.compile(r"(?<![A-Za-z\\_])" + _NAME + r"\s*\(\s*[A-Za-z]")
+# letters that name a function at values ("p(1) = 0, p(2) = 3", "d(12) = 6"); a coefficient
+# or variable letter stays a factor ("a(-1)^3 + b(-1)^2 + c(-1) + d", "(57 - 8i)(-6 + ...)")
+_VALUE_FUNCTION_LETTERS = _FUNCTION_LETTERS | frozenset("pqdse")
+# a letter or a Greek letter applied to a whole number alone: "f(2)", "T(-1)", "\\tau(6)"
+_APPLIED_VALUE = re.compile(
+    r"(?<![A-Za-z_])(?:\\?(phi|varphi|tau|sigma|mu|nu|lambda|omega|Omega|Gamma|psi|theta|rho)"
+    r"|(?<!\\)([A-Za-z]))(?:_\{?\s*(\w{1,3})\s*\}?)?\s*\(\s*(-?\s*\d{1,9})\s*\)")
 _DEFINED = re.compile(r"(?<![A-Za-z\\_])" + _NAME +
                       r"\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
 _DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*" + _NAME +
@@ -121,6 +128,7 @@ _LOCUS_HINTS = ("right", "left", "above", "below", "along", "intersect")
 _REDUCTIO_HINTS = ("not", "contradict", "impossible", "absurd", "n't", "fail", "invalid",
                    "no solution", "false", "extraneous")
 _REJECTED_BEFORE_HINTS = ("satisf", "meet", "hold", "violat", "mistake", "error", "wrong",
+                          "discard", "reject", "exclud", "eliminat", "out", "dismiss",
                           "incorrect")
 _CONDITION_HINTS = ("if", "suppos", "assum", "in case", "set", "plug", "try", "test", "for",
                     "consider", "condition", "starting", "ranging", "range", "up to", "until")
@@ -145,7 +153,25 @@ def function_names(texts: Iterable[str]) -> frozenset[str]:
             m.group(1) in _FUNCTION_LETTERS and not m.group(0).lower().startswith("sequence")))
         names.update(_name(m) for m in _APPLIED.finditer(text)
                      if m.group(1) in _FUNCTION_LETTERS)
+    names.update(_applied_to_values(texts))
     return frozenset(names)
+
+
+def _applied_to_values(texts: Iterable[str]) -> set[str]:
+    """Names (a letter or a Greek letter, optionally subscripted) the text applies to two
+    different whole numbers: ``T(2) = 3, T(3) = 2T(2) + 1``, ``\\tau(6)`` and ``\\tau(12)``.
+    Read as products (T·2, T·3) such values tie one number T to both and refute a true
+    recurrence; applied to one number only, ``T(2)`` stands for one unknown either way, so
+    ``P(1.05)``, ``x(3)``, ``\\pi(5)^2`` and ``P(1 + r)`` stay products."""
+    values: dict[str, set[str]] = {}
+    for text in texts:
+        if "(" not in text:
+            continue
+        for m in _APPLIED_VALUE.finditer(text):
+            name = (m.group(1) or m.group(2)) + ("_" + m.group(3) if m.group(3) else "")
+            values.setdefault(name, set()).add(re.sub(r"\s", "", m.group(4)))
+    return {name for name, args in values.items()
+            if len(args) >= 2 and (len(name.split("_")[0]) > 1 or name[0] in _VALUE_FUNCTION_LETTERS)}
 
 
 def _name(m: re.Match[str]) -> str:
@@ -319,7 +345,10 @@ _OR_AFTER = re.compile(r"(?:[\s;)]*,[\s;]*[A-Za-z](?:_\w+)?\s*=\s*-?\s*\d+(?:\.\
 _REJECTED_AFTER = re.compile(
     r"[\s;)\]]*(?:[:,(\u2014\u2013-]\s*)?(?:(?:which\s+)?(?:is|are)\s+)?(?:false|untrue|not true|"
     r"invalid|not valid|incorrect|not satisfied|does not hold|doesn't hold|never holds|wrong|"
-    r"not correct|not right|mistaken|erroneous|(?:a|an)\s+(?:mistake|error))\b",
+    r"not correct|not right|mistaken|erroneous|(?:a|an)\s+(?:mistake|error)|"
+    # "x = -1 is rejected", "y = -2 (discarded)": a candidate the text throws out
+    r"rejected|discarded|excluded|ruled\s+out|eliminated|not\s+allowed|not\s+acceptable|"
+    r"inadmissible)\b",
     re.IGNORECASE)
 _REJECTED_BEFORE = re.compile(
     r"\b(?:(?:does|do|did)\s*n[o']t|cannot|can't|fails?\s+to|never)\s+(?:satisf\w*|meet|hold)"
@@ -332,7 +361,15 @@ _REJECTED_BEFORE = re.compile(
     r"|\b(?:mistakes?|errors?|wrong(?:ly)?|incorrect(?:ly)?|mistakenly)\b[^.;!?]{0,40}?\b(?:"
     r"writ(?:e|es|ing|ten)|wrote|say(?:s|ing)?|said|claim(?:s|ed|ing)?|think(?:s|ing)?|"
     r"thought|conclud(?:e|es|ed|ing)|get(?:s|ting)?|got|assum(?:e|es|ed|ing))\b"
-    r"(?:\s+that)?[\s:;]*$", re.IGNORECASE)
+    r"(?:\s+that)?[\s:;]*$"
+    # "we discard y = -1", "rejecting the negative root x = -3", "ruling out n = 0": a candidate
+    # the text throws out, not a value it asserts
+    r"|\b(?:discard(?:s|ed|ing)?|reject(?:s|ed|ing)?|exclud(?:e|es|ed|ing)|"
+    r"eliminat(?:e|es|ed|ing)|rul(?:e|es|ed|ing)\s+out|throw(?:s|ing)?\s+out|threw\s+out|"
+    r"dismiss(?:es|ed|ing)?)\b(?:\s+(?:the|this|that|a|an|its|our))?"
+    r"(?:\s+(?:negative|positive|extraneous|invalid|other|second|first|larger|smaller|"
+    r"non-integer|non-real|complex|fractional|root|roots|solutions?|values?|cases?|"
+    r"possibilit(?:y|ies)|options?|answers?|candidates?)){0,3}[\s:,;]*$", re.IGNORECASE)
 # a later sentence that denies what was just shown ("This inequality does not hold true."), not
 # what it speaks of ("This case doesn't satisfy the condition": the case fails, not the claim)
 _DENIAL = re.compile(

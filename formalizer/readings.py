@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from prover.arith.ast import Bin, Expr, Neg, Num, Relation
+from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var
 from prover.arith.check import check_ground
 from prover.arith.evaluate import evaluate
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
@@ -138,10 +138,48 @@ def _range_count(rel: Relation, step_text: str) -> bool:
     return False
 
 
+def _factors(expr: Expr) -> list[str] | None:
+    """The names of a product of names (``a * b * c``), or None."""
+    if isinstance(expr, Var):
+        return [expr.name]
+    if isinstance(expr, Bin) and expr.op == "*":
+        left, right = _factors(expr.left), _factors(expr.right)
+        return left + right if left is not None and right is not None else None
+    return None
+
+
+def _digits_side_by_side(rel: Relation, step_text: str, values: dict[str, Fraction]) -> bool:
+    """``a = 4, b = 5``, then ``the number ab = 45``: single letters written side by side whose
+    values are digits and whose digits, read in order, are the stated whole number. As a
+    product the claim is false; as the digits of a number (``\\overline{ab}``) it holds."""
+    if rel.op != "=":
+        return False
+    for side, other in ((rel.left, rel.right), (rel.right, rel.left)):
+        names = _factors(side)
+        if names is None or len(names) < 2 or not isinstance(other, Num) or any(
+                len(n) != 1 for n in names):
+            continue
+        if any(n not in values or values[n].denominator != 1 or not 0 <= values[n] <= 9
+               for n in names):
+            continue
+        number = "".join(str(int(values[n])) for n in names)
+        if Fraction(int(number)) != other.value:
+            continue
+        glued = re.compile(r"(?<![A-Za-z\\])" + "".join(names) + r"(?![A-Za-z])[\s$)\\]*=")
+        if glued.search(step_text):
+            return True
+    return False
+
+
 def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text: str,
            values: dict[str, Fraction]) -> Verdict:
     """Return a verified verdict under a signalled second reading, ``unknown`` where a reading
     the text may intend makes the claim true (a glued range), else ``refuted`` unchanged."""
+    if _digits_side_by_side(rel, step_text, values):
+        return unknown(UnknownReason.NOT_FORMALIZED,
+                       "letters written side by side with one-digit values may be the digits of "
+                       "a number (their digits in order are the stated value); as a product the "
+                       "claim is false")
     if _range_count(rel, step_text):
         return unknown(UnknownReason.NOT_FORMALIZED,
                        "two whole numbers glued by '-' with the smaller first may name a range "

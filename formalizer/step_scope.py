@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from prover.arith.ast import Expr, Neg, Num, Relation, Var, variables
+from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var, variables
 from prover.arith.check import Premises, check_ground
 from prover.arith.evaluate import DivisionByZeroError, evaluate
 from prover.records.verdicts import UnknownReason, Verdict, unknown
@@ -195,7 +195,15 @@ NEW_MEANING = unknown(UnknownReason.NOT_CHECKED, (
 
 
 def literal(expr: Expr) -> bool:
-    return isinstance(expr, Num) or (isinstance(expr, Neg) and isinstance(expr.arg, Num))
+    """A stated number: ``5``, ``-2.5``, or a fraction of two whole numbers (``1/4``,
+    ``\\frac{1}{4}``, ``-1/2``), as a value is written as often as a decimal."""
+    if isinstance(expr, Neg):
+        expr = expr.arg
+    if isinstance(expr, Bin) and expr.op == "/":
+        top, bottom = expr.left, expr.right
+        return (isinstance(top, Num) and isinstance(bottom, Num) and top.value.denominator == 1
+                and bottom.value.denominator == 1 and bottom.value != 0)
+    return isinstance(expr, Num)
 
 
 def states_a_value(rel: Relation) -> bool:

@@ -95,6 +95,11 @@ class Relation:
     right: Expr
 
 
+# the divisor of a written percentage ("66.7%" is Bin("/", 66.7, PERCENT)): one shared object,
+# so that a stated percentage is told from a division written "66.7/100" (by identity)
+PERCENT = Num(Fraction(100), "100")
+
+
 def num(value: int | str | Fraction) -> Num:
     """Build a literal from an int, a decimal string or a Fraction (canonical text)."""
     if isinstance(value, str):

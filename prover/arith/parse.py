@@ -14,6 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from prover.arith.ast import (
+    PERCENT,
     App,
     Bin,
     Const,
@@ -257,7 +258,7 @@ class _InfixParser:
                 node = App("factorial", (node,))
             elif value == "%":
                 self.i += 1
-                node = Bin("/", node, Num(Fraction(100), "100"))
+                node = Bin("/", node, PERCENT)
                 self.percents.add(id(node))
                 self.has_percent.add(id(node))
             elif value in _POWER:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from prover.arith.ast import Bin, Neg, Num, Relation, variables
+from prover.arith.ast import PERCENT, Bin, Neg, Num, Relation, variables
 
 
 @dataclass
@@ -51,6 +51,11 @@ def _literal(node: object) -> tuple[Fraction, int] | None:
     if isinstance(node, Num):
         d = node.decimals
         return (node.value, d) if d is not None else None
+    if isinstance(node, Bin) and node.op == "/" and node.right is PERCENT and isinstance(
+            node.left, Num):
+        # a stated percentage: "66.7%" is 0.667, rounded to the place of its last digit
+        inner = _literal(node.left)
+        return (inner[0] / 100, inner[1] + 2) if inner else None
     return None
 
 
