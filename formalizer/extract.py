@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from formalizer.latex import GREEK_NAMES
-from formalizer.lexical import guard_run, prepare_prose, unreadable_next_to
+from formalizer.lexical import NUMBER_WORDS, guard_run, prepare_prose, unreadable_next_to
 from formalizer.normalize import normalize_math
 from formalizer.plus_minus import SIGNS, read_plus_minus
 from formalizer.reading import claim_reading, conditional, sentence_ends
@@ -168,6 +168,91 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
     return RawClaim("equation", span, tuple(relations))
 
 
+# after a closing "!": the sentence ends (end of text, a new sentence, a line break)
+_SENTENCE_AFTER = re.compile(r"[ \t]*(?:$|\n|\s+[A-Z\"'(])")
+
+
+def _exclamation(text: str, tokens: list[Tok], hi: int) -> bool:
+    """The run ends in a ``!`` that may close the sentence (``So 2 + 2 = 4! Now ...``) rather
+    than write a factorial: it ends the text, its line, or comes before a new sentence."""
+    last = tokens[hi - 1]
+    return last.value == "!" and _SENTENCE_AFTER.match(text, last.end) is not None
+
+
+def _bang_read(claim: RawClaim) -> RawClaim:
+    """``claim`` whose last ``!`` may be an exclamation mark: kept when no link fails with the
+    factorial (``6 * 5! = 6!``) or every failing link fails without it too (``2 + 2 = 5!``);
+    else (``2 + 2 = 4!``, or a link in unknowns such as ``n = 4!``) an unknown claim, never a
+    refutation or a binding of the factorial's value."""
+    if not claim.relations or not claim.text.rstrip().endswith("!"):
+        return claim
+    fails = [_ground_fails(rel) for rel in claim.relations]
+    if not any(fails) and None not in fails:
+        return claim
+    plain = _parse(claim.source, claim.text.rstrip()[:-1])
+    if None not in fails and plain.error is None and len(plain.relations) == len(fails) and all(
+            _ground_fails(rel) for rel, failed in zip(plain.relations, fails, strict=True)
+            if failed):
+        return claim
+    return RawClaim(claim.source, claim.text, error=(
+        "the last '!' may end the sentence (an exclamation mark) or be a factorial: "
+        "the two readings differ, not compared"))
+
+
+def _ground_fails(rel: Relation) -> bool | None:
+    """Whether ``rel`` is refuted as ground arithmetic; None when it is not ground arithmetic."""
+    verdict = check_ground(rel)
+    return None if verdict is None else verdict.kind == "refuted"
+
+
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+# nouns naming a function of what follows "of" ("the units digit of 3^4", "the remainder of
+# 17/5"): a failing link from that operand says nothing of the noun's value
+_ARGUMENT_NOUNS = frozenset(
+    "digit digits remainder quotient floor ceiling part square cube root reciprocal inverse "
+    "factorial log logarithm sine cosine tangent absolute divisor divisors factor factors "
+    "multiple multiples residue exponent negative opposite".split())
+
+
+def _prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str | None:
+    """Why the run's first operand is not the value its first relation speaks of, or None:
+    a number glued to an ordinal suffix (``the 10th triangular number = 55``: a position), a
+    lone number after ``<noun> of`` (``the square of 5 = 25``, ``the price of 2 apples = 4``:
+    what the quantity named in prose is of), or an expression after a function noun whose
+    first link fails (``the units digit of 3^4 = 1``)."""
+    rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
+    if not rels or rels[0] == lo:
+        return None
+    first = rels[0]
+    start = lo + (tokens[lo].value == "-" and first > lo + 1)  # "the absolute value of -3"
+    if tokens[start].kind != "num" and kinds[start] != "var":
+        return None
+    nxt = tokens[start + 1]
+    if tokens[start].kind == "num" and nxt.kind == "word" and (
+            nxt.value.lower() in _ORDINAL_SUFFIXES) and tokens[start].end == nxt.start:
+        return (f"'{tokens[lo].value}{nxt.value}' is an ordinal (a position), not the value "
+                "compared")
+    if lo < 2 or kinds[lo - 1] != "word" or tokens[lo - 1].value.lower() != "of" or (
+            tokens[lo - 2].kind != "word"):
+        return None
+    noun = tokens[lo - 2].value.lower()
+    if noun in NUMBER_WORDS:
+        return None  # "a third of 12": read (or refused) by the lexical reader
+    lone = sum(kinds[k] not in ("word", "label") for k in range(start, first)) == 1
+    if lone and tokens[start].kind != "num" and noun not in _ARGUMENT_NOUNS:
+        return None  # "the value of x = 3" says what x is
+    if lone and len(rels) > 1 and any(kinds[k] in ("word", "label") for k in range(start, first)):
+        return None  # "Area of 1 bedroom = 11 * 11 = 121": the count's links are read as before
+    if lone:
+        return (f"'{noun} of {tokens[lo].value}': the number is what the quantity named in "
+                "prose is of, not its value")
+    if noun in _ARGUMENT_NOUNS and _fails(render(tokens, kinds, lo, rels[1] if len(rels) > 1
+                                                 else hi)):
+        return (f"'{noun} of ...': the operand is the argument of a quantity named in prose, "
+                "not its value")
+    return None
+
+
 def _far_end_prose(tokens: list[Tok], kinds: list[str], lo: int, hi: int,
                    functions: frozenset[str]) -> RawClaim | None:
     """``3/4 of a skein * 364 yards = 364 / 4 = 273``: the first operand runs on through prose,
@@ -284,8 +369,16 @@ def prose_claims(visible: str, bound: set[str],
                                    error="the last operand goes on as a product ('4 (1 + 9)')"))
             hi = max(k for k in range(lo, hi) if tokens[k].kind == "rel")
         span = _EMPTY_SIDE.sub("", render(tokens, kinds, lo, hi)).strip()
-        lexical = _lexical_reading(text, tokens, kinds, lo, hi, span)
-        if lexical is not None:
+        argument = _prose_argument(tokens, kinds, lo, hi)
+        lexical = None if argument else _lexical_reading(text, tokens, kinds, lo, hi, span)
+        if argument is not None:
+            # "the square of 5 = 25": the first operand is not what is compared; the links
+            # after it are claims as written ("the cost of 3 shirts = 3 * 5 = 15")
+            claims.append(RawClaim("equation", span, error=argument))
+            tail = _far_end_prose(tokens, kinds, lo, hi, functions)
+            if tail is not None:
+                claims.append(tail)
+        elif lexical is not None:
             claims.append(lexical)  # not read as written, or a quantity with units
         elif not _REL_IN.search(span):
             pass  # one side is all prose ("the total = 5"): nothing to check
@@ -306,6 +399,8 @@ def prose_claims(visible: str, bound: set[str],
                     claims.append(_parse("equation", rest, functions))
             else:
                 claims.extend(_parse_claims(span, functions))
+        if len(claims) > before and lo < hi and _exclamation(text, tokens, hi):
+            claims[before:] = [_bang_read(claim) for claim in claims[before:]]
         if len(claims) > before and lo < hi:
             claims[before:] = _with_readings(claims[before:], text, tokens[lo].start,
                                              tokens[hi - 1].end, ends)

@@ -37,7 +37,8 @@ _CLOSERS = frozenset(",;:.!?)]\"'”’")
 # math (see _WORD_OPERATORS) means the operand continues in words
 OPERATOR_WORDS = frozenset(
     "times divided multiplied plus minus mod modulo over than squared cubed root roots power "
-    "powers percent doubled tripled halved".split())
+    "powers percent doubled tripled halved sin cos tan sinh cosh tanh arcsin arccos arctan log "
+    "ln sqrt".split())
 # words that end a clause: an operand never runs through them (``48 pieces because 32 + 16``);
 # ``and``/``or``/``to`` only when no value stands right before them (``3 and 4 = 7`` joins)
 STOP_WORDS = frozenset(

@@ -61,6 +61,18 @@ def test_a_double_factorial_is_not_refuted() -> None:
     assert refuted([r"$6!! = 6 \cdot 4 \cdot 2 = 46$"]) == ["6 * 4 * 2 = 46"]
 
 
+# R3 (formalizer/extract.prose_claims, _bang_read): an exclamation mark after a result ("So
+# 2 + 2 = 4! Now ...") was read as a factorial and the claim refuted (4 != 24).
+def test_an_exclamation_mark_is_not_a_refuted_factorial() -> None:
+    for text in ("So 2 + 2 = 4!", "Great, that gives 3 + 4 = 7! Now we continue.",
+                 "I get 12 * 2 = 24!", "We get 3! = 6! Nice."):
+        assert refuted([text]) == [], text
+    # wrong under both readings, or a factorial that holds: as before
+    assert refuted(["So 2 + 2 = 5!"]) == ["2 + 2 = 5 !"]
+    assert ("6 * 5 ! = 6 !", "verified") in verdicts(["So 6 * 5! = 6!"])
+    assert ("5 ! = 120", "verified") in verdicts(["The number of ways is 5! = 120."])
+
+
 # R4 (prover/arith/premises._literal): a rounded percentage after "=" had no tolerance, while
 # the same rounded decimal had one: "1/3 = 33.3%" refuted, "1/3 = 0.333" verified_approx.
 def test_a_rounded_percentage_is_not_refuted() -> None:
@@ -71,6 +83,33 @@ def test_a_rounded_percentage_is_not_refuted() -> None:
         assert len(refuted([text])) == 1, text
     # a fraction written over 100 is not a rounded value
     assert refuted(["3/8 = 37/100"]) == ["(3/8) = (37/100)"]
+
+
+# R5 (formalizer/extract._prose_argument, formalizer/lexical.OPERATOR_WORDS): the operand after
+# "<noun> of", after an ordinal or after a function word in prose was compared as the value
+# ("The square of 5 = 25" -> 5 = 25; "The 10th triangular number = 55" -> 10 = 55).
+@pytest.mark.parametrize("text", [
+    "The square of 5 = 25.", "The sum of the digits of 123 = 6.", "The price of 2 apples = $4.",
+    "The units digit of 3^4 = 1.", "The 10th triangular number = 55.", "The 3rd term = 9",
+    "The absolute value of -3 = 3.", "sqrt 16 = 4", "log 100 = 2", "sin 30 = 0.5",
+    "Angle A = 30 degrees, so sin A = 1/2.",
+])
+def test_an_operand_named_in_prose_is_not_refuted(text: str) -> None:
+    assert refuted([text]) == []
+
+
+def test_an_argument_in_prose_does_not_rebind() -> None:
+    assert refuted(["We know x = 3 and the square of x = 9, so 2x = 6."]) == []
+    assert refuted(["x = 4, so sqrt x = 2.", "Then x^2 = 16."]) == []
+
+
+def test_links_after_a_prose_operand_are_still_checked() -> None:
+    assert ("3 * 5 = 15", "verified") in verdicts(["The cost of 3 shirts = 3 * 5 = 15."])
+    assert refuted(["The cost of 3 shirts = 3 * 5 = 16."]) == ["3 * 5 = 16"]
+    assert refuted(["The 5th term = 2^5 = 30."]) == ["2 ^ 5 = 30"]
+    assert refuted(["The total cost of 3 * 5 = 16 dollars."]) == ["3 * 5 = 16"]
+    assert refuted(["The value of x = 5, so 2x = 11."]) == ["2 x = 11"]
+    assert refuted(["2 + 2 = 5"]) == ["2 + 2 = 5"]
 
 
 # R6 (formalizer/step_scope.literal): a letter given a new value as a fraction ("common ratio
