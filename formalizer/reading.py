@@ -298,6 +298,25 @@ def _opens_with_case(text: str) -> bool:
     return bool(_CASE_STEP_LABEL.match(text))
 
 
+# a condition that only describes a set ("the number of n such that n!! divides 2012!!"),
+# and the copula right before the claim that states what the set's count or member is
+_SET_CONDITION = re.compile(r"such that|for which|where|satisf\w*", re.IGNORECASE)
+_COPULA_BEFORE = re.compile(r"\b(?:is|are|was|were|equals?)\W{0,6}$", re.IGNORECASE)
+
+
+def _supposes(prefix: str, ground: bool) -> bool:
+    """Whether the clause ``prefix`` before a claim supposes (:data:`_HYPOTHESIS`), except where
+    the claim is ``ground``, the clause's only markers describe a set and a copula then states
+    the claim ("the number of integers n such that n!! divides 2012!! is 2011 - 1 + 1 = 1006":
+    a computation asserted, not supposed). A claim with names stays supposed there ("such that
+    the total is x + 3 = 10" is the condition to solve)."""
+    found = [m.group(0) for m in _HYPOTHESIS.finditer(prefix)]
+    if not found:
+        return False
+    return not (ground and _COPULA_BEFORE.search(prefix) and all(
+        _SET_CONDITION.fullmatch(word) for word in found))
+
+
 def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     """The reading of the claim spanning ``text[start:end]`` (``equation`` when asserted).
     ``ground``: the claim has no names, so a case opened earlier in its sentence does not make
@@ -311,7 +330,7 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     if not _absent(_REDUCTIO_HINTS, sentence_text) and _REDUCTIO.search(sentence_text):
         return "reductio"
     tail = prefix[-_TAIL:]
-    if (not _absent(_HYPOTHESIS_HINTS, prefix) and _HYPOTHESIS.search(prefix)) or (
+    if (not _absent(_HYPOTHESIS_HINTS, prefix) and _supposes(prefix, ground)) or (
             _OBJECT.search(tail)) or (
             not _absent(_LOCUS_HINTS, prefix) and _LOCUS.search(prefix)) or (
             _asked(text, sentence, start, end)) or (

@@ -173,3 +173,26 @@ def test_digits_side_by_side_are_not_refuted() -> None:
     # a product that is neither the digits nor the product stays refuted
     assert refuted([r"$a = 4$, $b = 5$, so $ab = 46$."]) == ["a * b = 46"]
     assert ("a * b = 20", "verified") in verdicts([r"$a = 4$, $b = 5$, so $ab = 20$."])
+
+
+# A set described by "such that"/"for which" and then a copula ("the number of n such that
+# n!! divides 2012!! is 2011 - 1 + 1 = 1006"): the ground computation after the copula is
+# asserted, so its error is refuted (the reading layer took it for a supposition). A claim with
+# names there, and a set condition without a copula, stay supposed.
+def test_a_count_stated_after_a_set_condition_is_checked() -> None:
+    text = ("The number of integers n such that n!! divides 2012!! is "
+            "$2011 - 1 + 1 = 1006$.")
+    assert refuted([text]) == ["2011 - 1 + 1 = 1006"]
+    assert refuted(["The number of values for which this works is 7 + 3 = 11."]) == [
+        "7 + 3 = 11"]
+    assert refuted(["The number of values for which this works is 7 + 3 = 10."]) == []
+
+
+@pytest.mark.parametrize("steps", [
+    ["x = 5", "We need x such that the total is x + 3 = 10."],
+    ["Find n such that 2 + 2 = 5 would hold."],
+    ["x = 2", "Pick the integers where x is 3x = 12."],
+    ["If 2 + 2 = 5 then anything follows."],
+])
+def test_a_set_condition_still_supposes(steps: list[str]) -> None:
+    assert refuted(steps) == []
