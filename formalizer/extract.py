@@ -7,7 +7,9 @@ A prose equation is the maximal run of math tokens around a relation symbol; uni
 a number and an operator (``5 apples + 3 apples = 8``) are skipped, everything else ends the run.
 The pieces: :mod:`formalizer.tokens` (tokens and their roles), :mod:`formalizer.regions` (math
 runs and their spelling), :mod:`formalizer.lexical` (what around a run was understood),
-:mod:`formalizer.plus_minus` (``±``) and :mod:`formalizer.reading` (asserted or supposed).
+:mod:`formalizer.plus_minus` (``±``), :mod:`formalizer.operands` (running totals, an operand
+that prose makes other than the value compared) and :mod:`formalizer.reading` (asserted or
+supposed).
 """
 
 from __future__ import annotations
@@ -17,15 +19,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 from formalizer.latex import GREEK_NAMES
-from formalizer.lexical import NUMBER_WORDS, guard_run, prepare_prose, unreadable_next_to
+from formalizer.lexical import (
+    guard_run,
+    prepare_prose,
+    unreadable_next_to,
+)
 from formalizer.normalize import normalize_math
+from formalizer.operands import (
+    fails,
+    ground_fails,
+    ground_kind,
+    holds,
+    prose_argument,
+    running_total,
+)
 from formalizer.plus_minus import SIGNS, read_plus_minus
 from formalizer.reading import claim_reading, conditional, sentence_ends
 from formalizer.regions import continues_left, continues_right, operands, region, render, shape
 from formalizer.tokens import Tok, classify, tokenize
-from formalizer.units import UnitsProblem, convert_pair, is_unit_word
+from formalizer.units import Conversion, UnitsProblem, convert_pair, is_unit_word, lone_quantity
 from prover.arith.ast import Relation, format_number, variables
-from prover.arith.check import check_ground
 from prover.arith.parse import ArithSyntaxError, TooLargeError, parse_chain
 
 ClaimSource = Literal["annotation", "equation"]
@@ -72,27 +85,10 @@ _EMPTY_SIDE = re.compile(r"^\s*(?:~=|<=|>=|!=|==|=|<|>)+|(?:~=|<=|>=|!=|==|=|<|>
 _REL_IN = re.compile(r"~=|<=|>=|!=|==|=|<|>")
 
 
-def _ground_kind(link: str) -> str | None:
-    """The verdict kind of ``link`` as ground arithmetic; None when it does not parse as one
-    relation or needs more than exact evaluation."""
-    parsed = _parse("equation", link)
-    if parsed.error is not None or len(parsed.relations) != 1:
-        return None
-    verdict = check_ground(parsed.relations[0])
-    return None if verdict is None else verdict.kind
-
-
-def _holds(link: str) -> bool:
-    """True when ``link`` parses and holds as ground arithmetic (False when unknown)."""
-    return _ground_kind(link) in ("verified", "verified_approx")
-
-
-def _fails(link: str) -> bool:
-    """True when ``link`` parses and is refuted as ground arithmetic."""
-    return _ground_kind(link) == "refuted"
-
-
 _UNIT_WORD = re.compile(r"[A-Za-z¢]+")
+# a step about a scale: a map, a drawing, a model ("1 inch represents 50 miles")
+_SCALE_WORDS = re.compile(r"\b(?:scale|maps?|represents?|drawings?|blueprints?|models?)\b",
+                          re.IGNORECASE)
 
 
 def _unit_then_plain(left: str, right: str) -> bool:
@@ -102,15 +98,30 @@ def _unit_then_plain(left: str, right: str) -> bool:
     return united(left) and not united(right)
 
 
+def _scale_correspondence(raw: list[str], sides: tuple[str, str], op: str,
+                          pair: Conversion) -> bool:
+    """``raw`` (two lone quantities in different units: ``1 inch``, ``50 miles``) may state a
+    scale: the link is ``=`` and the right side, in one unit with the left through the
+    registry's factors, is larger than the left (what a map or model stands for is larger
+    than the drawing). False when either side is not a lone quantity or does not evaluate."""
+    if op != "=" or not (lone_quantity(raw[0]) and lone_quantity(raw[1])):
+        return False
+    return ground_kind(f"({sides[0]}) * ({format_number(pair.left, exact=True)}) < "
+                        f"({sides[1]}) * ({format_number(pair.right, exact=True)})") == "verified"
+
+
 def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi: int,
-                     span: str) -> RawClaim | None:
+                     span: str) -> list[RawClaim] | None:
     """The run as :mod:`formalizer.lexical` and :mod:`formalizer.units` read it: an unknown
     claim when something in or next to it was not understood, the links converted with the
-    units registry when two different units meet, or None (the run is read as before)."""
+    units registry when two different units meet, or None (the run is read as before). A chain
+    whose last link sets a quantity in a unit against a bare number followed by a word the
+    registry does not read (``4 * 50 = 200 cm = 2 m``: ``m`` is never read as a unit) yields
+    its other links as a claim and that link as an unknown one."""
     if not _REL_IN.search(span):
         problem = unreadable_next_to(tokens, lo, hi)
-        return None if problem is None else RawClaim("equation", span or text[
-            tokens[max(lo - 1, 0)].start:tokens[min(hi, len(tokens) - 1)].end], error=problem)
+        return None if problem is None else [RawClaim("equation", span or text[
+            tokens[max(lo - 1, 0)].start:tokens[min(hi, len(tokens) - 1)].end], error=problem)]
     dropped = [i for i in range(lo, hi) if kinds[i] in ("word", "label")
                and tokens[i].kind == "word"]
     problem = guard_run(tokens, dropped, lo, hi)
@@ -118,7 +129,7 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
             tokens[i - 1].end == tokens[i].start) for i in range(max(lo, 1), hi)):
         problem = "a value times a quantity named in words ('3(number of trucks)')"
     if problem is not None:
-        return RawClaim("equation", span, error=problem)
+        return [RawClaim("equation", span, error=problem)]
     if not any(tokens[k].kind == "word" and is_unit_word(tokens[k].value)
                for k in range(lo, min(hi + 1, len(tokens)))):
         return None  # no unit of the registry: the numbers are compared as before
@@ -140,17 +151,39 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
         op = tokens[spans[k][1]].value
         pair = convert_pair(raw[k], raw[k + 1])
         if isinstance(pair, UnitsProblem):
-            return RawClaim("equation", span, error=pair.reason)
+            return [RawClaim("equation", span, error=pair.reason)]
         left, right = rendered[k], rendered[k + 1]
-        if pair is None and len(raw) == 2 and _unit_then_plain(raw[k], raw[k + 1]) and _fails(
-                f"{left} {op} {right}"):
+        unstated = pair is None and _unit_then_plain(raw[k], raw[k + 1]) and fails(
+            f"{left} {op} {right}")
+        if unstated and len(raw) == 2:
             # "2 weeks = 14" (days), "2 dozen + 4 = 28": one link, a side with units, then a
             # bare number whose unit is not stated; compared as labels the link fails, but the
             # number may be in another unit or a count, so it is not read as an error
-            return RawClaim("equation", span, error=(
+            return [RawClaim("equation", span, error=(
                 f"'{raw[k].strip()}' carries a unit and '{raw[k + 1].strip()}' none: the "
-                "number may be in another unit or a count, not compared"))
-        if pair is not None and pair.fallback and _holds(f"{left} {op} {right}"):
+                "number may be in another unit or a count, not compared"))]
+        if unstated and k == len(spans) - 2 and hi < len(tokens) and tokens[hi].kind == "word":
+            # "4 * 50 = 200 cm = 2 m": the last number is labelled by a word the registry does
+            # not read as a unit; the links before it are read as written
+            labelled = f"{raw[k].strip()} = {raw[k + 1].strip()} {tokens[hi].value}"
+            head = _parse("equation", " = ".join(rendered[:-1])) if not converted else None
+            if head is None:
+                parsed = [_parse("equation", link) for link in links]
+                bad = next((p for p in parsed if p.error is not None), None)
+                head = bad or RawClaim("equation", span, tuple(
+                    rel for p in parsed for rel in p.relations))
+            return [head, RawClaim("equation", span, error=(
+                f"'{labelled}': the last number is labelled by a word that is not read as a "
+                "unit; the two quantities are not compared"))]
+        if isinstance(pair, Conversion) and len(raw) == 2 and _SCALE_WORDS.search(text) and (
+                _scale_correspondence(raw, (left, right), op, pair)):
+            # "On the map, 1 inch = 50 miles": in a step about a scale, two lone quantities
+            # whose right side exceeds the left side converted state the scale, not a
+            # conversion ("3 feet = 30 inches" on a map is still a refuted conversion)
+            return [RawClaim("equation", span, error=(
+                f"'{raw[0].strip()} = {raw[1].strip()}' in a step about a scale: a scale "
+                "correspondence, not a unit conversion; not compared"))]
+        if pair is not None and pair.fallback and holds(f"{left} {op} {right}"):
             pair = None  # "16 + 12 = 28 million": the counting word is a label
         converted |= pair is not None
         if pair is not None:  # both sides in one unit, with the registry's factors
@@ -163,9 +196,9 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
     for link in links:
         parsed = _parse("equation", link)
         if parsed.error is not None:
-            return RawClaim("equation", span, error=parsed.error, too_large=parsed.too_large)
+            return [RawClaim("equation", span, error=parsed.error, too_large=parsed.too_large)]
         relations.extend(parsed.relations)
-    return RawClaim("equation", span, tuple(relations))
+    return [RawClaim("equation", span, tuple(relations))]
 
 
 # after a closing "!": the sentence ends (end of text, a new sentence, a line break)
@@ -186,12 +219,12 @@ def _bang_read(claim: RawClaim) -> RawClaim:
     refutation or a binding of the factorial's value."""
     if not claim.relations or not claim.text.rstrip().endswith("!"):
         return claim
-    fails = [_ground_fails(rel) for rel in claim.relations]
-    if not any(fails) and None not in fails:
+    failing = [ground_fails(rel) for rel in claim.relations]
+    if not any(failing) and None not in failing:
         return claim
     plain = _parse(claim.source, claim.text.rstrip()[:-1])
-    if None not in fails and plain.error is None and len(plain.relations) == len(fails) and all(
-            _ground_fails(rel) for rel, failed in zip(plain.relations, fails, strict=True)
+    if None not in failing and plain.error is None and len(plain.relations) == len(failing) and all(
+            ground_fails(rel) for rel, failed in zip(plain.relations, failing, strict=True)
             if failed):
         return claim
     return RawClaim(claim.source, claim.text, error=(
@@ -199,58 +232,26 @@ def _bang_read(claim: RawClaim) -> RawClaim:
         "the two readings differ, not compared"))
 
 
-def _ground_fails(rel: Relation) -> bool | None:
-    """Whether ``rel`` is refuted as ground arithmetic; None when it is not ground arithmetic."""
-    verdict = check_ground(rel)
-    return None if verdict is None else verdict.kind == "refuted"
-
-
-_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
-# nouns naming a function of what follows "of" ("the units digit of 3^4", "the remainder of
-# 17/5"): a failing link from that operand says nothing of the noun's value
-_ARGUMENT_NOUNS = frozenset(
-    "digit digits remainder quotient floor ceiling part square cube root reciprocal inverse "
-    "factorial log logarithm sine cosine tangent absolute divisor divisors factor factors "
-    "multiple multiples residue exponent negative opposite".split())
-
-
-def _prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str | None:
-    """Why the run's first operand is not the value its first relation speaks of, or None:
-    a number glued to an ordinal suffix (``the 10th triangular number = 55``: a position), a
-    lone number after ``<noun> of`` (``the square of 5 = 25``, ``the price of 2 apples = 4``:
-    what the quantity named in prose is of), or an expression after a function noun whose
-    first link fails (``the units digit of 3^4 = 1``)."""
-    rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
-    if not rels or rels[0] == lo:
-        return None
-    first = rels[0]
-    start = lo + (tokens[lo].value == "-" and first > lo + 1)  # "the absolute value of -3"
-    if tokens[start].kind != "num" and kinds[start] != "var":
-        return None
-    nxt = tokens[start + 1]
-    if tokens[start].kind == "num" and nxt.kind == "word" and (
-            nxt.value.lower() in _ORDINAL_SUFFIXES) and tokens[start].end == nxt.start:
-        return (f"'{tokens[lo].value}{nxt.value}' is an ordinal (a position), not the value "
-                "compared")
-    if lo < 2 or kinds[lo - 1] != "word" or tokens[lo - 1].value.lower() != "of" or (
-            tokens[lo - 2].kind != "word"):
-        return None
-    noun = tokens[lo - 2].value.lower()
-    if noun in NUMBER_WORDS:
-        return None  # "a third of 12": read (or refused) by the lexical reader
-    lone = sum(kinds[k] not in ("word", "label") for k in range(start, first)) == 1
-    if lone and tokens[start].kind != "num" and noun not in _ARGUMENT_NOUNS:
-        return None  # "the value of x = 3" says what x is
-    if lone and len(rels) > 1 and any(kinds[k] in ("word", "label") for k in range(start, first)):
-        return None  # "Area of 1 bedroom = 11 * 11 = 121": the count's links are read as before
-    if lone:
-        return (f"'{noun} of {tokens[lo].value}': the number is what the quantity named in "
-                "prose is of, not its value")
-    if noun in _ARGUMENT_NOUNS and _fails(render(tokens, kinds, lo, rels[1] if len(rels) > 1
-                                                 else hi)):
-        return (f"'{noun} of ...': the operand is the argument of a quantity named in prose, "
-                "not its value")
-    return None
+def _running_totals(claims: list[RawClaim]) -> list[RawClaim]:
+    """``claims`` with the running-total links of a chain (every link but the chain's last that
+    :func:`formalizer.operands.running_total` accepts) moved to an unknown claim of their own:
+    the links before and after them (``4 * 5`` against ``20``... and ``20 + 10 = 30``) are
+    still checked as written, and a link whose carried value is not the left side's value
+    (``4 * 5 = 21 + 10``) stays refuted."""
+    out: list[RawClaim] = []
+    for claim in claims:
+        links = claim.relations
+        carried = [k for k, rel in enumerate(links[:-1]) if running_total(rel)]
+        if not carried:
+            out.append(claim)
+            continue
+        kept = tuple(rel for k, rel in enumerate(links) if k not in carried)
+        if kept:
+            out.append(RawClaim(claim.source, claim.text, kept, claim.error, claim.too_large))
+        out.append(RawClaim(claim.source, claim.text, error=(
+            "a running total: the right side goes on from the left side's value "
+            "('4 * 5 = 20 + 10 = 30'), not an equation of the two sides")))
+    return out
 
 
 def _far_end_prose(tokens: list[Tok], kinds: list[str], lo: int, hi: int,
@@ -369,7 +370,7 @@ def prose_claims(visible: str, bound: set[str],
                                    error="the last operand goes on as a product ('4 (1 + 9)')"))
             hi = max(k for k in range(lo, hi) if tokens[k].kind == "rel")
         span = _EMPTY_SIDE.sub("", render(tokens, kinds, lo, hi)).strip()
-        argument = _prose_argument(tokens, kinds, lo, hi)
+        argument = prose_argument(tokens, kinds, lo, hi)
         lexical = None if argument else _lexical_reading(text, tokens, kinds, lo, hi, span)
         if argument is not None:
             # "the square of 5 = 25": the first operand is not what is compared; the links
@@ -379,7 +380,7 @@ def prose_claims(visible: str, bound: set[str],
             if tail is not None:
                 claims.append(tail)
         elif lexical is not None:
-            claims.append(lexical)  # not read as written, or a quantity with units
+            claims.extend(lexical)  # not read as written, or a quantity with units
         elif not _REL_IN.search(span):
             pass  # one side is all prose ("the total = 5"): nothing to check
         elif _BINARY_EDGE.search(span) or (tokens[lo].kind != "rel"
@@ -399,6 +400,8 @@ def prose_claims(visible: str, bound: set[str],
                     claims.append(_parse("equation", rest, functions))
             else:
                 claims.extend(_parse_claims(span, functions))
+        if len(claims) > before:
+            claims[before:] = _running_totals(claims[before:])
         if len(claims) > before and lo < hi and _exclamation(text, tokens, hi):
             claims[before:] = [_bang_read(claim) for claim in claims[before:]]
         if len(claims) > before and lo < hi:

@@ -194,7 +194,9 @@ def _starts_a_relation(tokens: Sequence[Token], i: int) -> bool:
 def _across_stop(tokens: Sequence[Token], i: int, start: int, step: int) -> str | None:
     """A stop word ends the operand unless math dangles across it: ``3 and 4 = 7`` (``and``
     joins two numbers), ``0.1 + 1 so 0 = 10.1`` (an expression without a relation runs into
-    the claim), ``= 10 so .1`` (a number that starts no claim of its own follows it)."""
+    the claim), ``= 10 so .1`` (a number that starts no claim of its own follows it). Returns
+    why the run is not read, or None: ``1 in 4 = 25%`` (``in`` right between two lone numbers,
+    the second before the relation, writes a ratio, not a number)."""
     low = tokens[i].value.lower()
     if step < 0:
         before = i - 1
@@ -203,6 +205,11 @@ def _across_stop(tokens: Sequence[Token], i: int, start: int, step: int) -> str 
         if not (0 <= before and _is_value(tokens[before])) or _ends_a_relation(tokens, before):
             return None
         joined = low in _JOINERS and tokens[start + 1].kind == "num"
+        if low == "in" and i == start and tokens[before].kind == "num" and (
+                tokens[start + 1].kind == "num") and start + 2 < len(tokens) and (
+                tokens[start + 2].kind == "rel"):
+            return (f"'{tokens[before].value} in {tokens[start + 1].value}' is a ratio, "
+                    "not a number")
         dangling = tokens[before].kind == "rp" or (
             before >= 1 and tokens[before - 1].kind == "op")
         if joined or dangling:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from formalizer.lexical import STOP_WORDS
 from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var
 from prover.arith.check import check_ground
 from prover.arith.evaluate import evaluate
@@ -117,11 +118,25 @@ def _whole(expr: Expr) -> int | None:
     return None
 
 
+# a word right before two whole numbers glued by "-" ("ages 6-8", "Items 1-10")
+_NAMED_RANGE = re.compile(r"([A-Za-z]{2,})\s+(\d+-\d+)(?![\w.])")
+
+
+def _range_name(word: str) -> bool:
+    """``word`` may name a range (``ages``, ``Items``, ``Grades``): a plural or capitalised word
+    that does not end a clause; a verb (``contributed 6-18``) is none."""
+    return word.lower() not in STOP_WORDS and (word[0].isupper() or (
+        word.endswith("s") and not word.endswith(("ss", "us", "is"))))
+
+
 def _range_count(rel: Relation, step_text: str) -> bool:
     """``Pages 10-20 = 11``, ``in 2020-2021 = 1 year``: one side is two whole numbers glued by a
     hyphen, the smaller first (``10-20``, no spaces), the other a whole number that is the
-    range's length or its inclusive count. As a subtraction the claim is false; as a range it
-    may hold, and the text alone cannot tell which is meant."""
+    range's length or its inclusive count; or the glued range comes right after a word that
+    may name it (:func:`_range_name`: ``ages 6-8 = 4 kids``, and the stated number is what it
+    holds). As a subtraction the claim is false; as a range it may hold, and the text alone
+    cannot tell which is meant. Never where a calculator annotation computes the subtraction
+    (``contributed 6-18=<<6-18=24>>24``)."""
     if rel.op != "=":
         return False
     for side, other in ((rel.left, rel.right), (rel.right, rel.left)):
@@ -129,12 +144,16 @@ def _range_count(rel: Relation, step_text: str) -> bool:
         if stated is None or not (isinstance(side, Bin) and side.op == "-"):
             continue
         low, high = _whole(side.left), _whole(side.right)
-        if low is None or high is None or low >= high or stated not in (high - low,
-                                                                         high - low + 1):
+        if low is None or high is None or low >= high:
             continue
+        if re.search(rf"<<\s*{low}\s*-\s*{high}\b", step_text):
+            continue  # a calculator annotation computes that subtraction: never a range
         glued = re.compile(rf"(?<![\w.^/*+\-]){low}-{high}(?![\w.])")
-        if glued.search(step_text):  # the claim's own text is re-spaced ("10 - 20")
-            return True
+        if stated in (high - low, high - low + 1) and glued.search(step_text):
+            return True  # the claim's own text is re-spaced ("10 - 20")
+        if any(_range_name(m.group(1)) for m in _NAMED_RANGE.finditer(step_text)
+               if m.group(2) == f"{low}-{high}"):
+            return True  # "ages 6-8 = 4 kids": what a named range holds, any count
     return False
 
 

@@ -10,17 +10,10 @@ from __future__ import annotations
 import pytest
 
 from formalizer.reading import function_names
-from formalizer.stepcheck import Solution, StepChecker
+from tests.slice_checks import claim_verdicts, refuted_claims
 
-
-def verdicts(steps: list[str], problem: str = "") -> list[tuple[str, str | None]]:
-    """(source, verdict kind) of every claim of every step."""
-    result, _ = StepChecker(solver_budget_s=5.0).check(Solution("t", problem, list(steps)))
-    return [(c["source"], c["verdict"]) for step in result["steps"] for c in step["claims"]]
-
-
-def refuted(steps: list[str], problem: str = "") -> list[str]:
-    return [source for source, kind in verdicts(steps, problem) if kind == "refuted"]
+verdicts = claim_verdicts
+refuted = refuted_claims
 
 
 # R1 (formalizer/reading.function_names): a function applied to two different whole numbers
