@@ -168,14 +168,17 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
     a number glued to an ordinal suffix (``the 10th triangular number = 55``: a position), a
     lone number after ``<noun> of|on|for`` (``the square of 5 = 25``, ``the price of 2 apples =
     4``, ``the tax on $80 = 0.08 * 80``, ``shipping for 3 items = $4.50``: what the quantity
-    named in prose is of, on or for), a number after ``of`` and determiners whose first link
-    fails (``25% of the remaining 16 = 4``), a lone number after ``at`` whose first link fails
+    named in prose is of, on or for; after ``on``/``for`` only when the first link fails), a
+    share named in prose (:func:`_share_of_whole`), a capitalised label and its index
+    (:func:`_named_by_a_label`), a number after ``of`` and determiners whose first link fails
+    (``25% of the remaining 16 = 4``), a lone number after ``at`` whose first link fails
     (``3 shirts at $12 = $36``: a price or a rate), or an expression after a function noun
     whose first link fails (``the units digit of 3^4 = 1``)."""
     rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
     if not rels or rels[0] == lo:
         return None
     first = rels[0]
+    end = rels[1] if len(rels) > 1 else hi  # the end of the first link
     start = lo + (tokens[lo].value == "-" and first > lo + 1)  # "the absolute value of -3"
     if tokens[start].kind != "num" and kinds[start] != "var":
         return None
@@ -184,26 +187,23 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
             nxt.value.lower() in _ORDINAL_SUFFIXES) and tokens[start].end == nxt.start:
         return (f"'{tokens[lo].value}{nxt.value}' is an ordinal (a position), not the value "
                 "compared")
-    share = _share_of_whole(tokens, kinds, start, first, rels[1] if len(rels) > 1 else hi)
+    share = _share_of_whole(tokens, kinds, start, first, end)
     if share is not None:
         return share
-    named = _named_by_a_label(tokens, kinds, lo, start, first,
-                              rels[1] if len(rels) > 1 else hi)
+    named = _named_by_a_label(tokens, kinds, lo, start, first, end)
     if named is not None:
         return named
-    of = lo - 1
-    while of >= 0 and kinds[of] == "word" and tokens[of].value.lower() in _DETERMINERS:
-        of -= 1
-    if lo - 1 > of >= 0 and kinds[of] == "word" and tokens[of].value.lower() in _OF_WORDS and (
-            tokens[start].kind == "num") and fails(
-            render(tokens, kinds, start, rels[1] if len(rels) > 1 else hi)):
-        return (f"'{tokens[of].value} ... {tokens[start].value}': the number is what a part or "
+    at = lo - 1  # back over determiners to "of", "on" or "for"
+    while at >= 0 and kinds[at] == "word" and tokens[at].value.lower() in _DETERMINERS:
+        at -= 1
+    if lo - 1 > at >= 0 and kinds[at] == "word" and tokens[at].value.lower() in _OF_WORDS and (
+            tokens[start].kind == "num") and fails(render(tokens, kinds, start, end)):
+        return (f"'{tokens[at].value} ... {tokens[start].value}': the number is what a part or "
                 "a quantity named in prose is taken of, not its value")
     if lo >= 1 and kinds[lo - 1] == "word" and tokens[lo - 1].value.lower() == "at" and (
             tokens[start].kind == "num") and all(
             kinds[k] in ("word", "label") and not is_unit_word(tokens[k].value)
-            for k in range(start + 1, first)) and fails(
-            render(tokens, kinds, start, rels[1] if len(rels) > 1 else hi)):
+            for k in range(start + 1, first)) and fails(render(tokens, kinds, start, end)):
         return (f"'at {tokens[start].value}': the number after 'at' is a price or a rate "
                 "('3 shirts at $12 = $36'), not the value compared")
     if lo < 2 or kinds[lo - 1] != "word" or tokens[lo - 1].value.lower() not in _OF_WORDS or (
@@ -217,14 +217,12 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
         return None  # "the value of x = 3" says what x is
     if lone and len(rels) > 1 and any(kinds[k] in ("word", "label") for k in range(start, first)):
         return None  # "Area of 1 bedroom = 11 * 11 = 121": the count's links are read as before
-    if lone and of != "of" and not fails(render(tokens, kinds, start, rels[1] if len(rels) > 1
-                                                  else hi)):
+    if lone and of != "of" and not fails(render(tokens, kinds, start, end)):
         return None  # "on sale for 20% = 0.2 off": a link that holds is read as written
     if lone:
         return (f"'{noun} {of} {tokens[lo].value}': the number is what the quantity named in "
                 f"prose is {of}, not its value")
-    if noun in _ARGUMENT_NOUNS and fails(render(tokens, kinds, lo, rels[1] if len(rels) > 1
-                                                 else hi)):
+    if noun in _ARGUMENT_NOUNS and fails(render(tokens, kinds, lo, end)):
         return (f"'{noun} of ...': the operand is the argument of a quantity named in prose, "
                 "not its value")
     return None
