@@ -163,6 +163,32 @@ def _named_by_a_label(tokens: list[Tok], kinds: list[str], lo: int, start: int, 
     return f"'{word} {number}' names a quantity (a label and its number), not the value compared"
 
 
+def _count_against_number(tokens: list[Tok], kinds: list[str], lo: int, start: int, first: int,
+                          end: int) -> str | None:
+    """Why a count of named things set against a bare number (``1 ticket = $5``, ``3 apples =
+    6``: the ``$`` is gone before tokens are read) is not compared, or None: the run starts
+    with a whole number and label words (no unit of the registry, which converts units
+    itself), its first link is ``=`` to one number, that number is not followed by one of the
+    same labels (``3 apples = 6 apples`` is compared), and the link fails as written. The
+    number may be a price, a total or another unit's amount; the text does not say which."""
+    if start != lo or tokens[start].kind != "num" or first + 2 != end or (
+            tokens[first].value != "=" or tokens[first + 1].kind != "num"):
+        return None
+    labels = [tokens[k].value.lower() for k in range(start + 1, first)]
+    if not labels or any(tokens[k].kind != "word" or kinds[k] != "word"
+                         for k in range(start + 1, first)):
+        return None
+    if any(word in STOP_WORDS or is_unit_word(word) for word in labels):
+        return None
+    if end < len(tokens) and tokens[end].kind == "word" and tokens[end].value.lower() in labels:
+        return None
+    if not fails(render(tokens, kinds, start, end)):
+        return None
+    return (f"'{tokens[start].value} {' '.join(labels)} = {tokens[first + 1].value}': a count "
+            "of named things set against a number whose kind is not stated (a price, a "
+            "total); not compared")
+
+
 def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str | None:
     """Why the run's first operand is not the value its first relation speaks of, or None:
     a number glued to an ordinal suffix (``the 10th triangular number = 55``: a position), a
@@ -170,7 +196,8 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
     4``, ``the tax on $80 = 0.08 * 80``, ``shipping for 3 items = $4.50``: what the quantity
     named in prose is of, on or for; after ``on``/``for`` only when the first link fails), a
     share named in prose (:func:`_share_of_whole`), a capitalised label and its index
-    (:func:`_named_by_a_label`), a number after ``of`` and determiners whose first link fails
+    (:func:`_named_by_a_label`), a count of named things against a bare number
+    (:func:`_count_against_number`), a number after ``of`` and determiners whose first link fails
     (``25% of the remaining 16 = 4``), a lone number after ``at`` whose first link fails
     (``3 shirts at $12 = $36``: a price or a rate), or an expression after a function noun
     whose first link fails (``the units digit of 3^4 = 1``)."""
@@ -190,7 +217,8 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
     share = _share_of_whole(tokens, kinds, start, first, end)
     if share is not None:
         return share
-    named = _named_by_a_label(tokens, kinds, lo, start, first, end)
+    named = _named_by_a_label(tokens, kinds, lo, start, first, end) or _count_against_number(
+        tokens, kinds, lo, start, first, end)
     if named is not None:
         return named
     at = lo - 1  # back over determiners to "of", "on" or "for"
