@@ -36,6 +36,7 @@ from typing import Any
 
 from formalizer.autoformalize.targets.base import Candidate, Equivalence, Item, Target
 from prover.records.runner import ROW_TIMEOUT_S
+from prover.z3.isolate import spawn
 
 MEMORY_MB = 4096
 STARTUP_S = 120.0  # longest a worker may take to import and say it is ready
@@ -88,7 +89,8 @@ class _Worker:
     def __init__(self, target: Target, memory_mb: int) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
+        # from a long-lived thread: the worker dies with the thread that forks it
+        self.proc = spawn(
             [sys.executable, "-m", "formalizer.autoformalize.isolation", str(memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=_ROOT, close_fds=True, start_new_session=True)

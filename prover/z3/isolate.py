@@ -10,6 +10,10 @@ call. Each worker caps its address space (``RLIMIT_AS``) and Z3's ``memory_max_s
 with its parent (``PR_SET_PDEATHSIG`` and a parent-watch thread), so kill -9 of a run leaves no
 Z3 process behind.
 
+Workers are forked from one long-lived thread (:func:`spawn`): ``PR_SET_PDEATHSIG`` fires when
+the forking *thread* exits, and the search and check pools' threads are short-lived. A worker
+that dies without answering is replaced and the request sent once more (:func:`call`).
+
 After a kill a replacement worker is started at once and left to start up while the caller
 goes on (it is one of this process's workers from then on: same limits, same kill path), so
 the next call does not wait for a whole start-up.
@@ -31,6 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,26 @@ class WorkerError(RuntimeError):
     """The worker could not be started or answered nonsense."""
 
 
+_SPAWNER: ThreadPoolExecutor | None = None
+_SPAWN_LOCK = threading.Lock()
+
+
+def spawn(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen(argv, **kwargs)`` from a thread that lives as long as the process.
+    A worker arms ``PR_SET_PDEATHSIG``, which Linux fires when the *thread* that forked it
+    exits: a worker started from a short-lived pool thread (a search or check pool) was killed
+    when that pool shut down, and the next call that took it from the idle list got no answer
+    (read as a timeout). Calls from the main thread fork directly."""
+    global _SPAWNER
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(argv, **kwargs)
+    with _SPAWN_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="worker-spawner")
+        spawner = _SPAWNER
+    return spawner.submit(subprocess.Popen, argv, **kwargs).result()
+
+
 class Worker:
     """One worker process; ``request`` returns its answer, or None when it was killed at the
     deadline or died (then the worker is gone and must be replaced)."""
@@ -53,12 +78,13 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         self.memory_mb = memory_mb
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [sys.executable, "-m", "prover.z3.isolate", str(memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=_ROOT, close_fds=True)
         self._buffer = b""
         self.ready = False
+        self.died = False  # the last read ended because the process closed its output
         if wait:
             self.wait_ready(startup_s)
 
@@ -110,6 +136,7 @@ class Worker:
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:  # the worker died
+                self.died = True
                 return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
@@ -118,12 +145,14 @@ class Worker:
     def request(self, payload: dict[str, Any], wall_s: float,
                 cpu_s: float | None = None) -> dict[str, Any] | None:
         """Send one request; the answer, or None (killed at ``wall_s``, or after ``cpu_s`` CPU
-        seconds of the worker, or died)."""
+        seconds of the worker, or died: then :attr:`died` is set)."""
         assert self.proc.stdin is not None
+        self.died = False
         try:
             self.proc.stdin.write(json.dumps(payload).encode() + b"\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
+            self.died = True
             self.kill()
             return None
         line = self._read_line(wall_s, cpu_s)
@@ -146,7 +175,10 @@ class Worker:
             pass
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                try:
+                    stream.close()
+                except OSError:  # a request still buffered for a process that is gone
+                    pass
 
 
 _IDLE: dict[int, list[Worker]] = {}
@@ -225,22 +257,28 @@ def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
     ``wall_s`` bounds the request; starting a worker (first use, or after a kill) is not
     charged to it, unless ``kill_at`` (a :func:`time.monotonic` instant, e.g. a row's deadline
     plus its kill margin) is given: then the start-up and the request both end by that instant,
-    and a start-up that cannot is reported as killed (None)."""
+    and a start-up that cannot is reported as killed (None). A worker that dies without
+    answering (not killed at a limit) is replaced and the request sent once more."""
     if handler not in HANDLERS:
         raise ValueError(f"unknown worker handler {handler!r}")
     start = time.perf_counter()
-    if kill_at is None:
-        worker = _take(memory_mb)
-    else:
+    request = {"handler": handler, "payload": payload}
+    answer: dict[str, Any] | None = None
+    for _ in range(2):
+        if kill_at is None:
+            worker = _take(memory_mb)
+        else:
+            try:
+                worker = _take(memory_mb, max(0.01, kill_at - time.monotonic()))
+            except WorkerError:
+                return None, time.perf_counter() - start
+            wall_s = max(0.0, min(wall_s, kill_at - time.monotonic()))
         try:
-            worker = _take(memory_mb, max(0.01, kill_at - time.monotonic()))
-        except WorkerError:
-            return None, time.perf_counter() - start
-        wall_s = max(0.0, min(wall_s, kill_at - time.monotonic()))
-    try:
-        answer = worker.request({"handler": handler, "payload": payload}, wall_s, cpu_s)
-    finally:
-        _give(worker)
+            answer = worker.request(request, wall_s, cpu_s)
+        finally:
+            _give(worker)
+        if answer is not None or not worker.died or wall_s <= 0:
+            break
     if answer is None:
         _replace(memory_mb)
     return answer, time.perf_counter() - start
