@@ -188,12 +188,18 @@ def _math_products(segment: str) -> str:
     return _LETTER_RUN.sub(_split_letters, segment)
 
 
-def _repeating(m: re.Match[str]) -> str:
-    """``0.1\\overline{6}`` -> ``(1/6)``: the exact value of a repeating decimal."""
-    whole, fixed, period = m.group(1), m.group(2), m.group(3)
+def repeating_fraction(whole: str, fixed: str, period: str) -> Fraction:
+    """The exact value of the repeating decimal ``whole.fixed`` followed by ``period`` repeated
+    for ever (``("0", "1", "6")`` is 1/6); every argument is a string of digits, ``fixed``
+    may be empty, ``period`` may not."""
     den = 10 ** len(fixed) * (10 ** len(period) - 1)
     num = int(fixed + period) - int(fixed or "0")
-    value = Fraction(int(whole)) + Fraction(num, den)
+    return Fraction(int(whole)) + Fraction(num, den)
+
+
+def _repeating(m: re.Match[str]) -> str:
+    """``0.1\\overline{6}`` -> ``(1/6)``: the exact value of a repeating decimal."""
+    value = repeating_fraction(m.group(1), m.group(2), m.group(3))
     return f"({value.numerator}/{value.denominator})"
 
 

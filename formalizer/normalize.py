@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from formalizer.latex import has_latex, opaque_commands, read_latex
+from formalizer.latex import has_latex, opaque_commands, read_latex, repeating_fraction
 
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _FRAC_DIGITS = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
@@ -103,8 +103,26 @@ _DIGIT_BANG_EQ = re.compile(r"(?<=\d)!=(?!=)")
 _DOUBLE_BANG = re.compile(r"(?<=[\w)\]])\s?!(?:\s?!)+")
 
 
+# "0.(3)", "1.(142857)": a decimal point directly followed by a parenthesised digit group is a
+# repeating decimal (the period in parentheses); "0." times 3 is never written so. The glued
+# "0.1(6)" also reads as the product 0.1 * 6 ("2.5(4) = 10"): that one stays a product here
+# (formalizer.readings.reread leaves it unknown when only the repeating reading holds)
+_PAREN_REPEATING = re.compile(r"(?<![\d.])(\d+)\.\((\d{1,12})\)")
+
+
+def _paren_repeating(m: re.Match[str]) -> str:
+    """``0.(3)`` -> ``(1/3)``: the exact value of a repeating decimal with its period in
+    parentheses."""
+    value = repeating_fraction(m.group(1), "", m.group(2))
+    return f"({value.numerator}/{value.denominator})"
+
+
 def normalize_math(text: str) -> str:
-    """Plain infix spelling of the math in ``text``; prose words are left as they are."""
+    """Plain infix spelling of the math in ``text``; prose words are left as they are. A
+    repeating decimal with its period in parentheses right after the point (``0.(3)``) is its
+    exact value, as ``0.\\overline{3}`` is."""
+    if ".(" in text:
+        text = _PAREN_REPEATING.sub(_paren_repeating, text)
     latex = has_latex(text)
     if latex:
         text = read_latex(text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from formalizer.latex import repeating_fraction
 from formalizer.lexical import STOP_WORDS
 from prover.arith.ast import Bin, Expr, Neg, Num, Relation, Var
 from prover.arith.check import check_ground
@@ -190,6 +191,41 @@ def _digits_side_by_side(rel: Relation, step_text: str, values: dict[str, Fracti
     return False
 
 
+def _repeated(expr: Expr, glued: set[tuple[str, str]]) -> Expr:
+    """``expr`` with every product ``a.b * p`` whose two literals are written glued in the step
+    (``0.1(6)``, a pair of ``glued``) read as the repeating decimal ``a.bppp...``."""
+    if isinstance(expr, Bin):
+        left, right = _repeated(expr.left, glued), _repeated(expr.right, glued)
+        if (expr.op == "*" and isinstance(left, Num) and isinstance(right, Num)
+                and (left.text, right.text) in glued):
+            whole, fixed = left.text.split(".")
+            value = repeating_fraction(whole, fixed, right.text)
+            return Num(value, f"{left.text}({right.text})")
+        return Bin(expr.op, left, right)
+    if isinstance(expr, Neg):
+        return Neg(_repeated(expr.arg, glued))
+    return expr
+
+
+# "0.1(6)", "2.3(45)": a decimal glued to a parenthesised digit group
+_GLUED_PERIOD = re.compile(r"(?<![\d.])(\d+\.\d{1,12})\((\d{1,12})\)")
+
+
+def _glued_period(rel: Relation, step_text: str, values: dict[str, Fraction]) -> bool:
+    """``1/6 = 0.1(6)``: a decimal glued to a parenthesised digit group is a product
+    (``2.5(4) = 10``) or a repeating decimal with its period in parentheses (0.1666...). True
+    when the claim, false with the product, holds with the glued literals of the step read as
+    the repeating decimal; a claim false under both readings (``1/6 = 0.1(7)``) is not."""
+    glued = {(m.group(1), m.group(2)) for m in _GLUED_PERIOD.finditer(step_text)}
+    if not glued:
+        return False
+    again = Relation(rel.op, _repeated(rel.left, glued), _repeated(rel.right, glued))
+    if again == rel:
+        return False
+    verdict = check_ground(again, values)
+    return verdict is not None and verdict.is_verified
+
+
 def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text: str,
            values: dict[str, Fraction]) -> Verdict:
     """Return a verified verdict under a signalled second reading, ``unknown`` where a reading
@@ -199,6 +235,11 @@ def reread(rel: Relation, refuted: Verdict, raw_text: str, index: int, step_text
                        "letters written side by side with one-digit values may be the digits of "
                        "a number (their digits in order are the stated value); as a product the "
                        "claim is false")
+    if _glued_period(rel, step_text, values):
+        return unknown(UnknownReason.NOT_FORMALIZED,
+                       "a decimal glued to a parenthesised digit group ('0.1(6)') may be a "
+                       "repeating decimal (then the claim holds) or a product (then it is "
+                       "false); the text does not tell which is meant")
     if _range_count(rel, step_text):
         return unknown(UnknownReason.NOT_FORMALIZED,
                        "two whole numbers glued by '-' with the smaller first may name a range "
