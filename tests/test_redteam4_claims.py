@@ -10,10 +10,8 @@ from __future__ import annotations
 import pytest
 
 from formalizer.reading import function_names
-from tests.slice_checks import claim_verdicts, refuted_claims
-
-verdicts = claim_verdicts
-refuted = refuted_claims
+from tests.slice_checks import claim_verdicts as verdicts
+from tests.slice_checks import refuted_claims as refuted
 
 
 # R1 (formalizer/reading.function_names): a function applied to two different whole numbers

@@ -1,18 +1,14 @@
-"""Red-team 6 of ``proofgraph check`` on LaTeX / competition notation: text whose author wrote a
-true thing must never be ``refuted``, and a real error next to the same notation stays refuted.
-
-Each ``test_*_not_refuted`` failed before the fix named in its comment. Rows are our own text,
-run through :meth:`formalizer.stepcheck.StepChecker.check` as ``proofgraph check`` does.
+"""Red-team 6 (LaTeX and competition style, 188 model-style solutions): repeating decimals
+written with the period in parentheses. Each ``*_not_refuted`` test failed before its fix; the
+same notation with a real error stays refuted (claims as ``proofgraph check`` reads them).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.slice_checks import claim_verdicts, refuted_claims
-
-verdicts = claim_verdicts
-refuted = refuted_claims
+from tests.slice_checks import claim_verdicts as verdicts
+from tests.slice_checks import refuted_claims as refuted
 
 
 # T1 (formalizer/normalize.normalize_math): a repeating decimal with its period in parentheses
