@@ -343,7 +343,7 @@ def _with_readings(found: list[RawClaim], text: str, start: int, end: int,
 def prose_claims(visible: str, bound: set[str],
                  functions: frozenset[str] = frozenset()) -> list[RawClaim]:
     """Equations and comparisons in prose (annotations already removed); ``functions`` are the
-    letters the solution applies as functions (:func:`formalizer.reading.function_names`)."""
+    letters the solution applies as functions (:func:`formalizer.names.function_names`)."""
     # "70 ≤ 24\( K \)": a number glued to inline math multiplies it (never "70 ≤ 24")
     if "$" in visible or "\\(" in visible:  # in every match of _GLUED_INLINE
         visible = _GLUED_INLINE.sub(r"\1*\2", visible)

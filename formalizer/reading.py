@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
 from functools import lru_cache
 
 # how a claim was read; the first five assert, the rest do not ("endpoint": a range's end,
@@ -84,21 +83,6 @@ _REDUCTIO = re.compile(
     r"\bdoesn't\b|\bisn't\b|\bfails?\b|\binvalid\b|\bno solutions?\b|\bnot hold\b|"
     r"\b(?:is|are|was|were)\s+not\b|\bfalse\b|\bextraneous\b|\bnot satisf\w*",
     re.IGNORECASE)
-_FUNCTION_LETTERS = frozenset("fghFGHPQTSNLRDEM")
-# a function's name: a letter, optionally with a subscript ("f_1", "f_{2}", "P_n")
-_NAME = r"([A-Za-z])(?:_\{?\s*(\w{1,3})\s*\}?)?"
-_APPLIED = re.compile(r"(?<![A-Za-z\\_])" + _NAME + r"\s*\(\s*[A-Za-z]")
-# letters that name a function at values ("p(1) = 0, p(2) = 3", "d(12) = 6"); a coefficient
-# or variable letter stays a factor ("a(-1)^3 + b(-1)^2 + c(-1) + d", "(57 - 8i)(-6 + ...)")
-_VALUE_FUNCTION_LETTERS = _FUNCTION_LETTERS | frozenset("pqdse")
-# a letter or a Greek letter applied to a whole number alone: "f(2)", "T(-1)", "\\tau(6)"
-_APPLIED_VALUE = re.compile(
-    r"(?<![A-Za-z_])(?:\\?(phi|varphi|tau|sigma|mu|nu|lambda|omega|Omega|Gamma|psi|theta|rho)"
-    r"|(?<!\\)([A-Za-z]))(?:_\{?\s*(\w{1,3})\s*\}?)?\s*\(\s*(-?\s*\d{1,9})\s*\)")
-_DEFINED = re.compile(r"(?<![A-Za-z\\_])" + _NAME +
-                      r"\s*\(\s*[a-z]\s*(?:,\s*[a-z]\s*)*\)\s*=")
-_DECLARED = re.compile(r"\b(?:function|polynomial|sequence)s?\s+\\?\(?\$?\s*" + _NAME +
-                       r"(?![\w{])")
 _MAX_SCAN = 400
 MAX_SCAN_TEXT = 20_000
 
@@ -135,78 +119,6 @@ _CONDITION_HINTS = ("if", "suppos", "assum", "in case", "set", "plug", "try", "t
 # the longest match of an end-anchored prefix pattern (_OBJECT, _CASE_TAIL), with a margin: a
 # search of the prefix's last _TAIL characters finds what a search of the whole prefix finds
 _TAIL = 32
-
-
-def function_names(texts: Iterable[str]) -> frozenset[str]:
-    """Names the text uses as functions: declared (``the function f``, ``polynomials
-    f_1, f_2``), defined (``f(x) = ...``), or a conventional function letter applied to a name
-    (``f(n)``, ``P(x)``, ``f_1(x)``); a subscripted name only on a conventional function
-    letter and never as a sequence's term, spelled as the parser reads it (``f_{1}`` ->
-    ``f_1``). Any other letter before ``(`` stays a factor (``x(x+1)``, ``a(b+c)``,
-    ``x_1(1 - x_2)`` in "the sequence x_1, x_2")."""
-    names: set[str] = set()
-    for text in texts:
-        names.update(_name(m) for m in _DEFINED.finditer(text)
-                     if not m.group(2) or m.group(1) in _FUNCTION_LETTERS)
-        # "the sequence x_1, x_2": its terms are numbers, never functions
-        names.update(_name(m) for m in _DECLARED.finditer(text) if not m.group(2) or (
-            m.group(1) in _FUNCTION_LETTERS and not m.group(0).lower().startswith("sequence")))
-        names.update(_name(m) for m in _APPLIED.finditer(text)
-                     if m.group(1) in _FUNCTION_LETTERS)
-    names.update(_applied_to_values(texts))
-    return frozenset(names)
-
-
-def _applied_to_values(texts: Iterable[str]) -> set[str]:
-    """Names (a letter or a Greek letter, optionally subscripted) the text applies to two
-    different whole numbers: ``T(2) = 3, T(3) = 2T(2) + 1``, ``\\tau(6)`` and ``\\tau(12)``.
-    Read as products (T·2, T·3) such values tie one number T to both and refute a true
-    recurrence; applied to one number only, ``T(2)`` stands for one unknown either way, so
-    ``P(1.05)``, ``x(3)``, ``\\pi(5)^2`` and ``P(1 + r)`` stay products."""
-    values: dict[str, set[str]] = {}
-    for text in texts:
-        if "(" not in text:
-            continue
-        for m in _APPLIED_VALUE.finditer(text):
-            name = (m.group(1) or m.group(2)) + ("_" + m.group(3) if m.group(3) else "")
-            values.setdefault(name, set()).add(re.sub(r"\s", "", m.group(4)))
-    return {name for name, args in values.items()
-            if len(args) >= 2 and (len(name.split("_")[0]) > 1 or name[0] in _VALUE_FUNCTION_LETTERS)}
-
-
-def _name(m: re.Match[str]) -> str:
-    """The name a :data:`_NAME` match spells as the parser reads it (``f_{1}`` -> ``f_1``)."""
-    return m.group(1) + ("_" + m.group(2) if m.group(2) else "")
-
-
-_INTEGER_DECL = re.compile(
-    r"(?<![\\\w])([A-Za-z](?:\s*(?:,|and)\s*[A-Za-z])*)\$?\\?\)?\s+(?:is|are|be|must be)\s+"
-    r"(?:an?\s+|both\s+|all\s+)?(?:(?:positive|negative|nonnegative|non-negative|odd|even|"
-    r"distinct|consecutive)\s+)*(?:integers?|whole numbers?|natural numbers?)\b"
-    r"|(?:integers?|whole numbers?)\s+\$?\\?\(?\s*([A-Za-z](?:\s*,\s*[A-Za-z])*)\b"
-    r"|([A-Za-z])\s*\\in\s*\\mathbb\s*\{?[ZN]", re.IGNORECASE)
-_INTEGER_HINT = re.compile(r"integer|whole number|natural number|\\in", re.IGNORECASE)
-_IMAGINARY = re.compile(r"\bi\s*\^\s*\{?2|\d\s*i\b|[-+]\s*i\b|\bimaginary\b|\bcomplex\b|pi\s*i\b|"
-                        r"sqrt\{?\(?-\d|\\sqrt\{-")
-
-
-def integer_names(texts: Iterable[str]) -> frozenset[str]:
-    """Names the text declares integral (``n is a positive integer``, ``integers a, b``,
-    ``k \\in \\mathbb{Z}``): only these may be read over the integers."""
-    names: set[str] = set()
-    for text in texts:
-        head = text[:20_000]
-        if not _INTEGER_HINT.search(head):  # no declaration can match without one of these
-            continue
-        for m in _INTEGER_DECL.finditer(head):
-            group = next((g for g in m.groups() if g), "")
-            names.update(re.findall(r"[A-Za-z]", group.replace("and", " ")))
-    return frozenset(names)
-
-
-def uses_imaginary_unit(texts: Iterable[str]) -> bool:
-    """True when the text uses ``i`` as the imaginary unit (``i^2``, ``3 + 4i``, complex)."""
-    return any(_IMAGINARY.search(text[:20_000]) for text in texts)
 
 
 def _clause_start(text: str, start: int) -> tuple[int, int]:

@@ -23,13 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from formalizer.extract import RawClaim, extract_claims
-from formalizer.reading import (
-    ASSERTED,
-    function_names,
-    integer_names,
-    reductio_step,
-    uses_imaginary_unit,
-)
+from formalizer.names import function_names, integer_names, uses_imaginary_unit
+from formalizer.reading import ASSERTED, reductio_step
 from formalizer.step_relations import RelationChecker
 from formalizer.step_scope import CASE_STEP, DECLARATION, HYPOTHETICAL, Context, Scope, unasserted
 from prover.arith.ast import to_smt, variables

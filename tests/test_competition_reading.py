@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from formalizer.extract import extract_claims
-from formalizer.reading import claim_reading, function_names, integer_names
+from formalizer.names import function_names, integer_names
+from formalizer.reading import claim_reading
 from formalizer.stepcheck import Solution, StepChecker
 from prover.arith.ast import to_infix
 

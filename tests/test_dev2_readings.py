@@ -17,7 +17,7 @@ import hashlib
 from slice_checks import load_slices, run
 
 from formalizer.extract import extract_claims
-from formalizer.reading import function_names
+from formalizer.names import function_names
 from prover.arith.ast import to_infix
 
 SLICES = load_slices("processbench_dev2_slices.json")

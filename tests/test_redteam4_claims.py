@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from formalizer.reading import function_names
+from formalizer.names import function_names
 from tests.slice_checks import claim_verdicts as verdicts
 from tests.slice_checks import refuted_claims as refuted
 
 
-# R1 (formalizer/reading.function_names): a function applied to two different whole numbers
+# R1 (formalizer/names.function_names): a function applied to two different whole numbers
 # (a recurrence, a number-theoretic function) was read as products T·2, T·3 of one unknown T,
 # so T(3) = 2T(2) + 1 contradicted T(2) = 3 and was refuted.
 @pytest.mark.parametrize("steps", [
