@@ -166,13 +166,7 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
             # "4 * 50 = 200 cm = 2 m": the last number is labelled by a word the registry does
             # not read as a unit; the links before it are read as written
             labelled = f"{raw[k].strip()} = {raw[k + 1].strip()} {tokens[hi].value}"
-            head = _parse("equation", " = ".join(rendered[:-1])) if not converted else None
-            if head is None:
-                parsed = [_parse("equation", link) for link in links]
-                bad = next((p for p in parsed if p.error is not None), None)
-                head = bad or RawClaim("equation", span, tuple(
-                    rel for p in parsed for rel in p.relations))
-            return [head, RawClaim("equation", span, error=(
+            return [_links_claim(links, span), RawClaim("equation", span, error=(
                 f"'{labelled}': the last number is labelled by a word that is not read as a "
                 "unit; the two quantities are not compared"))]
         if isinstance(pair, Conversion) and len(raw) == 2 and _SCALE_WORDS.search(text) and (
@@ -192,13 +186,19 @@ def _lexical_reading(text: str, tokens: list[Tok], kinds: list[str], lo: int, hi
         links.append(f"{left} {op} {right}")
     if not converted:
         return None
+    return [_links_claim(links, span)]
+
+
+def _links_claim(links: list[str], span: str) -> RawClaim:
+    """One claim spelled ``span`` of the ``links`` (each ``left op right``, as read), or an
+    error claim for the first link that does not parse."""
     relations: list[Relation] = []
     for link in links:
         parsed = _parse("equation", link)
         if parsed.error is not None:
-            return [RawClaim("equation", span, error=parsed.error, too_large=parsed.too_large)]
+            return RawClaim("equation", span, error=parsed.error, too_large=parsed.too_large)
         relations.extend(parsed.relations)
-    return [RawClaim("equation", span, tuple(relations))]
+    return RawClaim("equation", span, tuple(relations))
 
 
 # after a closing "!": the sentence ends (end of text, a new sentence, a line break)

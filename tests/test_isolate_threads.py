@@ -68,3 +68,31 @@ def test_a_request_killed_at_its_wall_limit_is_not_sent_again(
     monkeypatch.setattr(isolate, "_take", lambda *a: taken.append(real_take(*a)) or taken[-1])
     answer, elapsed = isolate.call("theorem", {"op": "step"}, 0.0, DEFAULT_MEMORY_MB)
     assert answer is None and len(taken) == 1 and not taken[0].died
+
+
+def test_a_retry_stays_inside_the_first_requests_wall_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real_take = isolate._take
+    taken: list[isolate.Worker] = []
+    walls: list[float] = []
+    real_request = isolate.Worker.request
+
+    def take(memory_mb: int, startup_s: float = isolate.STARTUP_S) -> isolate.Worker:
+        worker = real_take(memory_mb, startup_s)
+        if not taken:
+            os.kill(worker.proc.pid, signal.SIGKILL)
+            worker.proc.wait(timeout=10)
+        taken.append(worker)
+        return worker
+
+    def request(self: isolate.Worker, payload: dict[str, object], wall_s: float,
+                cpu_s: float | None = None) -> dict[str, object] | None:
+        walls.append(wall_s)
+        if len(walls) == 1:
+            time.sleep(0.3)  # the first attempt uses part of the window before it fails
+        return real_request(self, payload, wall_s, cpu_s)
+
+    monkeypatch.setattr(isolate, "_take", take)
+    monkeypatch.setattr(isolate.Worker, "request", request)
+    isolate.call("theorem", {"op": "step"}, 2.0, DEFAULT_MEMORY_MB)
+    assert len(walls) == 2 and walls[0] == 2.0 and walls[1] <= 2.0 - 0.3

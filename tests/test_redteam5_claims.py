@@ -180,6 +180,13 @@ def test_links_before_an_unread_unit_are_still_checked() -> None:
     assert refuted(["It takes 2 × 30 = 60 minutes = 2 hour."]) == ["(= (* 60 (/ 1 60)) 2)"]
 
 
+def test_links_before_an_unread_unit_keep_their_relation() -> None:
+    # found in review: the links before the unread unit were re-joined with "=", so a true
+    # "4 * 50 < 250" was checked (and refuted) as "4 * 50 = 250"
+    assert ("(< (* 4 50) 250)", "verified") in verdicts(["It is 4 * 50 < 250 cm = 2.5 m long."])
+    assert refuted(["It is 4 * 50 < 150 cm = 1.5 m long."]) == ["(< (* 4 50) 150)"]
+
+
 # S7 (formalizer/extract._lexical_reading, _scale_correspondence): in a step about a scale (a
 # map, a drawing, a model), "1 inch = 50 miles" states the scale; the registry converted it as
 # a unit conversion (1/63360 mile against 50) and refuted it. Two lone quantities in a step

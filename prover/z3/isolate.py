@@ -258,12 +258,14 @@ def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
     charged to it, unless ``kill_at`` (a :func:`time.monotonic` instant, e.g. a row's deadline
     plus its kill margin) is given: then the start-up and the request both end by that instant,
     and a start-up that cannot is reported as killed (None). A worker that dies without
-    answering (not killed at a limit) is replaced and the request sent once more."""
+    answering (not killed at a limit) is replaced and the request sent once more, within what
+    is left of the first request's ``wall_s``."""
     if handler not in HANDLERS:
         raise ValueError(f"unknown worker handler {handler!r}")
     start = time.perf_counter()
     request = {"handler": handler, "payload": payload}
     answer: dict[str, Any] | None = None
+    window_end: float | None = None  # the first request's wall limit: a retry stays inside it
     for _ in range(2):
         if kill_at is None:
             worker = _take(memory_mb)
@@ -273,11 +275,15 @@ def call(handler: str, payload: dict[str, Any], wall_s: float, memory_mb: int,
             except WorkerError:
                 return None, time.perf_counter() - start
             wall_s = max(0.0, min(wall_s, kill_at - time.monotonic()))
+        if window_end is None:
+            window_end = time.monotonic() + wall_s
+        else:
+            wall_s = max(0.0, min(wall_s, window_end - time.monotonic()))
         try:
             answer = worker.request(request, wall_s, cpu_s)
         finally:
             _give(worker)
-        if answer is not None or not worker.died or wall_s <= 0:
+        if answer is not None or not worker.died or window_end <= time.monotonic():
             break
     if answer is None:
         _replace(memory_mb)
