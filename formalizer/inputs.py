@@ -90,6 +90,12 @@ def read_text_solution(path: Path) -> Solution:
     return Solution(path.stem, "", steps, None, 0)
 
 
+def is_text_input(path: Path, fmt: str = "auto") -> bool:
+    """Whether ``path`` in format ``fmt`` is read as one plain-text solution (not JSON Lines);
+    raises BadInputFile when ``fmt`` is auto and the file cannot be read."""
+    return fmt == "text" or (fmt == "auto" and _sniff_text(path))
+
+
 def _sniff_text(path: Path) -> bool:
     """True when the file does not look like JSON Lines (first non-blank byte is not '{')."""
     if path.suffix.lower() in (".txt", ".md"):
@@ -110,7 +116,7 @@ def read_solutions(path: Path, fmt: str = "auto") -> Iterator[Solution | InputEr
         raise BadInputFile(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise BadInputFile(f"{path}: no such file")
-    if fmt == "text" or (fmt == "auto" and _sniff_text(path)):
+    if is_text_input(path, fmt):
         yield read_text_solution(path)
         return
     for number, obj in decode_jsonl(path):

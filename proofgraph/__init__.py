@@ -36,19 +36,26 @@ def check_solution(problem: str, steps: list[str], *, solution_id: str = "0",
 def check(path: str | Path, *, out: str | Path | None = None, store: str | Path | None = None,
           html: str | Path | None = None, fmt: str = "auto", timeout_ms: int = 2000,
           rlimit: int = 5_000_000, formalizer: str = "rules",
-          llm_samples: int = 4, in_process: bool = False, row_timeout_s: float | None = None
-          ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+          llm_samples: int = 4, in_process: bool = False, row_timeout_s: float | None = None,
+          workers: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Step-check every solution of a file (resumable like the CLI); returns (summary, results).
     ``formalizer="llm:hf:PATH"`` (or ``llm:openai:URL#MODEL``) adds the LLM step formalization
-    with local and grounded checks, as ``check --formalizer``. Rows run in a killable worker
-    under ``row_timeout_s`` each (default: the CLI's ``--row-timeout``) unless ``in_process``."""
+    with local and grounded checks, as ``check --formalizer``. Rows run in killable workers
+    (``workers``, default as the CLI's: :func:`proofgraph.run_options.default_workers`) under
+    ``row_timeout_s`` each (default: the CLI's ``--row-timeout``) unless ``in_process``."""
     from dataclasses import replace
 
     from proofgraph.jobs import JobOptions, run_check
+    from proofgraph.run_options import default_workers, text_input
 
+    if workers is None:
+        workers = default_workers(Path(path), in_process=in_process, ray=False,
+                                  llm=formalizer != "rules",
+                                  one_row=text_input(Path(path), fmt))
     opts = JobOptions(out=_path(out), store=_path(store), html=_path(html), fmt=fmt,
                       timeout_ms=timeout_ms, rlimit=rlimit, progress=False,
-                      formalizer=formalizer, llm_samples=llm_samples, in_process=in_process)
+                      formalizer=formalizer, llm_samples=llm_samples, in_process=in_process,
+                      workers=workers)
     if row_timeout_s is not None:
         opts = replace(opts, row_timeout_s=row_timeout_s)
     return run_check(Path(path), opts)
@@ -67,18 +74,22 @@ def entail(premises: list[str], conclusion: str, *, timeout_ms: int = 2000,
 def entail_file(path: str | Path, *, out: str | Path | None = None,
                 store: str | Path | None = None, timeout_ms: int = 2000,
                 rlimit: int = 5_000_000, in_process: bool = False,
-                row_timeout_s: float | None = None
+                row_timeout_s: float | None = None, workers: int | None = None
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decide every row of an entailment JSONL file (resumable like the CLI); returns
-    (summary, results). Rows run in a killable worker under ``row_timeout_s`` each (default:
-    the CLI's ``--row-timeout``; a row past it is an error with reason ``timeout``, tried again
-    on resume) unless ``in_process``."""
+    (summary, results). Rows run in killable workers (``workers``, default as the CLI's) under
+    ``row_timeout_s`` each (default: the CLI's ``--row-timeout``; a row past it is an error
+    with reason ``timeout``, tried again on resume) unless ``in_process``."""
     from dataclasses import replace
 
     from proofgraph.entail_job import EntailOptions, run_entail
+    from proofgraph.run_options import default_workers
 
+    if workers is None:
+        workers = default_workers(Path(path), in_process=in_process, ray=False, llm=False)
     opts = EntailOptions(out=_path(out), store=_path(store), timeout_ms=timeout_ms,
-                         rlimit=rlimit, progress=False, in_process=in_process)
+                         rlimit=rlimit, progress=False, in_process=in_process,
+                         workers=workers)
     if row_timeout_s is not None:
         opts = replace(opts, row_timeout_s=row_timeout_s)
     return run_entail(Path(path), opts)

@@ -98,11 +98,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (a line every few seconds when stderr is not a "
                         "terminal; --no-progress: none)")
-    p.add_argument("--workers", type=positive, default=1,
-                   help="worker processes (default 1; the rows run in one worker "
-                        "process unless --in-process)")
+    p.add_argument("--workers", type=positive, default=None,
+                   help="worker processes (default: one per core, at most 4, for an input "
+                        "of 200 rows or more; else 1; the rows run in worker processes "
+                        "unless --in-process)")
     p.add_argument("--ray", action="store_true",
-                   help="run the rows on Ray actors (--workers of them) instead")
+                   help="run the rows on Ray actors (--workers of them, default 1) instead")
 
 
 def _version_line() -> str:
@@ -232,10 +233,18 @@ def print_summary(summary: dict[str, Any], as_json: bool, command: str = "run",
 
 
 def _job(args: argparse.Namespace) -> int:
+    from proofgraph.run_options import default_workers, text_input
+
     in_process = getattr(args, "in_process", False)
     row_timeout = getattr(args, "row_timeout", None)
-    if in_process and (args.workers > 1 or args.ray or row_timeout is not None):
+    if in_process and ((args.workers or 1) > 1 or args.ray or row_timeout is not None):
         return fail("--in-process cannot be combined with --workers, --ray or --row-timeout")
+    if args.workers is None:
+        args.workers = default_workers(
+            args.input, in_process=in_process, ray=args.ray,
+            llm=getattr(args, "formalizer", "rules") != "rules",
+            one_row=args.command == "check" and text_input(args.input, args.fmt),
+            limit=args.limit)
     if row_timeout == 0:
         return fail("--row-timeout must be > 0 seconds")
     import contextlib

@@ -2,7 +2,7 @@
 loop over the same claims, in the same run, and the share of time per stage.
 
     python scripts/bench_check_e2e.py ../shared/data/gsm8k/train.jsonl [--profile-rows 2000]
-        [--workers 1 2]
+        [--workers 1 2 default]
 
 1. ``proofgraph check DATA --store S --json`` in a subprocess: claims/s from its summary
    (claims checked / in-run wall time) and from the outside (wall time with start-up).
@@ -55,13 +55,14 @@ _STAGES = (
 )
 
 
-def end_to_end(data: Path, workdir: Path, workers: int = 1) -> dict[str, Any]:
-    """Run the CLI on ``data`` with a fresh store (``--workers``); its summary plus the outside
-    wall time."""
+def end_to_end(data: Path, workdir: Path, workers: str = "1") -> dict[str, Any]:
+    """Run the CLI on ``data`` with a fresh store (``--workers``, none for ``default``: the
+    CLI's own choice); its summary plus the outside wall time."""
     store = workdir / f"e2e-{workers}.sqlite"
     cmd = [sys.executable, "-c", _PARENT_CPU, "check", str(data.resolve()), "--store",
-           str(store.resolve()),
-           "--json", "--no-progress", "--workers", str(workers)]
+           str(store.resolve()), "--json", "--no-progress"]
+    if workers != "default":
+        cmd += ["--workers", workers]
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -170,15 +171,23 @@ def stage_shares(data: Path, rows: int, workdir: Path) -> dict[str, Any]:
             "share": {k: round(v / total, 3) for k, v in parts.items()}}
 
 
+def _workers_value(text: str) -> str:
+    """A ``--workers`` value of this script: a positive count or ``default``."""
+    if text == "default" or (text.isdigit() and int(text) > 0):
+        return text
+    raise argparse.ArgumentTypeError(f"expected a positive count or 'default', got {text!r}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", type=Path, help="GSM8K train.jsonl")
     parser.add_argument("--profile-rows", type=int, default=2000,
                         help="rows for the stage profile (0: skip)")
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1],
-                        help="end-to-end runs with these --workers values (default: 1); the "
-                             "first one's claims feed the naive loop")
+    parser.add_argument("--workers", type=_workers_value, nargs="+", default=["1"],
+                        help="end-to-end runs with these --workers values (default: 1; "
+                             "'default': no --workers, the CLI's own choice); the first "
+                             "one's claims feed the naive loop")
     parser.add_argument("--profile-only", action="store_true",
                         help="only the stage profile (no end-to-end run, no naive loop)")
     args = parser.parse_args()
