@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from formalizer.hints import absent
+
 _FUNCTION_LETTERS = frozenset("fghFGHPQTSNLRDEM")
 # a function's name: a letter, optionally with a subscript ("f_1", "f_{2}", "P_n")
 _NAME = r"([A-Za-z])(?:_\{?\s*(\w{1,3})\s*\}?)?"
@@ -34,13 +36,19 @@ def function_names(texts: Iterable[str]) -> frozenset[str]:
     ``x_1(1 - x_2)`` in "the sequence x_1, x_2")."""
     names: set[str] = set()
     for text in texts:
-        names.update(_name(m) for m in _DEFINED.finditer(text)
-                     if not m.group(2) or m.group(1) in _FUNCTION_LETTERS)
-        # "the sequence x_1, x_2": its terms are numbers, never functions
-        names.update(_name(m) for m in _DECLARED.finditer(text) if not m.group(2) or (
-            m.group(1) in _FUNCTION_LETTERS and not m.group(0).lower().startswith("sequence")))
-        names.update(_name(m) for m in _APPLIED.finditer(text)
-                     if m.group(1) in _FUNCTION_LETTERS)
+        # each scan only where its pattern can match: _DEFINED and _APPLIED need "(" (and
+        # _DEFINED "="), _DECLARED one of its words (all three are case-sensitive)
+        if "(" in text:
+            if "=" in text:
+                names.update(_name(m) for m in _DEFINED.finditer(text)
+                             if not m.group(2) or m.group(1) in _FUNCTION_LETTERS)
+            names.update(_name(m) for m in _APPLIED.finditer(text)
+                         if m.group(1) in _FUNCTION_LETTERS)
+        if "function" in text or "polynomial" in text or "sequence" in text:
+            # "the sequence x_1, x_2": its terms are numbers, never functions
+            names.update(_name(m) for m in _DECLARED.finditer(text) if not m.group(2) or (
+                m.group(1) in _FUNCTION_LETTERS
+                and not m.group(0).lower().startswith("sequence")))
     names.update(_applied_to_values(texts))
     return frozenset(names)
 
@@ -73,7 +81,8 @@ _INTEGER_DECL = re.compile(
     r"distinct|consecutive)\s+)*(?:integers?|whole numbers?|natural numbers?)\b"
     r"|(?:integers?|whole numbers?)\s+\$?\\?\(?\s*([A-Za-z](?:\s*,\s*[A-Za-z])*)\b"
     r"|([A-Za-z])\s*\\in\s*\\mathbb\s*\{?[ZN]", re.IGNORECASE)
-_INTEGER_HINT = re.compile(r"integer|whole number|natural number|\\in", re.IGNORECASE)
+# words one of which every match of _INTEGER_DECL contains (formalizer.hints)
+_INTEGER_HINTS = ("integer", "whole number", "natural number", "\\in")
 _IMAGINARY = re.compile(r"\bi\s*\^\s*\{?2|\d\s*i\b|[-+]\s*i\b|\bimaginary\b|\bcomplex\b|pi\s*i\b|"
                         r"sqrt\{?\(?-\d|\\sqrt\{-")
 
@@ -84,7 +93,7 @@ def integer_names(texts: Iterable[str]) -> frozenset[str]:
     names: set[str] = set()
     for text in texts:
         head = text[:20_000]
-        if not _INTEGER_HINT.search(head):  # no declaration can match without one of these
+        if absent(_INTEGER_HINTS, head):  # no declaration can match without one of these
             continue
         for m in _INTEGER_DECL.finditer(head):
             group = next((g for g in m.groups() if g), "")
@@ -92,6 +101,17 @@ def integer_names(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+# an "i" that a word boundary follows: in every match of _IMAGINARY's alternatives without
+# one of _IMAGINARY_WORDS ("i^2", "3i", "+ i", "pi i")
+_I_ALONE = re.compile(r"i\b")
+_IMAGINARY_WORDS = ("^", "imaginary", "complex", "sqrt")
+
+
 def uses_imaginary_unit(texts: Iterable[str]) -> bool:
     """True when the text uses ``i`` as the imaginary unit (``i^2``, ``3 + 4i``, complex)."""
-    return any(_IMAGINARY.search(text[:20_000]) for text in texts)
+    for text in texts:
+        head = text[:20_000]
+        if (any(word in head for word in _IMAGINARY_WORDS) or _I_ALONE.search(head)) and (
+                _IMAGINARY.search(head)):
+            return True
+    return False

@@ -14,6 +14,8 @@ import re
 from bisect import bisect_right
 from functools import lru_cache
 
+from formalizer.hints import absent
+
 # how a claim was read; the first five assert, the rest do not ("endpoint": a range's end,
 # "up to x = 5")
 # "rejected": the text itself calls the claim false ("1 + 3 > 6: False", "does not satisfy
@@ -87,20 +89,7 @@ _MAX_SCAN = 400
 MAX_SCAN_TEXT = 20_000
 
 
-def _absent(hints: tuple[str, ...], text: str, pos: int = 0, endpos: int | None = None) -> bool:
-    """True when no match of a pattern can lie in ``text[pos:endpos]``: the text is ASCII and
-    none of ``hints`` (lower case; every match of the pattern contains one of them) occurs in
-    it, case-insensitively. A cheap test before a scan; False means "run the pattern"."""
-    if not text.isascii():
-        return False  # IGNORECASE folds a few non-ASCII letters onto ASCII ones (ſ, ı, K)
-    low = text[pos:endpos].lower()
-    for hint in hints:
-        if hint in low:
-            return False
-    return True
-
-
-# words one of which every match of a pattern below contains (see _absent)
+# words one of which every match of a pattern below contains (see formalizer.hints)
 _CONSEQUENCE_HINTS = ("then", "we ", "give", "yield", "so", "thus", "hence", "therefore",
                       "which means", "implies", ":")
 _HYPOTHESIS_HINTS = (
@@ -128,7 +117,7 @@ def _clause_start(text: str, start: int) -> tuple[int, int]:
     for m in _SENTENCE_END.finditer(text, lo, start):
         sentence = m.end()
     clause = sentence
-    if _absent(_CONSEQUENCE_HINTS, text, sentence, start):
+    if absent(_CONSEQUENCE_HINTS, text, sentence, start):
         return sentence, clause
     for m in _CONSEQUENCE.finditer(text, sentence, start):
         clause = m.end()
@@ -141,10 +130,15 @@ _REDUCTIO_STEP = re.compile(
     re.IGNORECASE)
 
 
+_REDUCTIO_STEP_HINTS = ("false", "extraneous", "solution", "satisf", "contradiction",
+                        "impossible")
+
+
 def reductio_step(step: str) -> bool:
     """A step that tries a value and rejects it (``... 2 + 1 = 1 (False)``, ``extraneous``):
     the equations it shows are the trial's, not asserted."""
-    return bool(_REDUCTIO_STEP.search(step[:20_000]))
+    head = step[:20_000]
+    return not absent(_REDUCTIO_STEP_HINTS, head) and bool(_REDUCTIO_STEP.search(head))
 
 
 _STEP_OPENING = re.compile(r"\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?",
@@ -198,7 +192,7 @@ def conditional(text: str, ends: list[int], start: int, reading: str) -> tuple[i
         # whole step is one scope (its list items are the case's), restored at the step's end
         index = 0
     sentence = ends[index - 1] if index else 0
-    return index, reading == "case" or (not _absent(_CONDITION_HINTS, text, sentence, start)
+    return index, reading == "case" or (not absent(_CONDITION_HINTS, text, sentence, start)
                                         and bool(_CONDITION.search(text, sentence, start))) or (
         reading in SUPPOSED and bool(_CASE_WORD.search(text, sentence, start)))
 
@@ -239,12 +233,12 @@ def claim_reading(text: str, start: int, end: int, ground: bool = False) -> str:
     sentence_text = text[sentence:stop.start() if stop else min(len(text), end + _MAX_SCAN)]
     if _rejected(text, sentence, start, end):
         return "rejected"
-    if not _absent(_REDUCTIO_HINTS, sentence_text) and _REDUCTIO.search(sentence_text):
+    if not absent(_REDUCTIO_HINTS, sentence_text) and _REDUCTIO.search(sentence_text):
         return "reductio"
     tail = prefix[-_TAIL:]
-    if (not _absent(_HYPOTHESIS_HINTS, prefix) and _supposes(prefix, ground)) or (
+    if (not absent(_HYPOTHESIS_HINTS, prefix) and _supposes(prefix, ground)) or (
             _OBJECT.search(tail)) or (
-            not _absent(_LOCUS_HINTS, prefix) and _LOCUS.search(prefix)) or (
+            not absent(_LOCUS_HINTS, prefix) and _LOCUS.search(prefix)) or (
             _asked(text, sentence, start, end)) or (
             ground and _corrected(text, start, end)):
         return "hypothesis"
@@ -321,7 +315,7 @@ def _rejected(text: str, sentence: int, start: int, end: int) -> bool:
     if _REJECTED_AFTER.match(text, end):
         return True
     before = max(sentence, start - 120)
-    if not _absent(_REJECTED_BEFORE_HINTS, text, before, start) and (
+    if not absent(_REJECTED_BEFORE_HINTS, text, before, start) and (
             _REJECTED_BEFORE.search(text, before, start)):
         return True
     window = text[end:end + 300]

@@ -134,6 +134,10 @@ HYPOTHETICAL = re.compile(
     r"\b(if|suppose|assume|let|let's|say|case|cases|consider|considering|whenever|when|try|"
     r"trying|test|testing|choose|pick)\b|\bfor\s*[\\(\[$ ]*\s*[A-Za-z](?:_\w+)?\s*[=<>≤≥]",
     re.IGNORECASE)
+# words one of which every match of DECLARATION, HYPOTHETICAL contains (formalizer.hints)
+DECLARATION_HINTS = ("let", "call", "denot", "say", "represent", "stand")
+HYPOTHETICAL_HINTS = ("if", "suppos", "assum", "let", "say", "case", "consider", "when",
+                      "try", "trying", "test", "choose", "pick", "for")
 # a step that opens a case ("For \(\log_2 x = 6\): ...", "Case 2: ...", "If n = 3, ..."): its
 # bindings hold for that step only
 CASE_STEP = re.compile(r"^\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?"

@@ -23,10 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from formalizer.extract import RawClaim, extract_claims
+from formalizer.hints import absent
 from formalizer.names import function_names, integer_names, uses_imaginary_unit
 from formalizer.reading import ASSERTED, reductio_step
 from formalizer.step_relations import RelationChecker
-from formalizer.step_scope import CASE_STEP, DECLARATION, HYPOTHETICAL, Context, Scope, unasserted
+from formalizer.step_scope import (
+    CASE_STEP,
+    DECLARATION,
+    DECLARATION_HINTS,
+    HYPOTHETICAL,
+    HYPOTHETICAL_HINTS,
+    Context,
+    Scope,
+    unasserted,
+)
 from prover.arith.ast import to_smt, variables
 from prover.arith.check import ArithChecker, Limits, Premises
 from prover.records.verdicts import Provenance, UnknownReason, Verdict, unknown
@@ -83,7 +93,8 @@ class _StepFlags:
     def __init__(self, text: str) -> None:
         self.text = text
         self.case_step = bool(CASE_STEP.search(text))
-        self.hypothetical = bool(HYPOTHETICAL.search(text))
+        self.hypothetical = not absent(HYPOTHETICAL_HINTS, text) and bool(
+            HYPOTHETICAL.search(text))
         self._reductio: bool | None = None
 
     def reductio(self) -> bool:
@@ -200,7 +211,8 @@ class StepChecker:
         verdicts: list[tuple[str, Verdict, Provenance]] = []
         first_error: int | None = None
         for index, text in enumerate(solution.steps):
-            for match in DECLARATION.finditer(text):
+            declared = () if absent(DECLARATION_HINTS, text) else DECLARATION.finditer(text)
+            for match in declared:
                 name = next(g for g in match.groups() if g)
                 scope.forget({name})
                 scope.unknowns.add(name)  # "Let x be the number of ...": x is an unknown
