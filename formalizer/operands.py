@@ -10,6 +10,8 @@ why the first operand is not what its relation speaks of).
 
 from __future__ import annotations
 
+import math
+
 from formalizer.lexical import NUMBER_WORDS, OPERATOR_WORDS, STOP_WORDS
 from formalizer.regions import render
 from formalizer.tokens import Tok
@@ -100,8 +102,10 @@ def _share_of_whole(tokens: list[Tok], kinds: list[str], start: int, first: int,
     not the value compared, or None: the first link ``tokens[start:end]`` fails as written,
     and either the share names a quantity in prose (``a 20% tip = $9.12``, ``10 liters with
     2/3 water = 20/3 liters``: the tip is 20% of a whole) or the other side is a whole count
-    of named things (``25% = 10 students``: 25% of the class). A lone share against a bare
-    number (``20% = 0.3``, ``2/3 = 0.6``) is compared as written."""
+    of named things (``25% = 10 students``: 25% of the class), or a whole number set equal to
+    a plain share (:func:`_plain_share`: ``1/3 = 10 are red``). A lone share against a bare
+    number (``20% = 0.3``, ``2/3 = 0.6``) or a division worked out (``4/12 = 3``) is compared
+    as written."""
     share_end = _share_end(tokens, start)
     if share_end is None:
         return None
@@ -110,8 +114,14 @@ def _share_of_whole(tokens: list[Tok], kinds: list[str], start: int, first: int,
         return None  # "20% * 50 = 10": an expression, read as written
     named = any(tokens[k].kind == "word" for k in between)
     other = tokens[first + 1] if first + 2 == end else None
-    counted = other is not None and other.kind == "num" and other.value.isdigit() and (
-        end < len(tokens) and tokens[end].kind == "word" and _alphabetic_label(tokens[end].value))
+    whole = other is not None and other.kind == "num" and other.value.isdigit()
+    # a plain share set equal to a count (``1/3 = 10 are red``, ``25% = 10``): no reading of
+    # the text makes that an equation of numbers; the whole is named elsewhere
+    counted = whole and (
+        (end < len(tokens) and tokens[end].kind == "word"
+         and _alphabetic_label(tokens[end].value))
+        or (tokens[first].value == "=" and int(other.value) >= 1
+            and _plain_share(tokens, start)))
     if not (named or counted) or not fails(render(tokens, kinds, start, end)):
         return None
     share = "".join(tok.value for tok in tokens[start:share_end])
@@ -131,6 +141,25 @@ def _share_end(tokens: list[Tok], start: int) -> int | None:
             0 < int(tokens[start].value) < int(tokens[start + 2].value)):
         return start + 3
     return None
+
+
+#: the largest denominator of a share written alone (``1/3``, ``5/12``); ``8/1000`` or
+#: ``20/30`` against a count is a division, and a wrong one (``4/12 = 3``) is an error
+_SHARE_DENOMINATOR_MAX = 12
+
+
+def _plain_share(tokens: list[Tok], start: int) -> bool:
+    """The share at ``start`` (:func:`_share_end`) is one a text names a part of a whole by: a
+    percentage under 100%, or a proper fraction in lowest terms with a denominator of at most
+    :data:`_SHARE_DENOMINATOR_MAX` (not a division worked out: ``2/4``, ``20/30``)."""
+    value = tokens[start].value
+    if value.endswith("%"):
+        try:
+            return float(value[:-1]) < 100
+        except ValueError:
+            return False
+    top, bottom = int(value), int(tokens[start + 2].value)  # _share_end: whole numbers
+    return math.gcd(top, bottom) == 1 and bottom <= _SHARE_DENOMINATOR_MAX
 
 
 def _alphabetic_label(word: str) -> bool:
@@ -254,3 +283,30 @@ def prose_argument(tokens: list[Tok], kinds: list[str], lo: int, hi: int) -> str
         return (f"'{noun} of ...': the operand is the argument of a quantity named in prose, "
                 "not its value")
     return None
+
+
+def shares_of_wholes(tokens: list[Tok], kinds: list[str], lo: int,
+                     hi: int) -> dict[int, str]:
+    """``3/3 - 2/3 = 1/3 of $150 left``, ``1 - 2/3 = 1/3 of 90 = 30``: the links of the run
+    ``tokens[lo:hi]`` whose right side is a share (a proper fraction or a percentage) ``of`` a
+    number and that fail as written (``1/3 = 50``) but hold with the share alone (``3/3 - 2/3
+    = 1/3``): the number may name the whole the share is of rather than a factor. Each as its
+    relation's token index and why the link is not compared."""
+    rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
+    out: dict[int, str] = {}
+    for i, rel in enumerate(rels):
+        end = rels[i + 1] if i + 1 < len(rels) else hi
+        of = end - 2
+        if of - 1 <= rel or tokens[end - 1].kind != "num" or kinds[of] != "times" or (
+                tokens[of].value.lower() != "of"):
+            continue
+        share = of - 1 if tokens[of - 1].value.endswith("%") else of - 3
+        if share != rel + 1 or _share_end(tokens, share) != of:
+            continue
+        left = rels[i - 1] + 1 if i else lo
+        if left < rel and fails(render(tokens, kinds, left, end)) and holds(
+                render(tokens, kinds, left, of)):
+            named = " ".join(tok.value for tok in tokens[share:end])
+            out[rel] = (f"'{named}' may be a share and the whole it is of, not the share times "
+                        "that number: the link holds for the share alone; not compared")
+    return out

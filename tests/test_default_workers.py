@@ -69,16 +69,17 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[Any]:
             for r in rows]
 
 
-def _spy_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ``workers`` of every check run's runner settings (the real runner runs)."""
+def _spy_workers(monkeypatch: pytest.MonkeyPatch, module: Any = jobs) -> list[int]:
+    """The ``workers`` of the runner settings of every run ``module`` (the check job's by
+    default) starts; the real runner runs."""
     seen: list[int] = []
-    real = jobs.run_job
+    real = module.run_job
 
     def spy(job: Any, settings: Any) -> Any:
         seen.append(settings.workers)
         return real(job, settings)
 
-    monkeypatch.setattr(jobs, "run_job", spy)
+    monkeypatch.setattr(module, "run_job", spy)
     return seen
 
 
@@ -141,14 +142,7 @@ def test_the_python_api_takes_the_same_default(
     assert _verdicts(auto) == _verdicts(one)
     assert len(auto) == 4
 
-    entailed: list[int] = []
-    real = entail_job.run_job
-
-    def spy(job: Any, settings: Any) -> Any:
-        entailed.append(settings.workers)
-        return real(job, settings)
-
-    monkeypatch.setattr(entail_job, "run_job", spy)
+    entailed = _spy_workers(monkeypatch, entail_job)
     fol = tmp_path / "fol.jsonl"  # four rows of first-order logic
     fol.write_text("".join(json.dumps({"id": str(n), "premises": ["forall x (P(x) -> Q(x))",
                                                                   f"P(a{n})"],

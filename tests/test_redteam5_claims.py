@@ -157,7 +157,7 @@ def test_a_percentage_share_still_checks_what_follows() -> None:
         ("(= (/ 20 100) 0.2)", "verified"), ("(= (/ 25 100) (/ 1 4))", "verified")]
 
 
-# S6 (formalizer/extract._lexical_reading): a chain whose last link converts into a unit the
+# S6 (formalizer/unit_runs.lexical_reading): a chain whose last link converts into a unit the
 # registry never reads (single letters: "m", "g", "L"): "4 × 50 = 200 cm = 2 m" compared
 # 200 = 2 and refuted it. Two lone quantities ("150 cm = 1.5 m") were already unknown
 # (regions.shape); in a chain that last link is now unknown too, and the links before it are
@@ -187,7 +187,7 @@ def test_links_before_an_unread_unit_keep_their_relation() -> None:
     assert refuted(["It is 4 * 50 < 150 cm = 1.5 m long."]) == ["(< (* 4 50) 150)"]
 
 
-# S7 (formalizer/extract._lexical_reading, _scale_correspondence): in a step about a scale (a
+# S7 (formalizer/unit_runs.lexical_reading, _scale_correspondence): in a step about a scale (a
 # map, a drawing, a model), "1 inch = 50 miles" states the scale; the registry converted it as
 # a unit conversion (1/63360 mile against 50) and refuted it. Two lone quantities in a step
 # with a scale word, whose right side is larger than the left converted, are unknown. A
