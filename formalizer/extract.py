@@ -52,28 +52,21 @@ MAX_CLAIMS_PER_STEP = 200
 
 
 _BINARY_EDGE = re.compile(r"^\s*(?:\*\*|//|[*/^+])|(?:\*\*|//|[-*/^+])\s*$")
-def _around_shares(tokens: list[Tok], kinds: list[str], lo: int, hi: int,
-                   wholes: dict[int, str], span: str,
-                   functions: frozenset[str]) -> list[RawClaim]:
-    """The run with the links of :func:`formalizer.operands.shares_of_wholes` (keyed by their
-    relation) set aside: each stretch of the other links as written, each of those links as an
-    unknown claim."""
-    rels = [k for k in range(lo, hi) if tokens[k].kind == "rel"]
-    bounds = [lo, *(r + 1 for r in rels[:-1])]  # where each link's left side starts
-    ends = [*rels[1:], hi]  # where each link's right side ends
-    out: list[RawClaim] = []
-    first: int | None = None  # the first link of the stretch being gathered
-    for i, rel in enumerate([*rels, None]):
-        if rel is not None and rel not in wholes:
-            first = i if first is None else first
-            continue
-        if first is not None:  # links first .. i-1, as written
-            links = EMPTY_SIDE.sub("", render(tokens, kinds, bounds[first], ends[i - 1]))
-            out.append(parse_claim("equation", links.strip(), functions))
-            first = None
-        if rel is not None:
-            out.append(RawClaim("equation", span, error=wholes[rel]))
-    return out
+
+
+def _set_aside(claim: RawClaim, reasons: dict[int, str]) -> list[RawClaim]:
+    """``claim`` without its links at the positions of ``reasons``, then an unknown claim per
+    distinct reason: the other links are still checked as written. A claim whose links do not
+    line up with the positions (an error, too few links) is one unknown claim."""
+    if not reasons:
+        return [claim]
+    if claim.error is not None or max(reasons) >= len(claim.relations):
+        return [RawClaim(claim.source, claim.text, error=claim.error or next(iter(
+            reasons.values())), too_large=claim.too_large)]
+    kept = tuple(rel for k, rel in enumerate(claim.relations) if k not in reasons)
+    out = [RawClaim(claim.source, claim.text, kept)] if kept else []
+    return out + [RawClaim(claim.source, claim.text, error=why)
+                  for why in dict.fromkeys(reasons.values())]
 
 
 # after a closing "!": the sentence ends (end of text, a new sentence, a line break)
@@ -113,20 +106,12 @@ def _running_totals(claims: list[RawClaim]) -> list[RawClaim]:
     the links before and after them (``4 * 5`` against ``20``... and ``20 + 10 = 30``) are
     still checked as written, and a link whose carried value is not the left side's value
     (``4 * 5 = 21 + 10``) stays refuted."""
-    out: list[RawClaim] = []
-    for claim in claims:
-        links = claim.relations
-        carried = [k for k, rel in enumerate(links[:-1]) if running_total(rel)]
-        if not carried:
-            out.append(claim)
-            continue
-        kept = tuple(rel for k, rel in enumerate(links) if k not in carried)
-        if kept:
-            out.append(RawClaim(claim.source, claim.text, kept, claim.error, claim.too_large))
-        out.append(RawClaim(claim.source, claim.text, error=(
-            "a running total: the right side goes on from the left side's value "
-            "('4 * 5 = 20 + 10 = 30'), not an equation of the two sides")))
-    return out
+    return [part for claim in claims for part in _set_aside(claim, {
+        k: _RUNNING_TOTAL for k, rel in enumerate(claim.relations[:-1]) if running_total(rel)})]
+
+
+_RUNNING_TOTAL = ("a running total: the right side goes on from the left side's value "
+                  "('4 * 5 = 20 + 10 = 30'), not an equation of the two sides")
 
 
 def _far_end_prose(tokens: list[Tok], kinds: list[str], lo: int, hi: int,
@@ -267,11 +252,15 @@ def prose_claims(visible: str, bound: set[str],
                 claims.append(tail)
         else:
             start, problem = shape(tokens, kinds, lo, hi)
-            wholes = shares_of_wholes(tokens, kinds, start, hi) if problem is None else []
+            wholes = shares_of_wholes(tokens, kinds, start, hi) if problem is None else {}
             if problem is not None:
                 claims.append(RawClaim("equation", span, error=problem))
             elif wholes:
-                claims.extend(_around_shares(tokens, kinds, start, hi, wholes, span, functions))
+                # the run's relations from ``start`` (one there opens no link of its own)
+                rels = [k for k in range(start + 1, hi) if tokens[k].kind == "rel"]
+                rest = EMPTY_SIDE.sub("", render(tokens, kinds, start, hi)).strip()
+                claims.extend(_set_aside(parse_claim("equation", rest, functions),
+                                         {rels.index(r): why for r, why in wholes.items()}))
             elif start != lo:
                 rest = EMPTY_SIDE.sub("", render(tokens, kinds, start, hi)).strip()
                 if REL_IN.search(rest):

@@ -3,9 +3,10 @@ the prose before a run's first operand that makes it something other than the va
 
 Pure functions of tokens and relations, used by :mod:`formalizer.extract`:
 :func:`ground_kind` / :func:`holds` / :func:`fails` (one link as ground arithmetic),
-:func:`running_total` (``4 * 5 = 20 + 10 = 30``: the writer carries a value forward) and
+:func:`running_total` (``4 * 5 = 20 + 10 = 30``: the writer carries a value forward),
 :func:`prose_argument` (``the price of 2 apples = 4``, ``a 20% tip = $9.12``, ``Box 1 = 12``:
-why the first operand is not what its relation speaks of).
+why the first operand is not what its relation speaks of) and :func:`shares_of_wholes`
+(``3/3 - 2/3 = 1/3 of $150``: a share next to the whole it is of).
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ HYPOTHETICAL = re.compile(
 # words one of which every match of DECLARATION, HYPOTHETICAL contains (formalizer.hints)
 DECLARATION_HINTS = ("let", "call", "denot", "say", "represent", "stand")
 HYPOTHETICAL_HINTS = ("if", "suppos", "assum", "let", "say", "case", "consider", "when",
-                      "try", "trying", "test", "choose", "pick", "for")
+                      "try", "test", "choose", "pick", "for")
 # a step that opens a case ("For \(\log_2 x = 6\): ...", "Case 2: ...", "If n = 3, ..."): its
 # bindings hold for that step only
 CASE_STEP = re.compile(r"^\W{0,6}(?:\w+ly,?\s+|(?:first|second|third|next|finally),?\s+)?"

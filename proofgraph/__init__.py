@@ -46,12 +46,11 @@ def check(path: str | Path, *, out: str | Path | None = None, store: str | Path 
     from dataclasses import replace
 
     from proofgraph.jobs import JobOptions, run_check
-    from proofgraph.run_options import default_workers, text_input
+    from proofgraph.run_options import default_workers
 
     if workers is None:
         workers = default_workers(Path(path), in_process=in_process, ray=False,
-                                  llm=formalizer != "rules",
-                                  one_row=text_input(Path(path), fmt))
+                                  llm=formalizer != "rules", fmt=fmt)
     opts = JobOptions(out=_path(out), store=_path(store), html=_path(html), fmt=fmt,
                       timeout_ms=timeout_ms, rlimit=rlimit, progress=False,
                       formalizer=formalizer, llm_samples=llm_samples, in_process=in_process,

@@ -233,7 +233,7 @@ def print_summary(summary: dict[str, Any], as_json: bool, command: str = "run",
 
 
 def _job(args: argparse.Namespace) -> int:
-    from proofgraph.run_options import default_workers, text_input
+    from proofgraph.run_options import default_workers
 
     in_process = getattr(args, "in_process", False)
     row_timeout = getattr(args, "row_timeout", None)
@@ -243,8 +243,7 @@ def _job(args: argparse.Namespace) -> int:
         args.workers = default_workers(
             args.input, in_process=in_process, ray=args.ray,
             llm=getattr(args, "formalizer", "rules") != "rules",
-            one_row=args.command == "check" and text_input(args.input, args.fmt),
-            limit=args.limit)
+            fmt=getattr(args, "fmt", None), limit=args.limit)
     if row_timeout == 0:
         return fail("--row-timeout must be > 0 seconds")
     import contextlib

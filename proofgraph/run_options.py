@@ -43,23 +43,23 @@ def usable_cores() -> int:
 
 
 def default_workers(path: Path, *, in_process: bool, ray: bool, llm: bool,
-                    one_row: bool = False, limit: int | None = None) -> int:
+                    fmt: str | None = None, limit: int | None = None) -> int:
     """Worker processes for a ``check`` or ``entail`` run without ``--workers``: one per
     usable core, at most :data:`AUTO_WORKERS_MAX`, for an input of at least
     :data:`AUTO_WORKERS_MIN_ROWS` rows (lines) and a ``limit`` (``--limit``) of no fewer; one
     in process, on Ray (``--workers`` sets the actors), with an LLM formalizer (its model loads
-    where the rows run, once per worker) and for an input that is ``one_row`` whatever its
-    lines (a plain-text solution)."""
-    if in_process or ray or llm or one_row or (
-            limit is not None and limit < AUTO_WORKERS_MIN_ROWS):
+    where the rows run, once per worker) and for a ``check`` input (format ``fmt``) that is
+    one plain-text solution whatever its lines."""
+    if in_process or ray or llm or (limit is not None and limit < AUTO_WORKERS_MIN_ROWS):
         return 1
     cores = min(usable_cores(), AUTO_WORKERS_MAX)
-    if cores == 1 or not _has_rows(path, AUTO_WORKERS_MIN_ROWS):
+    if cores == 1 or not _has_rows(path, AUTO_WORKERS_MIN_ROWS) or (
+            fmt is not None and _text_input(path, fmt)):
         return 1
     return cores
 
 
-def text_input(path: Path, fmt: str) -> bool:
+def _text_input(path: Path, fmt: str) -> bool:
     """Whether ``check`` reads ``path`` as one plain-text solution (an unreadable file is
     reported by the run itself)."""
     from formalizer.inputs import BadInputFile, is_text_input
@@ -71,18 +71,12 @@ def text_input(path: Path, fmt: str) -> bool:
 
 
 def _has_rows(path: Path, rows: int) -> bool:
-    """Whether ``path`` has at least ``rows`` non-blank lines (reads no further than that;
-    False for a path that cannot be read, whose error the run reports)."""
-    found = 0
+    """Whether ``path`` has at least ``rows`` non-blank lines (False for a path that cannot be
+    read, whose error the run reports)."""
     try:
-        with path.open("rb") as handle:
-            for line in handle:
-                found += bool(line.strip())
-                if found >= rows:
-                    return True
+        return count_lines(path, at_most=rows) >= rows
     except OSError:
         return False
-    return False
 
 
 def check_workers(workers: int, ray: bool) -> str | None:
@@ -136,7 +130,12 @@ class RunOptions:
         return settings
 
 
-def count_lines(path: Path) -> int:
-    """Non-blank lines of a file (the progress total)."""
+def count_lines(path: Path, at_most: int | None = None) -> int:
+    """Non-blank lines of a file (the progress total); reading stops at ``at_most`` of them."""
+    found = 0
     with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+        for line in handle:
+            found += bool(line.strip())
+            if found == at_most:
+                break
+    return found

@@ -35,9 +35,9 @@ def unavailable(message: str) -> None:
 
     import pytest
 
-    if os.environ.get("CI"):
-        pytest.fail(f"CI installs this, but: {message}")
-    pytest.skip(message)
+    if not os.environ.get("CI"):
+        pytest.skip(message)
+    pytest.fail(f"CI installs this, but: {message}")
 
 
 def require(module: str, reason: str) -> None:
